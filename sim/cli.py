@@ -1,0 +1,143 @@
+"""Command line.
+
+    python run.py scenarios/baseline.yaml [--seed N] [--weeks N] [--out DIR] [--force]
+    python run.py run scenarios/baseline.yaml ...
+    python run.py validate scenarios/mine.yaml [more.yaml ...]
+
+Bad input exits with status 2 and a message naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sim.config import ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+COMMANDS = ("run", "validate")
+TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
+              "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
+              "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
+              "users_active", "users_in_treatment")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and the usage on bad arguments (its default too)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of 1 or more, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected 0 <= seed < 2**63, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="run.py", description="Agent-based simulation of the illicit "
+                    "fentanyl supply chain. `run.py FILE` is short for `run.py run FILE`.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    run = commands.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--seed", type=seed_int, help="random seed (default: the scenario's)")
+    run.add_argument("--weeks", type=positive_int, help="run only the first N weeks")
+    run.add_argument("--out", type=Path, help="output folder (default: "
+                     "results/<scenario name>/<timestamp>/)")
+    run.add_argument("--force", action="store_true", help="replace --out if it exists")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    validate = commands.add_parser("validate", help="check scenario files without running")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    return parser
+
+
+def format_value(value: float) -> str:
+    if abs(value) >= 1e6:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.3g}"
+
+
+def print_table(model, totals: dict) -> None:
+    from sim.metrics import units_for
+
+    units = units_for(model)
+    print(f"\n{'metric':<28} {'total':>16}  unit (sum over weeks or mean)")
+    for name in TABLE_ROWS:
+        unit, how = units[name]
+        print(f"{name:<28} {format_value(totals[name]):>16}  {unit} ({how})")
+
+
+def command_validate(args) -> int:
+    status = 0
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as err:
+            print(f"error: {err}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
+        print(f"ok: {path}: scenario '{scenario.name}', {scenario.weeks} weeks from "
+              f"{scenario.start}, seed {scenario.seed}, {len(scenario.policies)} policies")
+    return status
+
+
+def command_run(args) -> int:
+    from tqdm import tqdm
+
+    from sim.model import FentanylModel
+    from sim.output import OutputExists, atomic_folder, new_run_folder, totals, write_results
+
+    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, weeks=args.weeks)
+    out = args.out if args.out is not None else new_run_folder(Path("results"), scenario.name)
+    try:
+        with atomic_folder(out, force=args.force) as temp:
+            started = time.perf_counter()
+            model = FentanylModel(scenario)
+            with tqdm(total=scenario.weeks, unit="week", desc=scenario.name,
+                      disable=args.quiet or None, file=sys.stderr) as bar:
+                model.run(progress=lambda: bar.update(1))
+            write_results(model, temp, time.perf_counter() - started, plots=not args.no_plots)
+    except OutputExists as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.quiet:
+        print_table(model, totals(model))
+    print(f"results: {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")
+    args = build_parser().parse_args(argv)
+    try:
+        return command_validate(args) if args.command == "validate" else command_run(args)
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: no results were written", file=sys.stderr)
+        return 130

@@ -1,0 +1,106 @@
+"""Precursor makers: filling cartel orders, and the weekly raid / switch / re-register rules.
+
+Arrays are one entry per maker slot (see `sim.populations.Makers`).
+"""
+
+import numba
+import numpy as np
+
+from sim.kernels.rng import uniform, uniforms_np
+
+
+@numba.njit(cache=True)
+def fill_orders(order_maker, order_buyer, order_kg, capacity_kg, compliance, pressure,
+                n_buyers, key):
+    """Makers fill orders in array order, up to their weekly capacity, unless they refuse.
+
+    A maker refuses an order with probability compliance x enforcement pressure on its chemical.
+    Returns (shipped_kg per order, refused flag per order).
+    """
+    remaining_kg = capacity_kg.astype(np.float64)
+    shipped_kg = np.zeros(order_kg.size)
+    refused = np.zeros(order_kg.size, np.uint8)
+    for o in range(order_kg.size):
+        m = order_maker[o]
+        if uniform(key, m * n_buyers + order_buyer[o]) < compliance[m] * pressure[m]:
+            refused[o] = 1
+            continue
+        kg = min(order_kg[o], remaining_kg[m])
+        shipped_kg[o] = kg
+        remaining_kg[m] -= kg
+    return shipped_kg, refused
+
+
+def fill_orders_np(order_maker, order_buyer, order_kg, capacity_kg, compliance, pressure,
+                   n_buyers, key):
+    """NumPy twin of `fill_orders`."""
+    u = uniforms_np(key, order_maker.astype(np.int64) * n_buyers + order_buyer)
+    refused = (u < compliance[order_maker] * pressure[order_maker]).astype(np.uint8)
+    request = np.where(refused == 1, 0.0, order_kg)
+    order = np.argsort(order_maker, kind="stable")
+    makers = order_maker[order]
+    cum = np.cumsum(request[order])
+    group_start = np.r_[0, np.flatnonzero(np.diff(makers)) + 1]
+    offset = np.repeat(cum[group_start] - request[order][group_start],
+                       np.diff(np.r_[group_start, makers.size]))
+    before = cum - request[order] - offset
+    shipped_sorted = np.clip(capacity_kg[makers] - before, 0.0, request[order])
+    shipped_kg = np.empty_like(shipped_sorted)
+    shipped_kg[order] = shipped_sorted
+    return shipped_kg, refused
+
+
+@numba.njit(cache=True)
+def maker_week(active, chemical, sanctioned, compliance, online, controlled, pressure,
+               substitute, raid_rate, online_exposure, switch_hazard, relist_hazard,
+               raid_key, switch_key, relist_key):
+    """One week of maker rules; updates the arrays in place.
+
+    - raid: exit with probability raid_rate x pressure (x online_exposure for online sellers);
+    - a maker whose chemical is controlled where it operates decides, at rate switch_hazard,
+      to quit (probability = its compliance, or when no substitute exists) or to switch to the
+      substitute chemical;
+    - a sanctioned maker re-registers under a new name at rate relist_hazard.
+    Returns counts [raided, switched, quit, relisted].
+    """
+    n = active.size
+    counts = np.zeros(4, np.int64)
+    for m in range(n):
+        if active[m] == 0:
+            continue
+        exposure = online_exposure if online[m] else 1.0
+        if uniform(raid_key, m) < raid_rate * pressure[m] * exposure:
+            active[m] = 0
+            counts[0] += 1
+            continue
+        if controlled[m] and uniform(switch_key, m) < switch_hazard:
+            if substitute[m] < 0 or uniform(switch_key, m + n) < compliance[m]:
+                active[m] = 0
+                counts[2] += 1
+                continue
+            chemical[m] = substitute[m]
+            counts[1] += 1
+        if sanctioned[m] and uniform(relist_key, m) < relist_hazard:
+            sanctioned[m] = 0
+            counts[3] += 1
+    return counts
+
+
+def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, pressure,
+                  substitute, raid_rate, online_exposure, switch_hazard, relist_hazard,
+                  raid_key, switch_key, relist_key):
+    """NumPy twin of `maker_week`."""
+    n = active.size
+    idx = np.arange(n)
+    live = active == 1
+    exposure = np.where(online == 1, online_exposure, 1.0)
+    raided = live & (uniforms_np(raid_key, idx) < raid_rate * pressure * exposure)
+    deciding = live & ~raided & (controlled == 1) & (uniforms_np(switch_key, idx) < switch_hazard)
+    quits = deciding & ((substitute < 0) | (uniforms_np(switch_key, idx + n) < compliance))
+    switches = deciding & ~quits
+    stay = live & ~raided & ~quits
+    relisted = stay & (sanctioned == 1) & (uniforms_np(relist_key, idx) < relist_hazard)
+    active[raided | quits] = 0
+    chemical[switches] = substitute[switches]
+    sanctioned[relisted] = 0
+    return np.array([raided.sum(), switches.sum(), quits.sum(), relisted.sum()], np.int64)

@@ -1,0 +1,73 @@
+"""Counter-based random numbers: a uniform draw is a hash of (seed, stream, week, index).
+
+No generator state is carried, so a draw depends only on who draws it, for which decision and
+in which week. Two scenarios with the same seed therefore see the same numbers until their
+states differ (common random numbers), the draws do not depend on the order agents are
+processed in, and results are identical with and without `NUMBA_DISABLE_JIT=1`.
+"""
+
+import warnings
+
+import numba
+import numpy as np
+
+# With the JIT off, uint64 scalar arithmetic wraps exactly as compiled code does but NumPy warns.
+if numba.config.DISABLE_JIT:
+    warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+S30, S27, S31, S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+
+# One stream per decision; never reuse a number for a different decision.
+REFUSE, MAKER_RAID, MAKER_SWITCH, MAKER_RELIST, MAKER_ENTRY = 1, 2, 3, 4, 5
+PRECURSOR_INSPECT, LOAD_INSPECT, LAB_RAID, SUPPLIER_SEARCH, LINK_LOSS = 6, 7, 8, 9, 10
+OVERDOSE, DEATH, TREATMENT, EXIT, INITIATION, SETUP = 11, 12, 13, 14, 15, 16
+
+
+@numba.njit(cache=True)
+def mix64(x):
+    """splitmix64 finaliser: a bijective scramble of a uint64."""
+    x = (x ^ (x >> S30)) * MIX1
+    x = (x ^ (x >> S27)) * MIX2
+    return x ^ (x >> S31)
+
+
+@numba.njit(cache=True)
+def _stream_key(seed, stream, week):
+    k = mix64(np.uint64(seed) + GOLDEN)
+    k = mix64(k ^ (np.uint64(stream) * GOLDEN))
+    return mix64(k ^ (np.uint64(week) + np.uint64(1)) * MIX1)
+
+
+def stream_key(seed: int, stream: int, week: int) -> np.uint64:
+    """The key of one decision stream in one week (a uint64 the kernels take as is)."""
+    return np.uint64(_stream_key(seed, stream, week))
+
+
+@numba.njit(cache=True)
+def uniform(key, index):
+    """Uniform [0, 1) for agent/item `index` under a stream key."""
+    return float(mix64(key ^ (np.uint64(index) * GOLDEN)) >> S11) * TO_UNIT
+
+
+def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:
+    """NumPy twin of `stream_key`."""
+    with np.errstate(over="ignore"):
+        return np.uint64(_stream_key.py_func(seed, stream, week))
+
+
+def uniforms_np(key, index: np.ndarray) -> np.ndarray:
+    """NumPy twin of `uniform`, vectorised over an index array."""
+    x = np.asarray(index, dtype=np.uint64) * GOLDEN ^ np.uint64(key)
+    x = (x ^ (x >> S30)) * MIX1
+    x = (x ^ (x >> S27)) * MIX2
+    x = x ^ (x >> S31)
+    return (x >> S11).astype(np.float64) * TO_UNIT
+
+
+def draws(seed: int, stream: int, week: int, index) -> np.ndarray:
+    """Uniform draws for Python-side decisions (cartels, regulators), same numbers as kernels."""
+    return uniforms_np(stream_key_np(seed, stream, week), np.atleast_1d(index))

@@ -1,0 +1,121 @@
+"""People who use illicit opioids: overdose, death, treatment, relapse, remission, initiation.
+
+One entry per person-agent (see `sim.populations.Users`); the market hands each region the
+share of doses that contain fentanyl and their mean fentanyl content.
+"""
+
+import math
+
+import numba
+import numpy as np
+
+from sim.kernels.rng import uniform, uniforms_np
+
+EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
+# rows of the counts the kernel returns, per region
+C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 4, 5
+N_COUNTS = 6
+
+
+@numba.njit(cache=True)
+def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
+               uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
+               fatality, treatment_entry_prob, treatment_after_overdose_prob,
+               treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
+               tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
+               n_regions, od_key, death_key, treat_key, exit_key, init_key):
+    """One week for every person-agent. Returns counts[N_COUNTS, n_regions] (agents).
+
+    Overdose hazard per use = hazard_per_use x (dose / tolerance)^exponent, averaged over a
+    lognormal dose (mean-preserving, log-sd sigma), so stronger, more variable doses and lower
+    tolerance raise risk. Tolerance moves toward heroin_mg x (mean dose / heroin_mg)^elasticity:
+    it follows stronger supply only part of the way. `fatality` includes naloxone reversals.
+    """
+    counts = np.zeros((N_COUNTS, n_regions), np.int64)
+    g = hazard_exponent
+    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
+    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
+    for i in range(state.size):
+        s = state[i]
+        r = region[i]
+        if s == USING:
+            f = fentanyl_share[r]
+            tol = tolerance_mg[i]
+            risk = f * spread_f * (fentanyl_mg[r] / tol) ** g
+            risk += (1.0 - f) * spread_h * (heroin_mg / tol) ** g
+            p_overdose = 1.0 - math.exp(-uses_per_week * hazard_per_use * risk)
+            mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
+            settled = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+            tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled - tol))
+            if uniform(od_key, i) < p_overdose:
+                counts[C_OVERDOSES, r] += 1
+                if uniform(death_key, i) < fatality:
+                    state[i] = DEAD
+                    counts[C_DEATHS, r] += 1
+                    continue
+                if uniform(treat_key, i) < treatment_after_overdose_prob:
+                    state[i] = TREATMENT
+                    counts[C_ENTERED, r] += 1
+            elif uniform(treat_key, i) < treatment_entry_prob:
+                state[i] = TREATMENT
+                counts[C_ENTERED, r] += 1
+            elif uniform(exit_key, i) < remission_prob:
+                state[i] = RECOVERED
+        elif s == TREATMENT:
+            tolerance_mg[i] = max(tolerance_min_mg, tolerance_mg[i] * (1.0 - tolerance_loss))
+            if uniform(exit_key, i) < treatment_exit_prob:
+                state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
+        elif uniform(init_key, i) < initiation_prob:
+            state[i] = USING
+            tolerance_mg[i] = heroin_mg
+            counts[C_STARTED, r] += 1
+        if state[i] == USING:
+            counts[C_USING, r] += 1
+        elif state[i] == TREATMENT:
+            counts[C_TREATMENT, r] += 1
+    return counts
+
+
+def step_users_np(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
+                  uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
+                  fatality, treatment_entry_prob, treatment_after_overdose_prob,
+                  treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
+                  tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
+                  n_regions, od_key, death_key, treat_key, exit_key, init_key):
+    """NumPy twin of `step_users`."""
+    idx = np.arange(state.size)
+    g = hazard_exponent
+    u_od, u_death = uniforms_np(od_key, idx), uniforms_np(death_key, idx)
+    u_treat, u_exit = uniforms_np(treat_key, idx), uniforms_np(exit_key, idx)
+    u_init = uniforms_np(init_key, idx)
+    using, treated = state == USING, state == TREATMENT
+    idle = ~using & ~treated
+    f, fmg = fentanyl_share[region], fentanyl_mg[region]
+    tol = tolerance_mg.astype(np.float64)
+    risk = f * np.exp(0.5 * g * (g - 1) * sigma_fentanyl**2) * (fmg / tol) ** g
+    risk += (1 - f) * np.exp(0.5 * g * (g - 1) * sigma_heroin**2) * (heroin_mg / tol) ** g
+    p_overdose = 1 - np.exp(-uses_per_week * hazard_per_use * risk)
+    overdose = using & (u_od < p_overdose)
+    dies = overdose & (u_death < fatality)
+    od_treat = overdose & ~dies & (u_treat < treatment_after_overdose_prob)
+    enters = using & ~overdose & (u_treat < treatment_entry_prob)
+    remits = using & ~overdose & ~enters & (u_exit < remission_prob)
+    leaves = treated & (u_exit < treatment_exit_prob)
+    starts = idle & (u_init < initiation_prob)
+    settled = heroin_mg * ((f * fmg + (1 - f) * heroin_mg) / heroin_mg) ** tolerance_elasticity
+    new_tol = np.where(using, np.maximum(tolerance_min_mg,
+                                         tol + tolerance_adapt_rate * (settled - tol)), tol)
+    new_tol = np.where(treated, np.maximum(tolerance_min_mg, tol * (1 - tolerance_loss)), new_tol)
+    new_tol = np.where(starts, heroin_mg, new_tol)
+    tolerance_mg[:] = new_tol
+    state[dies] = DEAD
+    state[od_treat | enters] = TREATMENT
+    state[remits] = RECOVERED
+    state[leaves] = np.where(u_treat[leaves] < relapse_prob, USING, RECOVERED)
+    state[starts] = USING
+    counts = np.zeros((N_COUNTS, n_regions), np.int64)
+    for row, mask in ((C_DEATHS, dies), (C_OVERDOSES, overdose), (C_ENTERED, od_treat | enters),
+                      (C_USING, state == USING), (C_TREATMENT, state == TREATMENT),
+                      (C_STARTED, starts)):
+        counts[row] = np.bincount(region[mask], minlength=n_regions)
+    return counts

@@ -1,0 +1,210 @@
+"""The supply network: a networkx DiGraph built from `sim/data/world.yaml`, and the compressed
+route arrays the kernels read.
+
+A route is a path on the graph; what a kernel needs of it is the ordered list of customs posts
+it passes, the week offset at which each is reached, its transit time and its cost per kg.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import yaml
+
+from sim.config import ScenarioError, Source, check_keys, check_number, fail
+
+MAKER_MODES = ("mail", "air", "sea")
+FENTANYL_MODES = ("vehicle", "between_ports", "mail")
+ENTITY_LISTS = ("customs_posts", "cartels", "maker_regions")
+POST_FIELDS = {"traffic_per_week": (float, 0, 1e10), "inspections_per_week": (float, 0, 1e10),
+               "detection_prob": (float, 0, 1), "intel": (float, 0, 1)}
+CARTEL_FIELDS = {"market_share": (float, 0, 1), "labs": (int, 0, 100_000),
+                 "armed_share": (float, 0, 1)}
+REGION_FIELDS = {"share": (float, 0, 1)}
+
+
+def default_world_path() -> Path:
+    return Path(str(resources.files("sim") / "data" / "world.yaml"))
+
+
+def _read_world(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: network file not found") from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: malformed YAML: {err}") from None
+    for key in ("nodes", "edges", "customs_agencies", "cartels", "regulators", "maker_regions"):
+        if not isinstance(data, dict) or key not in data:
+            raise ScenarioError(f"{path}: {key}: missing; a network file needs nodes, edges, "
+                                "customs_agencies, cartels, regulators and maker_regions")
+    return data
+
+
+def _override(entities: list, overrides: dict, fields: dict, source: Source, path: tuple):
+    by_name = {e["name"]: e for e in entities}
+    if not isinstance(overrides, dict):
+        fail(source, path, "expected a mapping of names to fields")
+    check_keys(overrides, by_name, source, path)
+    for name, values in overrides.items():
+        if not isinstance(values, dict):
+            fail(source, path + (name,), "expected a mapping of fields")
+        check_keys(values, fields, source, path + (name,))
+        for key, value in values.items():
+            kind, low, high = fields[key]
+            by_name[name][key] = check_number(value, kind, source, path + (name, key), low, high)
+
+
+def load_world(spec: dict | None, source: Source) -> dict:
+    """The default world, or the scenario's `network:` file, with per-entity overrides."""
+    spec = spec or {}
+    if not isinstance(spec, dict):
+        fail(source, ("network",), "expected a mapping (file, customs_posts, cartels, "
+                                   "maker_regions)")
+    check_keys(spec, ("file",) + ENTITY_LISTS, source, ("network",))
+    path = default_world_path()
+    if "file" in spec:
+        path = source.file.parent / str(spec["file"])
+        if not path.exists():
+            fail(source, ("network", "file"), f"network file '{spec['file']}' not found")
+    world = copy.deepcopy(_read_world(path))
+    posts = [p for agency in world["customs_agencies"] for p in agency["posts"]]
+    if "customs_posts" in spec:
+        _override(posts, spec["customs_posts"], POST_FIELDS, source, ("network", "customs_posts"))
+    if "cartels" in spec:
+        _override(world["cartels"], spec["cartels"], CARTEL_FIELDS, source, ("network", "cartels"))
+    if "maker_regions" in spec:
+        _override(world["maker_regions"], spec["maker_regions"], REGION_FIELDS, source,
+                  ("network", "maker_regions"))
+    world["file"] = str(path)
+    return world
+
+
+def build_graph(world: dict) -> nx.DiGraph:
+    """Nodes are ints 0..N-1 (Mesa's Network draws those) with a `name` attribute."""
+    graph = nx.DiGraph()
+    index = {}
+    for i, node in enumerate(world["nodes"]):
+        index[node["name"]] = i
+        graph.add_node(i, **node)
+    for edge in world["edges"]:
+        sources = edge["from"] if isinstance(edge["from"], list) else [edge["from"]]
+        targets = edge["to"] if isinstance(edge["to"], list) else [edge["to"]]
+        attrs = {k: v for k, v in edge.items() if k not in ("from", "to")}
+        for a in sources:
+            for b in targets:
+                if a not in index or b not in index:
+                    raise ScenarioError(f"{world.get('file')}: edges: unknown node "
+                                        f"'{a if a not in index else b}'")
+                graph.add_edge(index[a], index[b], **attrs)
+    graph.graph["index"] = index
+    return graph
+
+
+@dataclass
+class Routes:
+    """Compressed routes: CSR lists of posts with the week each is reached.
+
+    post_ptr[r]:post_ptr[r+1] indexes posts (post ids) and post_offset_weeks of route r.
+    transit_weeks[r]: weeks from dispatch to delivery; cost_usd_per_kg[r]: carrying cost.
+    """
+
+    names: list[str]
+    post_ptr: np.ndarray
+    posts: np.ndarray
+    post_offset_weeks: np.ndarray
+    transit_weeks: np.ndarray
+    cost_usd_per_kg: np.ndarray
+
+
+def _path_posts(graph: nx.DiGraph, path: list[int], post_of_node: dict) -> tuple[list, list, int, float]:
+    posts, offsets, week, cost = [], [], 0, 0.0
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        if a in post_of_node and a == path[0]:
+            posts.append(post_of_node[a])
+            offsets.append(week)
+        data = graph.edges[a, b]
+        week += int(data["transit_weeks"])
+        cost += float(data["cost_usd_per_kg"])
+        if b in post_of_node:
+            posts.append(post_of_node[b])
+            offsets.append(week)
+    return posts, offsets, week, cost
+
+
+def _mode_path(graph: nx.DiGraph, source: int, target: int, modes: set) -> list[int] | None:
+    view = nx.subgraph_view(graph, filter_edge=lambda a, b: graph.edges[a, b]["mode"] in modes)
+    try:
+        return nx.shortest_path(view, source, target, weight="cost_usd_per_kg")
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        return None
+
+
+def compile_routes(graph: nx.DiGraph, world: dict):
+    """Precursor routes (maker region x shipping mode x buyer) and fentanyl entry routes
+    (cartel x US entry), as `Routes` plus lookup tables.
+
+    Returns (routes, precursor_route[region, mode, buyer], entry_route[buyer, entry],
+    entry_names, market_share_of_entry[entry, market]).
+    """
+    index = graph.graph["index"]
+    posts = [p["name"] for agency in world["customs_agencies"] for p in agency["posts"]]
+    post_of_node = {index[name]: i for i, name in enumerate(posts)}
+    regions = [r["name"] for r in world["maker_regions"]]
+    buyers = world["cartels"]
+    entries = [n["name"] for n in world["nodes"] if n["kind"] == "us_entry"]
+    markets = [n["name"] for n in world["nodes"] if n["kind"] == "us_market"]
+    names, post_lists, offset_lists, transits, costs = [], [], [], [], []
+
+    def add(name, path):
+        p, o, t, c = _path_posts(graph, path, post_of_node)
+        names.append(name)
+        post_lists.append(p)
+        offset_lists.append(o)
+        transits.append(max(t, 1))
+        costs.append(c)
+        return len(names) - 1
+
+    precursor_route = np.full((len(regions), len(MAKER_MODES), len(buyers)), -1, np.int32)
+    for b, buyer in enumerate(buyers):
+        target = index[buyer["lab_region"] or buyer["home"]]
+        for r, region in enumerate(regions):
+            for m, mode in enumerate(MAKER_MODES):
+                path = _mode_path(graph, index[region], target, {"domestic", "distribution", mode})
+                if path is not None:
+                    precursor_route[r, m, b] = add(f"{region}>{mode}>{buyer['name']}", path)
+    entry_route = np.full((len(buyers), len(entries)), -1, np.int32)
+    for b, buyer in enumerate(buyers):
+        if not buyer["lab_region"]:
+            continue
+        for e, entry in enumerate(entries):
+            path = _mode_path(graph, index[buyer["lab_region"]], index[entry],
+                              set(FENTANYL_MODES))
+            if path is not None:
+                entry_route[b, e] = add(f"{buyer['name']}>{entry}", path)
+    market_share = np.zeros((len(entries), len(markets)))
+    for e, entry in enumerate(entries):
+        for _, target, data in graph.out_edges(index[entry], data=True):
+            name = graph.nodes[target]["name"]
+            if name in markets:
+                market_share[e, markets.index(name)] += data.get("share", 0.0)
+        total = market_share[e].sum()
+        if total <= 0:
+            raise ScenarioError(f"{world.get('file')}: edges: US entry '{entry}' has no "
+                                "distribution edges to a us_market node")
+        market_share[e] /= total
+    ptr = np.zeros(len(names) + 1, np.int64)
+    ptr[1:] = np.cumsum([len(p) for p in post_lists])
+    routes = Routes(
+        names=names, post_ptr=ptr,
+        posts=np.array([x for p in post_lists for x in p], np.int32),
+        post_offset_weeks=np.array([x for o in offset_lists for x in o], np.int32),
+        transit_weeks=np.array(transits, np.int32),
+        cost_usd_per_kg=np.array(costs, np.float64),
+    )
+    return routes, precursor_route, entry_route, entries, market_share

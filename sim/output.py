@@ -1,0 +1,109 @@
+"""Writing a run's results: timeseries.csv, summary.json, the resolved scenario and figures.
+
+Files are written into a temporary folder beside the target and moved into place at the end,
+so an interrupted run leaves no half-written results, and an existing folder is replaced only
+when the caller asked for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+import sim
+from sim.metrics import units_for
+from sim.plots import plot_run
+
+
+class OutputExists(FileExistsError):
+    """The output folder exists and overwriting it was not asked for."""
+
+
+def new_run_folder(root: Path, scenario_name: str, now: dt.datetime | None = None) -> Path:
+    """`root/<scenario name>/<timestamp>/`, made unique if two runs start in the same second."""
+    stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = root / scenario_name / stamp
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{stamp}-{n}")
+    return path
+
+
+@contextmanager
+def atomic_folder(target: Path, force: bool):
+    """Yield a temporary folder; on success it replaces `target` (only with `force` if
+    `target` exists); on any error it is removed and `target` is untouched."""
+    target = Path(target)
+    if target.exists() and not force:
+        raise OutputExists(f"{target}: output folder exists; use --force to replace it, or "
+                           "choose another --out")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    try:
+        yield temp
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        target.rename(old)
+    temp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def totals(model) -> dict[str, float]:
+    """Per-metric totals over the run: sums of flows, means of levels and shares."""
+    frame = model.recorder.get_model_vars_dataframe()
+    units = units_for(model)
+    return {name: float(frame[name].sum() if how == "sum" else frame[name].mean())
+            for name, (_, how) in units.items()}
+
+
+def policy_markers(model) -> list[tuple[dt.date, str]]:
+    """(start date, label) of every policy that starts within the run."""
+    weeks = model.recorder.rows
+    return sorted((p.start, p.describe()) for p in model.policies
+            if p.start_week < weeks and p.start >= model.scenario.start)
+
+
+def write_results(model, folder: Path, run_time_s: float, plots: bool = True) -> None:
+    """Everything a run leaves behind, into `folder` (which exists and is empty)."""
+    scenario = model.scenario
+    frame = model.recorder.get_model_vars_dataframe()
+    frame.to_csv(folder / "timeseries.csv", index=False, float_format="%.6g")
+    units = units_for(model)
+    summary = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "scenario_file": str(scenario.file),
+        "scenario_sha256": scenario.sha256,
+        "seed": scenario.seed,
+        "weeks": int(model.recorder.rows),
+        "start": scenario.start.isoformat(),
+        "end": (scenario.start + dt.timedelta(weeks=model.recorder.rows)).isoformat(),
+        "package_version": sim.__version__,
+        "run_time_s": round(run_time_s, 3),
+        "totals": totals(model),
+        "units": {name: unit for name, (unit, _) in units.items()},
+        "how_totalled": {name: how for name, (_, how) in units.items()},
+        "policies": [{"type": p.type_name, "label": p.describe(), "start": p.start.isoformat(),
+                      "end": p.end.isoformat() if p.end else None} for p in model.policies],
+        "events": [{"week": w, "date": (scenario.start + dt.timedelta(weeks=w)).isoformat(),
+                    "event": text} for w, text in model.events],
+    }
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (folder / "scenario_resolved.yaml").write_text(
+        yaml.safe_dump(json.loads(json.dumps(scenario.resolved, default=str)), sort_keys=False))
+    if plots:
+        plot_run(frame, policy_markers(model), f"{scenario.name} (seed {scenario.seed})", folder)

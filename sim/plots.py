@@ -1,0 +1,99 @@
+"""PNG figures of a run's weekly series, with policy start dates marked and labelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+PANELS = (
+    ("overdose_deaths", "Overdose deaths (people/week)"),
+    ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/week)"),
+    (("fentanyl_seized_kg", "fentanyl_seized_mx_kg"), "Fentanyl seized (kg pure/week): US, Mexico"),
+    ("retail_price_usd_per_mg", "Retail price (US$/mg pure)"),
+    ("china_cooperation", "China's cooperation with the US (0-1)"),
+    (("users_active", "users_in_treatment"), "People using; in treatment"),
+    ("precursor_shipped_kg", "Precursor shipped (kg/week)"),
+    ("unscheduled_precursor_share", "Unscheduled share of precursor shipped"),
+    ("active_precursor_makers", "Active precursor makers (firms)"),
+)
+
+
+def _mark_policies(ax, markers: list[tuple[dt.date, str]], label: bool) -> None:
+    for number, (day, _) in enumerate(markers, start=1):
+        ax.axvline(day, color="0.55", lw=0.7, ls="--", zorder=0)
+        if label:
+            ax.annotate(str(number), (day, 1.0), xycoords=("data", "axes fraction"),
+                        fontsize=7, color="0.3", ha="center", va="bottom")
+
+
+def _legend_text(fig, markers: list[tuple[dt.date, str]]) -> None:
+    lines = [f"{n}. {text}" for n, (_, text) in enumerate(markers, start=1)]
+    if lines:
+        columns = 2 if len(lines) > 6 else 1
+        per = -(-len(lines) // columns)
+        for c in range(columns):
+            fig.text(0.02 + 0.5 * c, 0.01, "\n".join(lines[c * per:(c + 1) * per]), fontsize=7,
+                     va="bottom", family="monospace")
+
+
+def _smooth(series: pd.Series) -> pd.Series:
+    """4-week rolling mean, so weekly noise does not hide the trend."""
+    return series.rolling(4, min_periods=1).mean()
+
+
+def overview(frame: pd.DataFrame, markers: list[tuple[dt.date, str]], title: str,
+             path: Path) -> None:
+    """A 3x3 grid of the main series."""
+    dates = pd.to_datetime(frame["date"])
+    fig, axes = plt.subplots(3, 3, figsize=(15, 10.5 + 0.12 * len(markers)), sharex=True)
+    for ax, (columns, heading) in zip(axes.flat, PANELS, strict=True):
+        for column in (columns if isinstance(columns, tuple) else (columns,)):
+            ax.plot(dates, _smooth(frame[column]), lw=1.2, label=column)
+        if isinstance(columns, tuple):
+            ax.legend(fontsize=7, loc="upper left")
+        ax.set_title(heading, fontsize=9, pad=12)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+        _mark_policies(ax, markers, label=True)
+    fig.suptitle(title, fontsize=12)
+    bottom = min(0.4, 0.04 + 0.012 * (-(-len(markers) // (2 if len(markers) > 6 else 1))))
+    fig.tight_layout(rect=(0, bottom, 1, 0.97))
+    _legend_text(fig, markers)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def shares(frame: pd.DataFrame, prefix: str, heading: str, markers, path: Path) -> None:
+    """Stacked shares of the columns that start with `prefix` (routes or chemicals)."""
+    columns = [c for c in frame.columns if c.startswith(prefix)]
+    dates = pd.to_datetime(frame["date"])
+    fig, ax = plt.subplots(figsize=(12, 5 + 0.12 * len(markers)))
+    values = [_smooth(frame[c]) for c in columns]
+    ax.stackplot(dates, values, labels=[c[len(prefix):] for c in columns], alpha=0.85)
+    ax.set_ylim(0, 1)
+    ax.set_title(heading, fontsize=10, pad=12)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    _mark_policies(ax, markers, label=True)
+    bottom = min(0.4, 0.05 + 0.025 * (-(-len(markers) // (2 if len(markers) > 6 else 1))))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    _legend_text(fig, markers)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(frame: pd.DataFrame, markers: list[tuple[dt.date, str]], title: str,
+             folder: Path) -> list[Path]:
+    """Write the run's figures into `folder`; returns their paths."""
+    paths = [folder / "overview.png", folder / "route_shares.png",
+             folder / "precursor_shares.png"]
+    overview(frame, markers, title, paths[0])
+    shares(frame, "route_share_", "Share of fentanyl sent north by US entry route", markers,
+           paths[1])
+    shares(frame, "precursor_share_", "Share of chemicals shipped by chemical", markers, paths[2])
+    return paths

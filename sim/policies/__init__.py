@@ -1,0 +1,10 @@
+"""Policies: small registered classes with a start and an end that change agents' parameters
+(through the weekly `Levers`) or rules. They never touch outputs.
+
+YAML `type:` names map to classes through `POLICY_TYPES`; `build_policy` validates a YAML entry.
+"""
+
+from sim.policies import diplomacy, regulation, sanctions  # noqa: F401  (registers the types)
+from sim.policies.base import POLICY_TYPES, Levers, Policy, build_policy, register
+
+__all__ = ["POLICY_TYPES", "Levers", "Policy", "build_policy", "register"]

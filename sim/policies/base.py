@@ -1,0 +1,150 @@
+"""Policy base class, registry, YAML validation and the weekly levers policies act on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+
+import numpy as np
+
+from sim.config import Source, check_keys, check_number, fail, parse_date, suggest
+
+POLICY_TYPES: dict[str, type[Policy]] = {}
+
+
+def register(name: str):
+    """Class decorator: make a policy available as YAML `type: name`."""
+
+    def wrap(cls):
+        cls.type_name = name
+        POLICY_TYPES[name] = cls
+        return cls
+
+    return wrap
+
+
+def spec(default=MISSING, low=None, high=None, choices=None, unit="", doc=""):
+    """A policy field as YAML sees it: default, range or choices, unit and meaning."""
+    meta = {"low": low, "high": high, "choices": choices, "unit": unit, "doc": doc}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class Levers:
+    """This week's policy-adjustable parameters, rebuilt from the scenario's parameters every
+    week and then modified by each active policy. Units as in `sim.params`."""
+
+    cooperation_shift: float = 0.0          # added to China's cooperation target
+    cooperation_cap: float = 1.0            # upper bound on China's cooperation target
+    china_enforcement_bonus: float = 0.0    # added to China's enforcement (0-1)
+    online_raid_multiplier: float = 1.0     # extra raids on online sellers
+    sanction_capacity_loss: float = 0.0     # share of a sanctioned firm's capacity lost
+    relist_hazard: float = 0.0              # 1/week: sanctioned firms re-registering
+    objected_sanctions: int = 0             # sanctions China conditions cooperation on
+    post_inspections_multiplier: np.ndarray = None   # per customs post
+    post_intel_bonus: np.ndarray = None              # per customs post, added to intel
+    mexico_enforcement: float = 0.5
+    guns_south_per_year: float = 200_000.0
+    naloxone_coverage: float = 0.35
+    treatment_capacity_people: float = 600_000.0
+    initiation_multiplier: float = 1.0
+    supplier_search_multiplier: float = 1.0
+
+
+@dataclass
+class Policy:
+    """A dated intervention. Subclasses declare their YAML fields with `spec` and override
+    `on_start` / `on_end` (state changes, e.g. listing chemicals) and `modify` (weekly levers)."""
+
+    start: dt.date = spec(doc="first day; active from the week that contains it")
+    end: dt.date | None = spec(None, doc="last day (exclusive); null = never ends")
+    id: str | None = spec(None, doc="name a child scenario can replace or drop it by")
+    enabled: bool = spec(True, doc="false drops the policy")
+    label: str | None = spec(None, doc="text shown on plots")
+    start_week: int = field(default=0, init=False, repr=False)
+    end_week: int | None = field(default=None, init=False, repr=False)
+    type_name: typing.ClassVar[str] = ""
+    order: typing.ClassVar[int] = 5  # levers are modified in this order (sanctions before deals)
+
+    def active(self, week: int) -> bool:
+        return week >= self.start_week and (self.end_week is None or week < self.end_week)
+
+    def describe(self) -> str:
+        return self.label or f"{self.type_name} ({self.start.isoformat()})"
+
+    def setup(self, model) -> None:
+        """Check the policy against the model's world; called once when the model is built."""
+
+    def on_start(self, model) -> None:
+        """State changes in the week the policy starts."""
+
+    def on_end(self, model) -> None:
+        """State changes in the week the policy ends."""
+
+    def modify(self, levers: Levers, model) -> None:
+        """Adjust this week's levers while the policy is active."""
+
+
+def _policy_fields(cls):
+    return {f.name: f for f in fields(cls) if f.init}
+
+
+def _check_value(value, f, source: Source, path: tuple):
+    meta, hint = f.metadata, f.type if isinstance(f.type, str) else str(f.type)
+    if value is None and "None" in hint:
+        return None
+    if meta.get("choices") is not None:
+        items = value if isinstance(value, list) else [value]
+        if "list" in hint and not isinstance(value, list):
+            fail(source, path, f"expected a list, got {value!r}")
+        for item in items:
+            if item not in meta["choices"]:
+                fail(source, path, f"unknown value {item!r}. valid values: "
+                     f"{', '.join(map(str, meta['choices']))}."
+                     + suggest(item, meta["choices"]).split(".", 1)[1])
+        return value
+    if "date" in hint:
+        return parse_date(value, source, path)
+    if hint.startswith("bool"):
+        return check_number(value, bool, source, path)
+    if hint.startswith("int"):
+        return check_number(value, int, source, path, meta["low"], meta["high"])
+    if hint.startswith("float"):
+        return check_number(value, float, source, path, meta["low"], meta["high"])
+    if hint.startswith("str"):
+        if not isinstance(value, str):
+            fail(source, path, f"expected text, got {value!r}")
+        return value
+    return value
+
+
+def build_policy(raw: dict, source: Source, path: tuple, start: dt.date,
+                 world: dict) -> Policy:
+    """Validate one YAML policy entry and build it, with its start and end weeks."""
+    kind = raw.get("type")
+    if kind is None:
+        fail(source, path, f"missing 'type'. valid types: {', '.join(sorted(POLICY_TYPES))}")
+    if kind not in POLICY_TYPES:
+        fail(source, path + ("type",), f"unknown policy type '{kind}'. valid types: "
+             f"{', '.join(sorted(POLICY_TYPES))}." + suggest(kind, POLICY_TYPES).split(".", 1)[1])
+    cls = POLICY_TYPES[kind]
+    valid = _policy_fields(cls)
+    body = {k: v for k, v in raw.items() if k != "type"}
+    check_keys(body, valid, source, path)
+    if "start" not in body:
+        fail(source, path + ("start",), "missing: every policy needs a start date")
+    values = {k: _check_value(v, valid[k], source, path + (k,)) for k, v in body.items()}
+    if values.get("end") is not None and values["end"] <= values["start"]:
+        fail(source, path + ("end",), f"end {values['end']} is not after start {values['start']}")
+    policy = cls(**values)
+    policy.start_week = max(0, (policy.start - start).days // 7)
+    if policy.end is not None:
+        policy.end_week = max(0, (policy.end - start).days // 7)
+    problem = policy.validate(world) if hasattr(policy, "validate") else None
+    if problem:
+        key, message = problem
+        fail(source, path + (key,), message)
+    return policy
