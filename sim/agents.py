@@ -13,10 +13,12 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from sim.kernels import rng
+from sim.params import TABLE
 from sim.populations import CHINA, INDIA, MEXICO, UN
 
-WEEKS_PER_YEAR = 52.1775
 KEY_SPAN = 1 << 20
+# armed strength 1 = the flow of US guns south when the model starts (the table's default)
+GUNS_SOUTH_REFERENCE = TABLE["cartels"]["guns_south_per_year"].value
 
 
 class Cartel(FixedAgent):
@@ -189,7 +191,7 @@ class Cartel(FixedAgent):
             self.labs += math.ceil(step) if step > 0 else -math.floor(-step)
         if self.armed_share > 0:
             decay = p["armed_decay_per_week"]
-            inflow = model.levers.guns_south_per_year / p["guns_south_per_year"]
+            inflow = model.levers.guns_south_per_year / GUNS_SOUTH_REFERENCE
             self.armed_strength += decay * (inflow - self.armed_strength)
 
 

@@ -67,6 +67,16 @@ def _collect_lines(node, path: tuple, lines: dict) -> None:
             _collect_lines(item, path + (i,), lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so `parse_date` checks them with their line."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(path: Path) -> tuple[dict, Source]:
     """Parse a YAML mapping and record the line of every key."""
     source = Source(path)
@@ -76,7 +86,7 @@ def read_yaml(path: Path) -> tuple[dict, Source]:
         raise ScenarioError(f"{path}: file not found") from None
     except OSError as err:
         raise ScenarioError(f"{path}: cannot read: {err.strerror}") from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -169,7 +179,8 @@ def merge_policies(parent: list, child: list) -> list:
         index = next((i for i, p in enumerate(out) if pid is not None and p.get("id") == pid), None)
         if index is None:
             out.append(copy.deepcopy(policy))
-        elif policy.get("enabled", True) is False and set(policy) <= {"id", "enabled"}:
+        elif policy.get("enabled", True) is False and set(policy) <= {"id", "enabled",
+                                                                      "__source__"}:
             out[index]["enabled"] = False
         else:
             out[index] = copy.deepcopy(policy)
@@ -225,6 +236,9 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
         tagged.append({**policy, "__source__": (source, ("policies", i))})
     if "parameters" in data:
         check_parameters(data["parameters"], source)
+    network = data.get("network")
+    if isinstance(network, dict) and isinstance(network.get("file"), str):
+        network["file"] = str(path.parent / network["file"])  # relative to the declaring file
     parent = data.get("extends")
     if parent is None:
         return data, tagged, source

@@ -69,7 +69,7 @@ def load_world(spec: dict | None, source: Source) -> dict:
     check_keys(spec, ("file",) + ENTITY_LISTS, source, ("network",))
     path = default_world_path()
     if "file" in spec:
-        path = source.file.parent / str(spec["file"])
+        path = Path(str(spec["file"]))
         if not path.exists():
             fail(source, ("network", "file"), f"network file '{spec['file']}' not found")
     world = copy.deepcopy(_read_world(path))

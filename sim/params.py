@@ -194,3 +194,16 @@ def rows():
     for group, params in TABLE.items():
         for key, p in params.items():
             yield f"{group}.{key}", p
+
+
+def markdown_table() -> str:
+    """The parameter table as Markdown (for docs/ODD.md): path, default, unit, range, source."""
+    lines = ["| parameter | default | unit | range | source |", "|---|---|---|---|---|"]
+    for path, p in rows():
+        span = f"{p.low:g} to {p.high:g}" if p.low is not None else ""
+        lines.append(f"| `{path}` | {p.value:g} | {p.unit} | {span} | {p.source} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

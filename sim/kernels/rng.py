@@ -56,7 +56,7 @@ def uniform(key, index):
 def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:
     """NumPy twin of `stream_key`."""
     with np.errstate(over="ignore"):
-        return np.uint64(_stream_key.py_func(seed, stream, week))
+        return np.uint64(getattr(_stream_key, "py_func", _stream_key)(seed, stream, week))
 
 
 def uniforms_np(key, index: np.ndarray) -> np.ndarray:

@@ -33,20 +33,24 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     """
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
     g = hazard_exponent
+    # per region: expected (dose^g) over fentanyl and heroin doses, and the settled tolerance
     spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
     spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
+    dose_g = np.empty(n_regions)
+    settled = np.empty(n_regions)
+    for r in range(n_regions):
+        f = fentanyl_share[r]
+        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
+        mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
+        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+    rate = uses_per_week * hazard_per_use
     for i in range(state.size):
         s = state[i]
         r = region[i]
         if s == USING:
-            f = fentanyl_share[r]
-            tol = tolerance_mg[i]
-            risk = f * spread_f * (fentanyl_mg[r] / tol) ** g
-            risk += (1.0 - f) * spread_h * (heroin_mg / tol) ** g
-            p_overdose = 1.0 - math.exp(-uses_per_week * hazard_per_use * risk)
-            mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
-            settled = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
-            tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled - tol))
+            tol = float(tolerance_mg[i])
+            p_overdose = -math.expm1(-rate * dose_g[r] * tol ** -g)
+            tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
             if uniform(od_key, i) < p_overdose:
                 counts[C_OVERDOSES, r] += 1
                 if uniform(death_key, i) < fatality:
@@ -62,7 +66,7 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
             elif uniform(exit_key, i) < remission_prob:
                 state[i] = RECOVERED
         elif s == TREATMENT:
-            tolerance_mg[i] = max(tolerance_min_mg, tolerance_mg[i] * (1.0 - tolerance_loss))
+            tolerance_mg[i] = max(tolerance_min_mg, float(tolerance_mg[i]) * (1.0 - tolerance_loss))
             if uniform(exit_key, i) < treatment_exit_prob:
                 state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
         elif uniform(init_key, i) < initiation_prob:
@@ -92,9 +96,9 @@ def step_users_np(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, hero
     idle = ~using & ~treated
     f, fmg = fentanyl_share[region], fentanyl_mg[region]
     tol = tolerance_mg.astype(np.float64)
-    risk = f * np.exp(0.5 * g * (g - 1) * sigma_fentanyl**2) * (fmg / tol) ** g
-    risk += (1 - f) * np.exp(0.5 * g * (g - 1) * sigma_heroin**2) * (heroin_mg / tol) ** g
-    p_overdose = 1 - np.exp(-uses_per_week * hazard_per_use * risk)
+    dose_g = (f * np.exp(0.5 * g * (g - 1) * sigma_fentanyl**2) * fmg**g
+              + (1 - f) * np.exp(0.5 * g * (g - 1) * sigma_heroin**2) * heroin_mg**g)
+    p_overdose = -np.expm1(-uses_per_week * hazard_per_use * dose_g * tol**-g)
     overdose = using & (u_od < p_overdose)
     dies = overdose & (u_death < fatality)
     od_treat = overdose & ~dies & (u_treat < treatment_after_overdose_prob)
