@@ -17,16 +17,21 @@ from sim.params import TABLE
 from sim.populations import CHINA, INDIA, MEXICO, UN
 
 KEY_SPAN = 1 << 20
-# armed strength 1 = the flow of US guns south when the model starts (the table's default)
-GUNS_SOUTH_REFERENCE = TABLE["cartels"]["guns_south_per_year"].value
+_REG = {k: p.value for k, p in TABLE["regulators"].items()}
+REFERENCE_ENFORCEMENT = {
+    "china": _REG["china_enforcement_min"] + _REG["china_cooperation_initial"] * (
+        _REG["china_enforcement_max"] - _REG["china_enforcement_min"]),
+    "india": _REG["india_enforcement"],
+    "mexico": TABLE["cartels"]["mexico_enforcement"].value,
+}
 
 
 class Cartel(FixedAgent):
     """A trafficking organisation (Sinaloa, CJNG, ...) or, with no lab region, US buyers who
     order finished fentanyl-related substances by mail.
 
-    Stocks are in kg of pure fentanyl or its equivalent: precursor_stock_kg and
-    precursor_in_transit_kg count what the precursor on hand or on its way will yield.
+    Stocks are in kg of pure fentanyl or its equivalent: precursor_stock_kg counts what the
+    precursor on hand will yield.
     """
 
     def __init__(self, model, spec: dict, index: int, cell, entry_routes: np.ndarray,
@@ -37,19 +42,19 @@ class Cartel(FixedAgent):
         self.in_us = not spec.get("lab_region")
         self.labs = int(spec["labs"])
         self.armed_share = float(spec["armed_share"])
-        self.armed_strength = 1.0 if self.armed_share > 0 else 0.0
+        self.armed_strength = self.equilibrium_strength(model.params["cartels"][
+            "guns_south_per_year"])
         self.target_kg_per_week = target_kg_per_week
         self.supply_ema_kg = target_kg_per_week
         self.fentanyl_stock_kg = 0.0 if self.in_us else target_kg_per_week * p["stock_cover_weeks"]
         self.precursor_stock_kg = self.fentanyl_stock_kg
-        self.precursor_in_transit_kg = 0.0
         self.links = np.empty(0, np.int64)
         self.entry_routes = entry_routes
         available = entry_routes >= 0
         self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
         self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
         self.made_kg = self.delivered_kg = self.revenue_usd = 0.0
-        self.labs_raided = 0
+        self.labs_raided = self.raids_attempted = 0
 
     # --- suppliers and orders ------------------------------------------------------------
     def usable(self, makers, slots: np.ndarray) -> np.ndarray:
@@ -61,15 +66,16 @@ class Cartel(FixedAgent):
             ok &= self.model.chemicals.finished[makers.chemical[slots]]
         return ok
 
-    def orders(self) -> tuple[np.ndarray, np.ndarray]:
+    def orders(self, in_transit_kg: float) -> tuple[np.ndarray, np.ndarray]:
         """Precursor orders (maker slots, kg of their chemical) for expected needs: enough to
-        keep `stock_cover_weeks` of target sales on hand after the longest transit."""
+        keep `stock_cover_weeks` of target sales on hand after the longest transit, counting
+        what is on its way (in_transit_kg, fentanyl-equivalent)."""
         model, p = self.model, self.model.params["cartels"]
         self.links = self.links[self.usable(model.makers, self.links)]
         if self.links.size == 0:
             return self.links, np.empty(0)
         lead_weeks = p["stock_cover_weeks"] + model.max_precursor_transit_weeks
-        position = self.precursor_stock_kg + self.precursor_in_transit_kg + self.fentanyl_stock_kg
+        position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
         wanted = min(max(0.0, self.target_kg_per_week * lead_weeks - position),
                      2.0 * self.target_kg_per_week)
         capacity = model.maker_capacity_kg[self.links]
@@ -85,6 +91,16 @@ class Cartel(FixedAgent):
         u = rng.draws(model.seed, rng.LINK_LOSS, model.week, self.index * KEY_SPAN + makers)
         lost = (refused == 1) | (seized & (u < model.params["cartels"]["link_loss_on_seizure"]))
         self.links = np.setdiff1d(self.links, makers[lost])
+
+    def lose_links_to_operations(self) -> None:
+        """Joint law-enforcement operations cut supplier links to makers in the countries they
+        cover, each with that country's weekly link_cut_prob."""
+        model = self.model
+        cut_prob = model.levers.link_cut_prob[model.makers.country[self.links]]
+        if self.links.size == 0 or not cut_prob.any():
+            return
+        u = rng.draws(model.seed, rng.LINK_CUT, model.week, self.index * KEY_SPAN + self.links)
+        self.links = self.links[u >= cut_prob]
 
     def search_suppliers(self) -> None:
         """Meet active makers: each try draws one at random from those selling; an online
@@ -119,18 +135,22 @@ class Cartel(FixedAgent):
         self.fentanyl_stock_kg += self.made_kg
 
     def lab_raids(self) -> float:
-        """Mexican raids: each lab is raided with probability lab_raid_rate x enforcement /
-        (1 + deterrence x armed strength); a raid takes the lab and its share of the stocks.
-        Returns kg of fentanyl seized."""
+        """Mexican raids: forces attempt a raid on each lab with probability lab_raid_rate x
+        enforcement (x a policy's multiplier); an attempt succeeds with probability
+        1 / (1 + armed_deterrence x armed strength) and takes the lab and its share of the
+        stocks. Returns kg of fentanyl seized."""
+        self.labs_raided = self.raids_attempted = 0
         if self.labs == 0:
-            self.labs_raided = 0
             return 0.0
         model, p = self.model, self.model.params["cartels"]
-        prob = (p["lab_raid_rate"] * model.levers.mexico_enforcement
-                / (1.0 + p["armed_deterrence"] * self.armed_strength))
-        u = rng.draws(model.seed, rng.LAB_RAID, model.week,
-                      self.index * KEY_SPAN + np.arange(self.labs))
-        self.labs_raided = int((u < prob).sum())
+        levers = model.levers
+        attempt = min(1.0, p["lab_raid_rate"] * levers.mexico_enforcement
+                      * levers.lab_raid_multiplier)
+        success = 1.0 / (1.0 + p["armed_deterrence"] * self.armed_strength)
+        labs = self.index * KEY_SPAN + np.arange(self.labs)
+        attempts = rng.draws(model.seed, rng.LAB_RAID, model.week, labs) < attempt
+        wins = attempts & (rng.draws(model.seed, rng.LAB_RAID_SUCCESS, model.week, labs) < success)
+        self.raids_attempted, self.labs_raided = int(attempts.sum()), int(wins.sum())
         share = self.labs_raided / self.labs
         seized = self.fentanyl_stock_kg * share
         self.fentanyl_stock_kg -= seized
@@ -188,11 +208,15 @@ class Cartel(FixedAgent):
         if not self.in_us:
             wanted = math.ceil(1.25 * self.target_kg_per_week / p["lab_output_kg_per_week"])
             step = p["lab_build_rate"] * (wanted - self.labs)
-            self.labs += math.ceil(step) if step > 0 else -math.floor(-step)
-        if self.armed_share > 0:
-            decay = p["armed_decay_per_week"]
-            inflow = model.levers.guns_south_per_year / GUNS_SOUTH_REFERENCE
-            self.armed_strength += decay * (inflow - self.armed_strength)
+            self.labs += math.ceil(step) if step > 0 else math.floor(step)
+        target = self.equilibrium_strength(model.levers.guns_south_per_year)
+        self.armed_strength += p["armed_decay_per_week"] * (target - self.armed_strength)
+
+    def equilibrium_strength(self, guns_south_per_year: float) -> float:
+        """Armed strength the cartel settles at with this gun flow: its share of the guns, in
+        units of guns_per_strength_unit a year."""
+        p = self.model.params["cartels"]
+        return guns_south_per_year * self.armed_share / p["guns_per_strength_unit"]
 
 
 class CustomsAgency(FixedAgent):
@@ -207,18 +231,18 @@ class CustomsAgency(FixedAgent):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], spec["country"], cell
         self.posts = posts
-        self.seized_kg = 0.0
 
     def effort(self) -> float:
-        """Inspection effort relative to the agency's base (enforcement-driven for China,
-        India and Mexico, 1 for the US)."""
+        """Inspection effort: the country's enforcement relative to its default (China's at the
+        default initial cooperation, India's and Mexico's at their default levels); 1 for the
+        US, whose posts' figures are taken as they are."""
         model = self.model
         if self.country == "china":
-            return model.china_enforcement / model.china_enforcement_ref
+            return model.china_enforcement / REFERENCE_ENFORCEMENT["china"]
         if self.country == "india":
-            return model.params["regulators"]["india_enforcement"] / 0.4
+            return model.params["regulators"]["india_enforcement"] / REFERENCE_ENFORCEMENT["india"]
         if self.country == "mexico":
-            return model.levers.mexico_enforcement / model.params_default_mexico_enforcement
+            return model.levers.mexico_enforcement / REFERENCE_ENFORCEMENT["mexico"]
         return 1.0
 
     def step(self) -> None:

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--seed", type=seed_int, help="random seed (default: the scenario's)")
-    run.add_argument("--weeks", type=positive_int, help="run only the first N weeks")
+    run.add_argument("--weeks", type=positive_int,
+                     help="run N weeks from the start (default: the scenario's weeks)")
     run.add_argument("--out", type=Path, help="output folder (default: "
                      "results/<scenario name>/<timestamp>/)")
     run.add_argument("--force", action="store_true", help="replace --out if it exists")

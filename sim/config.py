@@ -248,6 +248,9 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     if not parent_path.exists():
         fail(source, ("extends",), f"file '{parent}' not found (looked for {parent_path})")
     base, base_policies, _ = _resolve(parent_path, chain + (path,))
+    for horizon, other in (("weeks", "years"), ("years", "weeks")):
+        if horizon in data:
+            base.pop(other, None)   # a child's horizon replaces its parent's, in either unit
     merged = merge({k: v for k, v in base.items() if k != "policies"},
                    {k: v for k, v in data.items() if k not in ("policies", "extends")})
     merged.pop("extends", None)

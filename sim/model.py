@@ -8,6 +8,7 @@ agents adapt (routes, suppliers, products, entry and exit) -> record.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import mesa
@@ -24,7 +25,6 @@ from sim.kernels.shipments import inspect
 from sim.kernels.users import C_TREATMENT, C_USING, step_users
 from sim.metrics import PrecursorTrade, columns_for, observe
 from sim.network import build_graph, compile_routes
-from sim.params import TABLE
 from sim.pipeline import Pipeline
 from sim.policies import Levers
 from sim.populations import CHINA, COUNTRIES, INDIA, Makers, Users
@@ -41,7 +41,6 @@ class FentanylModel(mesa.Model):
         self.scenario, self.seed, self.week = scenario, scenario.seed, 0
         self.params = scenario.parameters
         self.chemicals = load_chemicals()
-        self.params_default_mexico_enforcement = TABLE["cartels"]["mexico_enforcement"].value
         self._build_network(scenario.world)
         self._build_controls()
         self._build_customs(scenario.world)
@@ -51,14 +50,13 @@ class FentanylModel(mesa.Model):
         self._build_users(scenario.world)
         self._build_cartels(scenario.world)
         self.pipeline = Pipeline(RING_WEEKS, len(self.routes.names), len(self.post_names))
-        self.policies = sorted(scenario.policies, key=lambda p: (p.order, p.start_week))
+        # each model gets its own copies: policies keep state (e.g. which firms they listed)
+        self.policies = sorted(copy.deepcopy(scenario.policies),
+                               key=lambda p: (p.order, p.start_week))
         for policy in self.policies:
             policy.setup(self)
         self.events: list[tuple[int, str]] = []
         self.recorder = Recorder(columns_for(self), scenario.weeks, scenario.start)
-        self.totals = {"precursor_shipped_kg": 0.0, "precursor_delivered_kg": 0.0,
-                       "precursor_seized_kg": 0.0, "fentanyl_made_kg": 0.0,
-                       "fentanyl_sold_kg": 0.0, "fentanyl_seized_kg": 0.0}
 
     # --- construction ----------------------------------------------------------------------
     def _build_network(self, world: dict) -> None:
@@ -105,7 +103,6 @@ class FentanylModel(mesa.Model):
             self.regulators[country] = Regulator(self, spec, country, cell)
         self.china = self.regulators[CHINA]
         self._update_china_enforcement()
-        self.china_enforcement_ref = self.china_enforcement
 
     def _build_customs(self, world: dict) -> None:
         posts = [(agency, post) for agency in world["customs_agencies"] for post in agency["posts"]]
@@ -141,9 +138,11 @@ class FentanylModel(mesa.Model):
         precursor = np.minimum(np.searchsorted(cum, u, "right"), cum.size - 1)
         finished = np.flatnonzero(chem.finished)[0]
         v = rng.draws(self.seed, rng.SETUP, 0, slots * 8 + 6)
-        pick = np.where(v < p["finished_share_2016"], finished, precursor)
-        self.makers.create(slots, self.seed, 0, p, self.region_share, self.region_country,
-                           pick, self.mode_ok)
+        self.makers.create(slots, self.seed, rng.SETUP, 0, p, self.region_share,
+                           self.region_country, precursor, self.mode_ok)
+        # finished fentanyl-related substances were sold by Chinese firms (seed article 004)
+        chinese = self.makers.country[slots] == CHINA
+        self.makers.chemical[slots[chinese & (v < p["finished_share_2016"])]] = finished
         self.maker_capacity_kg = self.makers.capacity_kg_per_week.astype(np.float64)
 
     def _build_users(self, world: dict) -> None:
@@ -182,14 +181,7 @@ class FentanylModel(mesa.Model):
         self.retail_price_usd_per_mg = p_market["retail_price_ref_usd_per_mg"]
 
     def _base_levers(self) -> Levers:
-        users, cartels = self.params["users"], self.params["cartels"]
-        n_posts = len(self.post_names)
-        return Levers(mexico_enforcement=cartels["mexico_enforcement"],
-                      guns_south_per_year=cartels["guns_south_per_year"],
-                      naloxone_coverage=users["naloxone_coverage"],
-                      treatment_capacity_people=users["treatment_capacity_people"],
-                      post_inspections_multiplier=np.ones(n_posts),
-                      post_intel_bonus=np.zeros(n_posts))
+        return Levers.from_params(self.params, len(self.post_names))
 
     # --- rules the policies and regulators use ---------------------------------------------
     def set_controlled(self, country: int, products: list[int], value: bool,
@@ -282,13 +274,21 @@ class FentanylModel(mesa.Model):
         self.maker_capacity_kg = (makers.capacity_kg_per_week * makers.active * np.where(
             makers.sanctioned == 1, 1.0 - self.levers.sanction_capacity_loss, 1.0))
         self.pressure, self.maker_controlled = self._maker_pressure()
-        orders = [cartel.orders() for cartel in self.cartels]
+        pending = sum(self.pipeline.pending(name) for name in (
+            "precursor_delivered_fe", "finished_delivered_kg", "precursor_seized_fe",
+            "finished_seized_kg_route"))
+        in_transit = np.bincount(self.route_owner, pending, minlength=len(self.cartels))
+        orders = [cartel.orders(in_transit[cartel.index]) for cartel in self.cartels]
         buyer = np.concatenate([np.full(m.size, c.index, np.int64)
                                 for c, (m, _) in zip(self.cartels, orders, strict=True)])
         maker = np.concatenate([m for m, _ in orders]).astype(np.int64)
         kg = np.concatenate([k for _, k in orders])
         keep = kg > 0
         buyer, maker, kg = buyer[keep], maker[keep], kg[keep]
+        # makers serve orders in a random order each week, so no buyer always comes first
+        queue = np.argsort(rng.draws(self.seed, rng.ORDER_QUEUE, self.week,
+                                     maker * len(self.cartels) + buyer), kind="stable")
+        buyer, maker, kg = buyer[queue], maker[queue], kg[queue]
         shipped, refused = fill_orders(maker, buyer, kg, self.maker_capacity_kg,
                                        makers.compliance, self.pressure, len(self.cartels),
                                        rng.stream_key(self.seed, rng.REFUSE, self.week))
@@ -376,7 +376,8 @@ class FentanylModel(mesa.Model):
         using_people = self.people_using.sum()
         free_places = max(0.0, levers.treatment_capacity_people - self.people_in_treatment)
         wanted = using_people * p["treatment_entry_prob"]
-        entry_prob = p["treatment_entry_prob"] * min(1.0, free_places / max(wanted, 1e-12))
+        room = min(1.0, free_places / max(wanted * levers.treatment_entry_multiplier, 1e-12))
+        entry_prob = p["treatment_entry_prob"] * levers.treatment_entry_multiplier * room
         idle_agents = max(1.0, len(users) - (using_people + self.people_in_treatment) / ppa)
         init_prob = min(1.0, p["initiation_people_per_week"] * levers.initiation_multiplier
                         / ppa / idle_agents)
@@ -388,7 +389,7 @@ class FentanylModel(mesa.Model):
             users.state, users.region, users.tolerance_mg, retail.fentanyl_share,
             retail.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
             p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
-            p["dose_sigma_heroin"], fatality, entry_prob, p["treatment_after_overdose_prob"],
+            p["dose_sigma_heroin"], fatality, entry_prob, p["treatment_after_overdose_prob"] * room,
             p["treatment_exit_prob"], p["relapse_after_treatment_prob"], p["remission_prob"],
             init_prob, p["tolerance_adapt_rate"], p["tolerance_elasticity"],
             p["tolerance_loss_in_treatment"],
@@ -408,6 +409,7 @@ class FentanylModel(mesa.Model):
                                     minlength=n_entries)
             if not cartel.in_us:
                 cartel.learn_routes(seized, delivered)
+            cartel.lose_links_to_operations()
             cartel.search_suppliers()
             cartel.plan(self.retail_price_usd_per_mg
                         / self.params["market"]["retail_price_ref_usd_per_mg"])
@@ -423,21 +425,29 @@ class FentanylModel(mesa.Model):
     def _makers_adapt(self) -> None:
         makers, p = self.makers, self.params["makers"]
         substitute = self._substitutes()[makers.country]
+        free = np.flatnonzero(makers.active == 0)   # slots emptied this week refill next week
         keys = [rng.stream_key(self.seed, s, self.week)
                 for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
+        levers = self.levers
+        # regulators raid makers of controlled chemicals; joint operations also hit makers
+        # known to supply cartels, controlled chemical or not
+        raid_prob = (p["raid_rate"] * self.pressure * levers.maker_raid_multiplier[makers.country]
+                     + levers.supplier_raid_rate[makers.country] * (makers.sales_kg > 0))
         maker_week(makers.active, makers.chemical, makers.sanctioned, makers.compliance,
-                   makers.online, self.maker_controlled.astype(np.uint8), self.pressure,
-                   substitute, p["raid_rate"], p["online_raid_exposure"]
-                   * self.levers.online_raid_multiplier, 1.0 / p["switch_lag_weeks"],
-                   self.levers.relist_hazard, *keys)
+                   makers.online, self.maker_controlled.astype(np.uint8), raid_prob,
+                   substitute, p["online_raid_exposure"] * levers.online_raid_multiplier,
+                   1.0 / p["switch_lag_weeks"], levers.relist_hazard, *keys)
+        if self.levers.online_delist_hazard > 0:
+            u = rng.draws(self.seed, rng.DELIST, self.week, np.arange(len(makers)))
+            makers.online[(makers.active == 1) & (u < self.levers.online_delist_hazard)] = 0
         unmet = 1.0 - self.week_shipped_share
         u = rng.draws(self.seed, rng.MAKER_ENTRY, self.week, np.arange(1))[0]
         expected = p["entry_per_week_max"] * max(0.0, unmet)
         entrants = int(expected) + int(u < expected - int(expected))
-        free = np.flatnonzero(makers.active == 0)[:entrants]
+        free = free[:entrants]
         if free.size:
             new_chem = self._substitutes()[self.region_country]
-            makers.create(free, self.seed, self.week + 1, p, self.region_share,
+            makers.create(free, self.seed, rng.ENTRANT, self.week, p, self.region_share,
                           self.region_country, np.zeros(free.size, np.int16), self.mode_ok)
             makers.chemical[free] = new_chem[makers.region[free]]
             gone = makers.chemical[free] < 0

@@ -145,12 +145,15 @@ TABLE: dict[str, dict[str, Param]] = {
                                       0.0, 1.0),
         "guns_south_per_year": Param(200_000, "firearms/year", "GAO-21-322 (Mexican government "
                                      "estimate)", 0, 10_000_000),
+        "guns_per_strength_unit": Param(50_000, "firearms/year for armed strength 1",
+                                        "assumption: Sinaloa's ~40% of 200,000 guns a year gives "
+                                        "strength 1.6", 1, 10_000_000),
         "armed_decay_per_week": Param(0.01, "1/week", "assumption: weapons lost or worn out over "
                                       "about two years", 0.0, 1.0),
-        "armed_deterrence": Param(1.5, "raid success divisor per unit armed strength", ASSUMPTION,
+        "armed_deterrence": Param(1.5, "raid success = 1 / (1 + this x armed strength)", ASSUMPTION,
                                   0.0, 100.0),
-        "lab_raid_rate": Param(0.01, "raids per lab per week at Mexican enforcement 1, "
-                               "unarmed", ASSUMPTION, 0.0, 1.0),
+        "lab_raid_rate": Param(0.02, "raid attempts per lab per week at Mexican enforcement 1",
+                               ASSUMPTION, 0.0, 1.0),
         "mexico_enforcement": Param(0.5, "0-1", ASSUMPTION, 0.0, 1.0),
     },
     "customs": {

@@ -77,7 +77,7 @@ class Makers(Population):
                    sanctioned=np.zeros(n, np.uint8), compliance=np.zeros(n, np.float32),
                    capacity_kg_per_week=np.zeros(n, np.float32), sales_kg=np.zeros(n, np.float32))
 
-    def create(self, slots: np.ndarray, seed: int, week: int, params: dict,
+    def create(self, slots: np.ndarray, seed: int, stream: int, week: int, params: dict,
                region_share: np.ndarray, region_country: np.ndarray, chemical: np.ndarray,
                mode_ok: np.ndarray) -> None:
         """Fill `slots` with new firms; attributes drawn from counter-based streams keyed on the
@@ -88,7 +88,7 @@ class Makers(Population):
         """
         if slots.size == 0:
             return
-        u = [rng.draws(seed, rng.SETUP, week, slots * 8 + k) for k in range(6)]
+        u = [rng.draws(seed, stream, week, slots * 8 + k) for k in range(6)]
         region = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
         region = np.minimum(region, region_share.size - 1)
         mode_p = np.array([params["mail_share"], params["air_share"],

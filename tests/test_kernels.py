@@ -88,17 +88,16 @@ def _makers(n=2000, seed=1):
         compliance=g.uniform(size=n).astype(np.float32),
         online=(g.uniform(size=n) < 0.5).astype(np.uint8),
         controlled=(g.uniform(size=n) < 0.5).astype(np.uint8),
-        pressure=g.uniform(size=n),
+        raid_prob=g.uniform(size=n) * 0.1,
         substitute=np.where(g.uniform(size=n) < 0.8, 7, -1).astype(np.int16),
     )
 
 
-def _maker_week(kernel, arrays, raid_rate=0.05, exposure=1.5, switch=0.2, relist=0.1):
+def _maker_week(kernel, arrays, exposure=1.5, switch=0.2, relist=0.1):
     keys = [rng.stream_key(3, s, 9) for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
     return kernel(arrays["active"], arrays["chemical"], arrays["sanctioned"],
                   arrays["compliance"], arrays["online"], arrays["controlled"],
-                  arrays["pressure"], arrays["substitute"], raid_rate, exposure, switch, relist,
-                  *keys)
+                  arrays["raid_prob"], arrays["substitute"], exposure, switch, relist, *keys)
 
 
 def test_maker_week_matches_twin():
@@ -113,9 +112,9 @@ def test_maker_week_matches_twin():
 
 def test_makers_of_controlled_chemicals_switch_or_quit():
     a = _makers()
-    a["pressure"][:] = 0.0
+    a["raid_prob"][:] = 0.0
     before = {k: v.copy() for k, v in a.items()}
-    _maker_week(maker_week, a, raid_rate=0.0, switch=1.0, relist=0.0)
+    _maker_week(maker_week, a, switch=1.0, relist=0.0)
     deciding = (before["active"] == 1) & (before["controlled"] == 1)
     stayed = deciding & (a["active"] == 1)
     assert np.all(a["chemical"][stayed] == 7)           # switched to the substitute
@@ -129,9 +128,9 @@ def test_makers_of_controlled_chemicals_switch_or_quit():
 
 def test_raids_remove_makers_under_pressure_only():
     a = _makers()
-    a["pressure"] = np.where(np.arange(a["pressure"].size) % 2 == 0, 1.0, 0.0)
+    a["raid_prob"] = np.where(np.arange(a["raid_prob"].size) % 2 == 0, 1.0, 0.0)
     before = a["active"].copy()
-    _maker_week(maker_week, a, raid_rate=1.0, exposure=1.0, switch=0.0, relist=0.0)
+    _maker_week(maker_week, a, exposure=1.0, switch=0.0, relist=0.0)
     even = np.arange(before.size) % 2 == 0
     assert np.all(a["active"][even] == 0)
     assert np.array_equal(a["active"][~even], before[~even])

@@ -118,14 +118,20 @@ def test_sanctioned_firms_reregister_after_a_lag(run_model):
 
 
 def test_fewer_us_guns_weaken_cartels_so_more_lab_raids_succeed(run_model):
-    params = {"cartels": {"lab_raid_rate": 0.05, "armed_decay_per_week": 0.05}}
-    armed = run_model(weeks=60, parameters=params)
-    disarmed = run_model(weeks=60, parameters={"cartels": {**params["cartels"],
-                                                            "guns_south_per_year": 0}})
-    a, d = frame(armed), frame(disarmed)
-    assert d["cartel_armed_strength"].iloc[-1] < 0.1 < 0.9 < a["cartel_armed_strength"].iloc[-1]
-    raids_per_lab = lambda df: (df["mexico_lab_raids"] / df["mexico_labs"].clip(lower=1)).iloc[20:].mean()  # noqa: E731
-    assert raids_per_lab(d) > 1.5 * raids_per_lab(a)
+    params = {"cartels": {"lab_raid_rate": 1.0, "armed_decay_per_week": 0.05}}
+    armed = frame(run_model(weeks=60, parameters=params))
+    disarmed = frame(run_model(weeks=60, parameters={"cartels": {**params["cartels"],
+                                                                  "guns_south_per_year": 0}}))
+    assert disarmed["cartel_armed_strength"].iloc[-1] < 0.1
+    strength = armed["cartel_armed_strength"].iloc[-1]
+    assert strength == pytest.approx(200_000 * 1.0 / 50_000)   # guns x armed_share / unit
+
+    def success(df):
+        late = df.iloc[30:]
+        return late["mexico_labs_dismantled"].sum() / late["mexico_lab_raids"].sum()
+
+    assert success(armed) == pytest.approx(1 / (1 + 1.5 * strength), abs=0.08)
+    assert success(disarmed) > 0.85
 
 
 def test_naloxone_lowers_deaths_without_changing_supply(run_model):

@@ -51,12 +51,12 @@ def fill_orders_np(order_maker, order_buyer, order_kg, capacity_kg, compliance, 
 
 
 @numba.njit(cache=True)
-def maker_week(active, chemical, sanctioned, compliance, online, controlled, pressure,
-               substitute, raid_rate, online_exposure, switch_hazard, relist_hazard,
+def maker_week(active, chemical, sanctioned, compliance, online, controlled, raid_prob,
+               substitute, online_exposure, switch_hazard, relist_hazard,
                raid_key, switch_key, relist_key):
     """One week of maker rules; updates the arrays in place.
 
-    - raid: exit with probability raid_rate x pressure (x online_exposure for online sellers);
+    - raid: exit with probability raid_prob (x online_exposure for online sellers);
     - a maker whose chemical is controlled where it operates decides, at rate switch_hazard,
       to quit (probability = its compliance, or when no substitute exists) or to switch to the
       substitute chemical;
@@ -69,7 +69,7 @@ def maker_week(active, chemical, sanctioned, compliance, online, controlled, pre
         if active[m] == 0:
             continue
         exposure = online_exposure if online[m] else 1.0
-        if uniform(raid_key, m) < raid_rate * pressure[m] * exposure:
+        if uniform(raid_key, m) < raid_prob[m] * exposure:
             active[m] = 0
             counts[0] += 1
             continue
@@ -86,15 +86,15 @@ def maker_week(active, chemical, sanctioned, compliance, online, controlled, pre
     return counts
 
 
-def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, pressure,
-                  substitute, raid_rate, online_exposure, switch_hazard, relist_hazard,
+def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, raid_prob,
+                  substitute, online_exposure, switch_hazard, relist_hazard,
                   raid_key, switch_key, relist_key):
     """NumPy twin of `maker_week`."""
     n = active.size
     idx = np.arange(n)
     live = active == 1
     exposure = np.where(online == 1, online_exposure, 1.0)
-    raided = live & (uniforms_np(raid_key, idx) < raid_rate * pressure * exposure)
+    raided = live & (uniforms_np(raid_key, idx) < raid_prob * exposure)
     deciding = live & ~raided & (controlled == 1) & (uniforms_np(switch_key, idx) < switch_hazard)
     quits = deciding & ((substitute < 0) | (uniforms_np(switch_key, idx + n) < compliance))
     switches = deciding & ~quits

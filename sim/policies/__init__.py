@@ -4,7 +4,13 @@
 YAML `type:` names map to classes through `POLICY_TYPES`; `build_policy` validates a YAML entry.
 """
 
-from sim.policies import diplomacy, regulation, sanctions  # noqa: F401  (registers the types)
+from sim.policies import (  # noqa: F401  (importing registers the types)
+    demand,
+    diplomacy,
+    enforcement,
+    regulation,
+    sanctions,
+)
 from sim.policies.base import POLICY_TYPES, Levers, Policy, build_policy, register
 
 __all__ = ["POLICY_TYPES", "Levers", "Policy", "build_policy", "register"]

@@ -9,6 +9,7 @@ from dataclasses import MISSING, dataclass, field, fields
 import numpy as np
 
 from sim.config import Source, check_keys, check_number, fail, parse_date, suggest
+from sim.populations import COUNTRIES
 
 POLICY_TYPES: dict[str, type[Policy]] = {}
 
@@ -35,23 +36,43 @@ def spec(default=MISSING, low=None, high=None, choices=None, unit="", doc=""):
 @dataclass
 class Levers:
     """This week's policy-adjustable parameters, rebuilt from the scenario's parameters every
-    week and then modified by each active policy. Units as in `sim.params`."""
+    week (`from_params`) and then modified by each active policy. Units as in `sim.params`."""
 
-    cooperation_shift: float = 0.0          # added to China's cooperation target
-    cooperation_cap: float = 1.0            # upper bound on China's cooperation target
-    china_enforcement_bonus: float = 0.0    # added to China's enforcement (0-1)
-    online_raid_multiplier: float = 1.0     # extra raids on online sellers
-    sanction_capacity_loss: float = 0.0     # share of a sanctioned firm's capacity lost
-    relist_hazard: float = 0.0              # 1/week: sanctioned firms re-registering
-    objected_sanctions: int = 0             # sanctions China conditions cooperation on
-    post_inspections_multiplier: np.ndarray = None   # per customs post
-    post_intel_bonus: np.ndarray = None              # per customs post, added to intel
-    mexico_enforcement: float = 0.5
-    guns_south_per_year: float = 200_000.0
-    naloxone_coverage: float = 0.35
-    treatment_capacity_people: float = 600_000.0
-    initiation_multiplier: float = 1.0
-    supplier_search_multiplier: float = 1.0
+    post_inspections_multiplier: np.ndarray  # per customs post, x inspections
+    post_intel_bonus: np.ndarray             # per customs post, added to intel (0-1)
+    maker_raid_multiplier: np.ndarray        # per country (populations.COUNTRIES), x raid rate
+    link_cut_prob: np.ndarray                # per country, 1/week: cartel links to makers cut
+    supplier_raid_rate: np.ndarray           # per country, 1/week: raids on makers that supply
+    mexico_enforcement: float                # 0-1
+    guns_south_per_year: float               # firearms/year
+    naloxone_coverage: float                 # share of overdoses given naloxone
+    treatment_capacity_people: float         # people
+    cooperation_shift: float = 0.0           # added to China's cooperation target
+    cooperation_cap: float = 1.0             # upper bound on China's cooperation target
+    china_enforcement_bonus: float = 0.0     # added to China's enforcement (0-1)
+    online_raid_multiplier: float = 1.0      # x raids on online sellers
+    online_delist_hazard: float = 0.0        # 1/week: online listings taken down
+    sanction_capacity_loss: float = 0.0      # share of a sanctioned firm's capacity lost
+    relist_hazard: float = 0.0               # 1/week: sanctioned firms re-registering
+    objected_sanctions: int = 0              # sanctions China conditions cooperation on
+    lab_raid_multiplier: float = 1.0         # x Mexican lab raid attempts
+    treatment_entry_multiplier: float = 1.0  # x weekly chance of entering treatment
+    initiation_multiplier: float = 1.0       # x people starting to use
+    supplier_search_multiplier: float = 1.0  # x cartels' supplier search rate
+
+    @classmethod
+    def from_params(cls, params: dict, n_posts: int) -> Levers:
+        users, cartels = params["users"], params["cartels"]
+        n_countries = len(COUNTRIES)
+        return cls(post_inspections_multiplier=np.ones(n_posts),
+                   post_intel_bonus=np.zeros(n_posts),
+                   maker_raid_multiplier=np.ones(n_countries),
+                   link_cut_prob=np.zeros(n_countries),
+                   supplier_raid_rate=np.zeros(n_countries),
+                   mexico_enforcement=cartels["mexico_enforcement"],
+                   guns_south_per_year=cartels["guns_south_per_year"],
+                   naloxone_coverage=users["naloxone_coverage"],
+                   treatment_capacity_people=users["treatment_capacity_people"])
 
 
 @dataclass
@@ -96,6 +117,8 @@ def _check_value(value, f, source: Source, path: tuple):
     meta, hint = f.metadata, f.type if isinstance(f.type, str) else str(f.type)
     if value is None and "None" in hint:
         return None
+    if hint.startswith("list") and not isinstance(value, list):
+        fail(source, path, f"expected a list, e.g. [{value}], got {value!r}")
     if meta.get("choices") is not None:
         items = value if isinstance(value, list) else [value]
         if "list" in hint and not isinstance(value, list):

@@ -49,3 +49,18 @@ class BilateralDeal(Policy):
         levers.cooperation_shift += self.cooperation_boost
         levers.china_enforcement_bonus += self.enforcement_bonus
         levers.online_raid_multiplier *= self.marketplace_crackdown
+
+
+@register("economic_pressure")
+@dataclass
+class EconomicPressure(Policy):
+    """China's economic downturn (from 2021) or US trade threats tied to fentanyl (the 2025
+    tariffs): China needs good relations for capital and exports, so its interest in
+    cooperating rises. Changes China's cooperation target (+ `cooperation_boost`)."""
+
+    cooperation_boost: float = spec(0.1, low=0.0, high=1.0, unit="cooperation (0-1)",
+                                    doc="assumption")
+    order = 1
+
+    def modify(self, levers: Levers, model) -> None:
+        levers.cooperation_shift += self.cooperation_boost

@@ -38,7 +38,8 @@ class Sanctions(Policy):
 
     def on_start(self, model) -> None:
         makers = model.makers
-        chinese = np.flatnonzero((makers.active == 1) & (makers.country == CHINA))
+        chinese = np.flatnonzero((makers.active == 1) & (makers.country == CHINA)
+                                 & (makers.sanctioned == 0))
         ranked = chinese[np.lexsort((chinese, -makers.sales_kg[chinese]))]
         self.designated = ranked[: self.firms]
         makers.sanctioned[self.designated] = 1
