@@ -24,6 +24,7 @@ class Chemicals:
     available_from: tuple[dt.date, ...]
     controlled_at_start: tuple[tuple[str, ...], ...]
     makers_2016: np.ndarray         # share of 2016 precursor makers making it
+    same_class: np.ndarray          # same_class[a, b]: a and b share an analog class
 
     @property
     def fentanyl(self) -> int:
@@ -51,4 +52,6 @@ def load_chemicals() -> Chemicals:
         available_from=tuple(r["available_from"] for r in rows),
         controlled_at_start=tuple(tuple(r.get("controlled_at_start", [])) for r in rows),
         makers_2016=np.array([r.get("makers_2016", 0.0) for r in rows], float),
+        same_class=np.array([[bool(set(a["classes"]) & set(b["classes"])) for b in rows]
+                             for a in rows]),
     )

@@ -32,6 +32,7 @@ EXTRA = {
     "overdoses": ("people/week (fatal and non-fatal)", "sum"),
     "treatment_entries": ("people/week", "sum"),
     "fentanyl_made_kg": ("kg pure/week made in labs or shipped finished", "sum"),
+    "fentanyl_synthesized_kg": ("kg pure/week made in Mexican labs", "sum"),
     "fentanyl_sold_kg": ("kg pure/week sold to users", "sum"),
     "fentanyl_seized_origin_kg": ("kg/week of finished fentanyl seized in China or India",
                                   "sum"),
@@ -47,6 +48,8 @@ EXTRA = {
     "mexico_labs_dismantled": ("successful raids/week", "sum"),
     "cartel_armed_strength": ("index, 1 = 2016 gun flow", "mean"),
     "chemicals_controlled_in_china": ("chemicals", "mean"),
+    "sanctioned_makers": ("firms on the sanctions list under their current name", "mean"),
+    "sanctioned_makers_sales_kg": ("kg/week shipped by sanctioned firms", "sum"),
 }
 
 
@@ -107,6 +110,7 @@ def observe(model, trade: PrecursorTrade, out, retail, counts, raided_kg: float,
         "overdoses": counts[C_OVERDOSES].sum() * ppa,
         "treatment_entries": counts[C_ENTERED].sum() * ppa,
         "fentanyl_made_kg": sum(c.made_kg for c in model.cartels) + trade.finished_kg,
+        "fentanyl_synthesized_kg": sum(c.made_kg for c in model.cartels),
         "fentanyl_sold_kg": retail.sold_kg.sum(),
         "fentanyl_seized_origin_kg": out.finished_seized_kg[origin].sum(),
         "finished_fentanyl_shipped_kg": trade.finished_kg,
@@ -120,6 +124,10 @@ def observe(model, trade: PrecursorTrade, out, retail, counts, raided_kg: float,
         "mexico_labs_dismantled": float(sum(c.labs_raided for c in cartels)),
         "cartel_armed_strength": float(np.mean([c.armed_strength for c in cartels])),
         "chemicals_controlled_in_china": float(model.controlled[CHINA, :-1].sum()),
+        "sanctioned_makers": float(((model.makers.sanctioned == 1)
+                                    & (model.makers.active == 1)).sum()),
+        "sanctioned_makers_sales_kg": float(model.makers.sales_kg[
+            model.makers.sanctioned == 1].sum()),
     }
     for e, name in enumerate(model.entry_names):
         row[f"route_share_{name}"] = north[e] / north.sum() if north.sum() > 0 else 0.0

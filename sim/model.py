@@ -259,14 +259,16 @@ class FentanylModel(mesa.Model):
         self.levers = levers
 
     def _maker_pressure(self) -> tuple[np.ndarray, np.ndarray]:
-        """Enforcement pressure on each maker's chemical where it operates (0 if uncontrolled),
-        and whether it is controlled there."""
-        makers = self.makers
+        """Enforcement pressure on each maker where it operates: the country's enforcement for
+        a controlled chemical, a watch-list share of it for an uncontrolled one; and whether
+        the chemical is controlled there."""
+        makers, p = self.makers, self.params["regulators"]
         enforcement = np.zeros(len(COUNTRIES))
         enforcement[CHINA] = self.china_enforcement
-        enforcement[INDIA] = self.params["regulators"]["india_enforcement"]
+        enforcement[INDIA] = p["india_enforcement"]
         controlled = self.controlled[makers.country, makers.chemical]
-        return np.where(controlled, enforcement[makers.country], 0.0), controlled
+        share = np.where(controlled, 1.0, p["watchlist_pressure_share"])
+        return share * enforcement[makers.country], controlled
 
     def _precursor_trade(self) -> PrecursorTrade:
         """Cartels order, makers fill or refuse, consignments are inspected and scheduled."""
@@ -433,10 +435,16 @@ class FentanylModel(mesa.Model):
         # known to supply cartels, controlled chemical or not
         raid_prob = (p["raid_rate"] * self.pressure * levers.maker_raid_multiplier[makers.country]
                      + levers.supplier_raid_rate[makers.country] * (makers.sales_kg > 0))
+        # a substitute in the same analog class is a quick change of recipe; another class
+        # means a new synthesis route and takes longer
+        chem = self.chemicals
+        same_class = chem.same_class[makers.chemical, np.maximum(substitute, 0)]
+        switch_hazard = np.where(same_class, 1.0 / p["switch_lag_weeks"],
+                                 1.0 / p["new_route_lag_weeks"])
         maker_week(makers.active, makers.chemical, makers.sanctioned, makers.compliance,
                    makers.online, self.maker_controlled.astype(np.uint8), raid_prob,
                    substitute, p["online_raid_exposure"] * levers.online_raid_multiplier,
-                   1.0 / p["switch_lag_weeks"], levers.relist_hazard, *keys)
+                   switch_hazard, levers.relist_hazard, *keys)
         if self.levers.online_delist_hazard > 0:
             u = rng.draws(self.seed, rng.DELIST, self.week, np.arange(len(makers)))
             makers.online[(makers.active == 1) & (u < self.levers.online_delist_hazard)] = 0

@@ -111,7 +111,9 @@ TABLE: dict[str, dict[str, Param]] = {
                                      "substances in 2016", "assumption; seed article 004 (China "
                                      "shipped finished fentanyl before May 2019)", 0.0, 1.0),
         "switch_lag_weeks": Param(12.0, "weeks (mean)", "assumption: makers switch to the next "
-                                  "analog within months (INCB)", 1.0, 520.0),
+                                  "analog of the same class within months (INCB)", 1.0, 520.0),
+        "new_route_lag_weeks": Param(40.0, "weeks (mean)", "assumption: moving to another "
+                                     "analog class needs a new synthesis route", 1.0, 1000.0),
         "entry_per_week_max": Param(4.0, "firms/week at full unmet demand", ASSUMPTION, 0.0, 1000.0),
         "raid_rate": Param(0.01, "1/week at full enforcement, controlled chemical", ASSUMPTION,
                            0.0, 1.0),
@@ -170,6 +172,9 @@ TABLE: dict[str, dict[str, Param]] = {
         "china_enforcement_min": Param(0.15, "0-1 at cooperation 0", ASSUMPTION, 0.0, 1.0),
         "china_enforcement_max": Param(0.9, "0-1 at cooperation 1", ASSUMPTION, 0.0, 1.0),
         "india_enforcement": Param(0.4, "0-1", ASSUMPTION, 0.0, 1.0),
+        "watchlist_pressure_share": Param(0.15, "share of full pressure on uncontrolled "
+                                          "chemicals", "assumption: know-your-customer checks "
+                                          "and watch lists (BIS testimony, Dec 2023)", 0.0, 1.0),
         "un_detection_lag_weeks": Param(200, "weeks", "assumption: 4-AP became common about 2018, "
                                         "UN control Nov 2022 (events.csv)", 1, 2000),
         "detection_share_threshold": Param(0.15, "share of precursor kg shipped", ASSUMPTION,

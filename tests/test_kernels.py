@@ -97,7 +97,8 @@ def _maker_week(kernel, arrays, exposure=1.5, switch=0.2, relist=0.1):
     keys = [rng.stream_key(3, s, 9) for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
     return kernel(arrays["active"], arrays["chemical"], arrays["sanctioned"],
                   arrays["compliance"], arrays["online"], arrays["controlled"],
-                  arrays["raid_prob"], arrays["substitute"], exposure, switch, relist, *keys)
+                  arrays["raid_prob"], arrays["substitute"], exposure,
+                  np.full(arrays["active"].size, switch), relist, *keys)
 
 
 def test_maker_week_matches_twin():
@@ -117,11 +118,14 @@ def test_makers_of_controlled_chemicals_switch_or_quit():
     _maker_week(maker_week, a, switch=1.0, relist=0.0)
     deciding = (before["active"] == 1) & (before["controlled"] == 1)
     stayed = deciding & (a["active"] == 1)
-    assert np.all(a["chemical"][stayed] == 7)           # switched to the substitute
-    assert np.all(a["active"][deciding & (before["substitute"] < 0)] == 0)  # nothing to switch to
-    quit_share = 1 - stayed.sum() / (deciding & (before["substitute"] >= 0)).sum()
-    expected = before["compliance"][deciding & (before["substitute"] >= 0)].mean()
-    assert abs(quit_share - expected) < 0.05             # compliant makers quit
+    can_switch = before["substitute"] >= 0
+    assert np.all(a["chemical"][stayed & can_switch] == 7)      # switched to the substitute
+    # with no uncontrolled substitute left, the non-compliant keep selling the controlled one
+    assert np.array_equal(a["chemical"][stayed & ~can_switch],
+                          before["chemical"][stayed & ~can_switch])
+    assert (stayed & ~can_switch).sum() > 50
+    quit_share = 1 - stayed.sum() / deciding.sum()
+    assert abs(quit_share - before["compliance"][deciding].mean()) < 0.05  # compliant quit
     untouched = (before["active"] == 1) & (before["controlled"] == 0)
     assert np.array_equal(a["chemical"][untouched], before["chemical"][untouched])
 

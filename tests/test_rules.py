@@ -47,7 +47,8 @@ def test_balloon_effect_traffic_is_displaced_not_stopped(run_model):
 
 def test_scheduling_a_precursor_moves_trade_to_unscheduled_analogs(run_model):
     model = run_model(weeks=60, policies=[{"type": "class_scheduling", "regulator": "china",
-                                           "classes": ["npp_anpp"], "start": "2016-05-02"}])
+                                           "classes": ["npp_anpp"], "start": "2016-05-02"}],
+                      parameters={"makers": {"new_route_lag_weeks": 12.0}})
     df = frame(model)
     before, after = df.iloc[10:17], df.iloc[-10:]
     scheduled_before = before["precursor_share_npp"] + before["precursor_share_anpp"]

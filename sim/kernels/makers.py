@@ -57,9 +57,9 @@ def maker_week(active, chemical, sanctioned, compliance, online, controlled, rai
     """One week of maker rules; updates the arrays in place.
 
     - raid: exit with probability raid_prob (x online_exposure for online sellers);
-    - a maker whose chemical is controlled where it operates decides, at rate switch_hazard,
-      to quit (probability = its compliance, or when no substitute exists) or to switch to the
-      substitute chemical;
+    - a maker whose chemical is controlled where it operates reconsiders at its switch_hazard:
+      it quits with probability = its compliance; otherwise it switches to the substitute
+      chemical, or, when none is left uncontrolled, keeps selling the controlled one;
     - a sanctioned maker re-registers under a new name at rate relist_hazard.
     Returns counts [raided, switched, quit, relisted].
     """
@@ -73,13 +73,14 @@ def maker_week(active, chemical, sanctioned, compliance, online, controlled, rai
             active[m] = 0
             counts[0] += 1
             continue
-        if controlled[m] and uniform(switch_key, m) < switch_hazard:
-            if substitute[m] < 0 or uniform(switch_key, m + n) < compliance[m]:
+        if controlled[m] and uniform(switch_key, m) < switch_hazard[m]:
+            if uniform(switch_key, m + n) < compliance[m]:
                 active[m] = 0
                 counts[2] += 1
                 continue
-            chemical[m] = substitute[m]
-            counts[1] += 1
+            if substitute[m] >= 0:
+                chemical[m] = substitute[m]
+                counts[1] += 1
         if sanctioned[m] and uniform(relist_key, m) < relist_hazard:
             sanctioned[m] = 0
             counts[3] += 1
@@ -96,8 +97,8 @@ def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, 
     exposure = np.where(online == 1, online_exposure, 1.0)
     raided = live & (uniforms_np(raid_key, idx) < raid_prob * exposure)
     deciding = live & ~raided & (controlled == 1) & (uniforms_np(switch_key, idx) < switch_hazard)
-    quits = deciding & ((substitute < 0) | (uniforms_np(switch_key, idx + n) < compliance))
-    switches = deciding & ~quits
+    quits = deciding & (uniforms_np(switch_key, idx + n) < compliance)
+    switches = deciding & ~quits & (substitute >= 0)
     stay = live & ~raided & ~quits
     relisted = stay & (sanctioned == 1) & (uniforms_np(relist_key, idx) < relist_hazard)
     active[raided | quits] = 0
