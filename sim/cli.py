@@ -17,7 +17,7 @@ from pathlib import Path
 from sim.config import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate")
+COMMANDS = ("run", "validate", "compare", "sweep")
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -69,6 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
     validate = commands.add_parser("validate", help="check scenario files without running")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    compare = commands.add_parser("compare", help="paired replicates of scenarios: "
+                                  "comparison.csv and a report")
+    compare.add_argument("scenarios", type=Path, nargs="*", help="scenario YAML files; "
+                         "differences are against the first")
+    compare.add_argument("--window", help="also total over YYYY-MM:YYYY-MM")
+    sweep = commands.add_parser("sweep", help="a parameter grid with replicates: sweep.csv")
+    sweep.add_argument("scenario", type=Path, help="base scenario YAML file")
+    sweep.add_argument("--set", action="append", metavar="PARAMETER=V1,V2",
+                       help="a parameter (group.key) and its values; repeat for a grid")
+    for sub in (compare, sweep):
+        sub.add_argument("--replicates", type=positive_int, default=20,
+                         help="replicates per scenario or grid point (default 20)")
+        sub.add_argument("--seed", type=seed_int, help="seed of replicate 0 (default: the "
+                         "first scenario's); replicate r uses seed + r")
+        sub.add_argument("--weeks", type=positive_int, help="weeks to run (default: the "
+                         "scenario's)")
+        sub.add_argument("--metrics", help="comma-separated metrics to total")
+        sub.add_argument("--workers", type=positive_int, help="local processes (default: all "
+                         "cores; 1 runs in this process)")
+        sub.add_argument("--scheduler", help="address of a Dask scheduler, e.g. "
+                         "tcp://127.0.0.1:8786")
+        sub.add_argument("--out", type=Path, help="output folder")
+        sub.add_argument("--force", action="store_true", help="replace --out if it exists")
+        sub.add_argument("--resume", action="store_true", help="keep finished runs in --out")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -134,11 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "run")
     args = build_parser().parse_args(argv)
+    from sim.ensemble import EnsembleError
+
     try:
+        if args.command in ("compare", "sweep"):
+            return command_study(args)
         return command_validate(args) if args.command == "validate" else command_run(args)
-    except ScenarioError as err:
+    except (ScenarioError, EnsembleError, FileExistsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted: no results were written", file=sys.stderr)
+        print("interrupted: finished runs are kept (rerun with --resume); no report was "
+              "written", file=sys.stderr)
         return 130
+
+
+def command_study(args) -> int:
+    from sim import study
+
+    out = study.compare(args) if args.command == "compare" else study.sweep(args)
+    print(f"results: {out}")
+    return 0

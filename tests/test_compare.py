@@ -1,0 +1,202 @@
+"""Paired ensembles: statistics, identical results on every backend, resume, bad input."""
+
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.compare import Window, comparison_table, mean_ci
+from sim.ensemble import run
+from tests.conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+WEEKS = "30"
+
+
+def cli(*args, cwd=ROOT, timeout=600):
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """The tiny scenario and a child with a customs post that catches most loads."""
+    folder = tmp_path_factory.mktemp("pair")
+    child = folder / "tiny_surge.yaml"
+    child.write_text(f"extends: {TINY}\nname: tiny_surge\nnetwork:\n  customs_posts:\n"
+                     "    entry_a: {inspections_per_week: 1000000, detection_prob: 0.7}\n")
+    return folder, [TINY, child]
+
+
+def test_paired_difference_is_the_mean_of_per_replicate_differences_by_hand():
+    def frame(values):
+        return pd.DataFrame({"date": ["2016-01-04", "2016-01-11"],
+                             "overdose_deaths": values, "china_cooperation": [0.5, 0.5]})
+
+    frames = {"a": [frame([10, 20]), frame([30, 40]), frame([5, 5])],
+              "b": [frame([12, 20]), frame([31, 44]), frame([5, 15])]}
+    table = comparison_table(frames, ["overdose_deaths"], [Window("horizon")])
+    b = table[table["scenario"] == "b"].iloc[0]
+    # totals a: 30, 70, 10; b: 32, 75, 20; per-replicate differences 2, 5, 10
+    assert b["diff_mean"] == pytest.approx((2 + 5 + 10) / 3)
+    assert b["diff_median"] == pytest.approx(5)
+    assert b["median"] == pytest.approx(32)
+    a = table[table["scenario"] == "a"].iloc[0]
+    assert a["diff_mean"] == 0 and a["diff_ci95_low"] == a["diff_ci95_high"] == 0
+
+
+def test_confidence_interval_widens_as_replicates_fall():
+    values = np.random.default_rng(3).normal(10, 2, 40)
+    widths = [np.subtract(*mean_ci(values[:n])[::-1]) for n in (40, 20, 10, 5, 3)]
+    assert all(a < b for a, b in zip(widths, widths[1:], strict=False))
+    low, high = mean_ci(values)
+    assert low < values.mean() < high
+
+
+def compare_csv(out):
+    return pd.read_csv(out / "comparison.csv")
+
+
+def test_same_numbers_with_one_or_two_workers_and_a_dask_cluster(pair, tmp_path):
+    _, files = pair
+    base = ["compare", *files, "--replicates", "2", "--weeks", WEEKS, "--quiet"]
+    one = cli(*base, "--workers", "1", "--out", tmp_path / "one")
+    two = cli(*base, "--workers", "2", "--out", tmp_path / "two")
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    with dask_cluster() as address:
+        dask = cli(*base, "--scheduler", address, "--out", tmp_path / "dask")
+    assert dask.returncode == 0, dask.stderr
+    reference = compare_csv(tmp_path / "one")
+    for other in ("two", "dask"):
+        pd.testing.assert_frame_equal(reference, compare_csv(tmp_path / other), check_exact=True)
+    surge = reference[(reference["scenario"] == "tiny_surge")
+                      & (reference["metric"] == "fentanyl_seized_kg")]
+    assert surge["diff_median"].iloc[0] > 0
+    report = (tmp_path / "one" / "report.md").read_text()
+    assert "tiny_surge" in report and "Seeds: 7, 8" in report
+    html = (tmp_path / "one" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 7
+
+
+class dask_cluster:
+    """A real scheduler and worker on 127.0.0.1, as separate processes."""
+
+    def __enter__(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        address = f"tcp://127.0.0.1:{port}"
+        env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+        self.procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                        "--host", "127.0.0.1", "--port", str(port),
+                                        "--no-dashboard"], cwd=ROOT, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+        time.sleep(2)
+        self.procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
+                                            address, "--host", "127.0.0.1", "--nworkers", "2",
+                                            "--nthreads", "1", "--no-dashboard"], cwd=ROOT,
+                                           env=env, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        return address
+
+    def __exit__(self, *exc):
+        for proc in reversed(self.procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_resume_after_a_killed_run_gives_the_same_table(pair, tmp_path):
+    _, files = pair
+    args = ["compare", *files, "--replicates", "3", "--weeks", WEEKS, "--quiet", "--workers", "1"]
+    full = cli(*args, "--out", tmp_path / "full")
+    assert full.returncode == 0, full.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *map(str, args), "--out",
+                             str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "runs").glob("*.pkl"))) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = len(list((out / "runs").glob("*.pkl")))
+    assert 2 <= finished < 6 and not (out / "comparison.csv").exists()
+    again = cli(*args, "--out", out)
+    assert again.returncode == 2 and "--resume" in again.stderr   # never overwritten silently
+    resumed = cli(*args, "--out", out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(compare_csv(tmp_path / "full"), compare_csv(out),
+                                  check_exact=True)
+
+
+def test_interrupt_keeps_finished_runs_and_writes_no_report(pair, tmp_path):
+    _, files = pair
+    out = tmp_path / "ctrl_c"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "compare", *map(str, files),
+                             "--replicates", "4", "--weeks", WEEKS, "--workers", "1",
+                             "--quiet", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "runs").glob("*.pkl")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "--resume" in err
+    assert list((out / "runs").glob("*.pkl")) and not (out / "report.md").exists()
+
+
+def test_sweep_runs_every_combination_with_replicates(tmp_path):
+    out = tmp_path / "sweep"
+    result = cli("sweep", TINY, "--set", "customs.capacity_multiplier=1,2",
+                 "--set", "cartels.learning_rate=0.1,0.3,0.5", "--replicates", "2",
+                 "--weeks", "10", "--workers", "2", "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "sweep.csv")
+    assert len(table) == 2 * 3 * 2
+    assert {"customs.capacity_multiplier", "cartels.learning_rate", "seed",
+            "overdose_deaths"} <= set(table.columns)
+    assert sorted(table["seed"].unique()) == [7, 8]
+    for name in ("customs.capacity_multiplier", "cartels.learning_rate"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 5000
+
+
+BAD = [
+    (["compare"], "at least one scenario"),
+    (["compare", TINY, "--metrics", "overdose_death"], "Did you mean 'overdose_deaths'"),
+    (["sweep", TINY, "--set", "cartels.learning_rat=0.1"], "Did you mean 'cartels.learning_rate'"),
+    (["sweep", TINY, "--set", "cartels.learning_rate=fast"], "expected a number"),
+    (["compare", TINY, ROOT / "scenarios" / "baseline.yaml"], "mismatched horizons"),
+    (["compare", TINY, "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[m for _, m in BAD])
+def test_bad_input_exits_2_and_leaves_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = cli(*args, "--out", out, "--quiet")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not out.exists()
+
+
+def test_python_api_run_is_picklable_and_matches_the_cli(tmp_path):
+    restored = pickle.loads(pickle.dumps(run))
+    result = restored(str(TINY), 7, weeks=12)
+    assert result.seed == 7 and len(result.timeseries) == 12
+    assert cli(TINY, "--weeks", "12", "--out", tmp_path / "r", "--no-plots",
+               "--quiet").returncode == 0
+    csv = pd.read_csv(tmp_path / "r" / "timeseries.csv")
+    assert np.allclose(csv["overdose_deaths"], result.timeseries["overdose_deaths"])
+    assert result.totals["overdose_deaths"] == pytest.approx(csv["overdose_deaths"].sum())
