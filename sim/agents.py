@@ -74,7 +74,8 @@ class Cartel(FixedAgent):
         self.links = self.links[self.usable(model.makers, self.links)]
         if self.links.size == 0:
             return self.links, np.empty(0)
-        lead_weeks = p["stock_cover_weeks"] + model.max_precursor_transit_weeks
+        # labs hold stock_cover_weeks of stock; US buyers hold none (they sell on at once)
+        lead_weeks = self.transit_weeks + (1 if self.in_us else p["stock_cover_weeks"])
         position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
         wanted = min(max(0.0, self.target_kg_per_week * lead_weeks - position),
                      2.0 * self.target_kg_per_week)

@@ -8,15 +8,12 @@ EMA Workbench or SALib can call.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import multiprocessing
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, ScenarioError, fail, load_scenario
@@ -202,17 +199,3 @@ def parse_settings(items: list[str]) -> dict[str, list[float]]:
             parsed.append(check_number(number, type(p.value), source, (path,), p.low, p.high))
         grid[path] = parsed
     return grid
-
-
-def runs_per_minute(done: int, started: float) -> float:
-    return 60.0 * done / max(time.perf_counter() - started, 1e-9)
-
-
-def summary_json(specs: list[RunSpec]) -> str:
-    return json.dumps([{"file": s.filename, "scenario": s.label, "seed": s.seed,
-                        "weeks": s.weeks, "overrides": dict(s.overrides)} for s in specs],
-                      indent=1)
-
-
-def as_array(values) -> np.ndarray:
-    return np.asarray(list(values), dtype=float)

@@ -38,7 +38,8 @@ EXTRA = {
                                   "sum"),
     "finished_fentanyl_shipped_kg": ("kg/week of finished fentanyl-related substances shipped",
                                      "sum"),
-    "precursor_spend_usd": ("US$/week paid to makers (chemicals table prices)", "sum"),
+    "precursor_spend_usd": ("US$/week paid to makers for all chemicals shipped, seized or not "
+                            "(chemicals table prices)", "sum"),
     "precursor_delivered_kg": ("kg/week of precursor delivered to labs", "sum"),
     "fentanyl_share_of_doses": ("share of retail doses containing fentanyl", "mean"),
     "fentanyl_mg_per_dose": ("mg pure in a fentanyl dose", "mean"),
@@ -46,7 +47,8 @@ EXTRA = {
     "mexico_labs": ("labs", "mean"),
     "mexico_lab_raids": ("raid attempts/week", "sum"),
     "mexico_labs_dismantled": ("successful raids/week", "sum"),
-    "cartel_armed_strength": ("index, 1 = 2016 gun flow", "mean"),
+    "cartel_armed_strength": ("mean armed strength of Mexican cartels (guns a year x share / "
+                              "guns_per_strength_unit)", "mean"),
     "chemicals_controlled_in_china": ("chemicals", "mean"),
     "sanctioned_makers": ("firms on the sanctions list under their current name", "mean"),
     "sanctioned_makers_sales_kg": ("kg/week shipped by sanctioned firms", "sum"),

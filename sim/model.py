@@ -65,8 +65,6 @@ class FentanylModel(mesa.Model):
         self.node_index = self.graph.graph["index"]
         (self.routes, self.precursor_route, self.entry_route, self.entry_names,
          self.entry_market_share) = compile_routes(self.graph, world)
-        self.max_precursor_transit_weeks = int(self.routes.transit_weeks[
-            self.precursor_route[self.precursor_route >= 0]].max())
         self.market_names = [n["name"] for n in world["nodes"] if n["kind"] == "us_market"]
         # who each route serves, and which US entry it crosses (len(entry_names) = none)
         n_routes, n_entries = len(self.routes.names), len(self.entry_names)
@@ -171,6 +169,8 @@ class FentanylModel(mesa.Model):
                             self.entry_route[b], spec["market_share"] * supply_kg)
             cartel.home_market = (self.market_names.index(spec["home"]) if cartel.in_us
                                   else None)
+            routes = self.precursor_route[:, :, b]
+            cartel.transit_weeks = int(self.routes.transit_weeks[routes[routes >= 0]].max())
             self.cartels.append(cartel)
         p = self.params["cartels"]
         for cartel in self.cartels:
@@ -276,9 +276,10 @@ class FentanylModel(mesa.Model):
         self.maker_capacity_kg = (makers.capacity_kg_per_week * makers.active * np.where(
             makers.sanctioned == 1, 1.0 - self.levers.sanction_capacity_loss, 1.0))
         self.pressure, self.maker_controlled = self._maker_pressure()
+        # buyers learn of a seizure when the consignment is shipped (see after_orders), so
+        # only what will arrive counts as on its way
         pending = sum(self.pipeline.pending(name) for name in (
-            "precursor_delivered_fe", "finished_delivered_kg", "precursor_seized_fe",
-            "finished_seized_kg_route"))
+            "precursor_delivered_fe", "finished_delivered_kg"))
         in_transit = np.bincount(self.route_owner, pending, minlength=len(self.cartels))
         orders = [cartel.orders(in_transit[cartel.index]) for cartel in self.cartels]
         buyer = np.concatenate([np.full(m.size, c.index, np.int64)
@@ -438,7 +439,7 @@ class FentanylModel(mesa.Model):
         # a substitute in the same analog class is a quick change of recipe; another class
         # means a new synthesis route and takes longer
         chem = self.chemicals
-        same_class = chem.same_class[makers.chemical, np.maximum(substitute, 0)]
+        same_class = (substitute < 0) | chem.same_class[makers.chemical, np.maximum(substitute, 0)]
         switch_hazard = np.where(same_class, 1.0 / p["switch_lag_weeks"],
                                  1.0 / p["new_route_lag_weeks"])
         maker_week(makers.active, makers.chemical, makers.sanctioned, makers.compliance,

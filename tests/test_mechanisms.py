@@ -102,7 +102,7 @@ def test_sanctions_cut_the_firms_output_and_chinas_cooperation(baseline):
         df = run(SCENARIOS / "sanctions_reinstated.yaml", seed)
         before = df[(df["date"] >= "2024-12-02") & (df["date"] < "2024-12-30")]
         after = df[(df["date"] >= "2025-01-06") & (df["date"] < "2025-02-03")]
-        assert after["sanctioned_makers"].iloc[0] >= 30 > before["sanctioned_makers"].max() - 5
+        assert after["sanctioned_makers"].iloc[0] > before["sanctioned_makers"].max() + 20
         per_firm_after = after["sanctioned_makers_sales_kg"].sum() / after["sanctioned_makers"].sum()
         assert per_firm_after > 0
         base = window(baseline[seed], "2025-06-01")
