@@ -14,7 +14,7 @@ from mesa.discrete_space import FixedAgent
 
 from sim.kernels import rng
 from sim.params import TABLE
-from sim.populations import CHINA, INDIA, MEXICO, UN
+from sim.populations import CHINA, COUNTRIES, INDIA, MEXICO, UN
 
 KEY_SPAN = 1 << 20
 _REG = {k: p.value for k, p in TABLE["regulators"].items()}
@@ -226,12 +226,17 @@ class CustomsAgency(FixedAgent):
     Chance a controlled consignment is seized at a post = detection_prob x min(1, inspections /
     traffic x (1 + targeting_gain x intel)): it falls as traffic grows against fixed capacity
     and rises with targeting intelligence. China's and Mexico's effort follow their enforcement.
+
+    The agency splits its inspections across its posts by expected yield (kg seized per
+    inspection), learned from its own seizures and, through a taskforce, from what partners
+    caught on the routes through each post; a limited share of capacity moves each week.
     """
 
     def __init__(self, model, spec: dict, cell, posts: np.ndarray):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], spec["country"], cell
         self.posts = posts
+        self.evidence_kg = 0.0   # recent kg of seizure evidence a week (own and shared)
 
     def effort(self) -> float:
         """Inspection effort: the country's enforcement relative to its default (China's at the
@@ -258,12 +263,49 @@ class CustomsAgency(FixedAgent):
         model.seize_prob[posts] = model.post_detection[posts] * np.minimum(
             1.0, inspections / np.maximum(traffic, 1.0) * (1.0 + gain * intel))
 
+    def learn(self, own_kg: np.ndarray, partner_kg: np.ndarray) -> None:
+        """Update expected yields (learning_rate) from kg seized at each post (own_kg, plus
+        partner_kg x the taskforce sharing weight), then move inspections toward a split
+        proportional to expected yield (each post keeps at least min_post_share of its base
+        share). The move is at most max_shift_per_week of the agency's inspections, scaled by
+        confidence E / (E + evidence_kg_per_week), E being the recent kg of evidence a week:
+        more intelligence, bolder moves."""
+        model, posts = self.model, self.posts
+        p = model.params["customs"]
+        if p["learning_rate"] <= 0 or posts.size < 2:
+            return
+        inspections = model.post_inspections[posts]
+        total = inspections.sum()
+        if total <= 0:
+            return
+        weight = model.levers.intel_sharing_weight[COUNTRIES.index(self.country)]
+        observed = (own_kg + weight * partner_kg) / np.maximum(inspections, 1.0)
+        expected = model.post_yield[posts]
+        expected += p["learning_rate"] * (observed - expected)
+        model.post_yield[posts] = expected
+        evidence = float((own_kg + weight * partner_kg).sum())
+        self.evidence_kg += p["learning_rate"] * (evidence - self.evidence_kg)
+        confidence = self.evidence_kg / (self.evidence_kg + p["evidence_kg_per_week"])
+        base = model.post_base_inspections[posts]
+        base = base / base.sum() if base.sum() > 0 else np.full(posts.size, 1.0 / posts.size)
+        if expected.sum() <= 0:
+            target = base
+        else:
+            target = np.maximum(p["min_post_share"] * base, expected / expected.sum())
+            target /= target.sum()
+        limit = p["max_shift_per_week"] * confidence * total
+        step = np.clip(target * total - inspections, -limit, limit)
+        moved = np.maximum(inspections + step, 0.0)
+        model.post_inspections[posts] = moved * total / moved.sum()
+
 
 class Regulator(FixedAgent):
     """A drug-control authority (China, India, Mexico, the US, the UN drug commission).
 
     National regulators adopt UN controls after a lag (China's shortens with cooperation); the UN
-    controls a precursor once it has been a large share of the trade for a detection lag. China's
+    controls a precursor once the evidence on it reaches the detection lag: each week it is a
+    large share of the trade counts one week, plus one more per detection_seizure_kg of it seized
+    and tested that week, so more seizures mean earlier control. China's
     regulator also carries the cooperation level with the US (0 to 1), which moves toward a
     target set by diplomacy (policies shift or cap it).
     """
@@ -273,7 +315,7 @@ class Regulator(FixedAgent):
         self.name, self.country, self.cell = spec["name"], country, cell
         n_products = model.chemicals.fentanyl + 1
         self.adoption_progress = np.zeros(n_products)
-        self.weeks_prominent = np.zeros(n_products)
+        self.evidence_weeks = np.zeros(n_products)
         self.cooperation = model.params["regulators"]["china_cooperation_initial"]
 
     def adoption_lag_weeks(self) -> float:
@@ -294,10 +336,11 @@ class Regulator(FixedAgent):
                                        0, 1)))
             self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
         if self.country == UN:
-            share = model.precursor_share_ema
-            prominent = share > p["detection_share_threshold"]
-            self.weeks_prominent[:-1] = np.where(prominent, self.weeks_prominent[:-1] + 1, 0)
-            due = (self.weeks_prominent >= p["un_detection_lag_weeks"]) & ~model.controlled[UN]
+            prominent = model.precursor_share_ema > p["detection_share_threshold"]
+            seized = model.week_seized_kg_by_chemical / p["detection_seizure_kg"]
+            self.evidence_weeks[:-1] = np.where(prominent, self.evidence_weeks[:-1] + 1 + seized,
+                                                0.0)
+            due = (self.evidence_weeks >= p["un_detection_lag_weeks"]) & ~model.controlled[UN]
             if due.any():
                 model.set_controlled(UN, np.flatnonzero(due).tolist(), True, cause="detected")
             return

@@ -70,7 +70,8 @@ class PrecursorTrade:
 def columns_for(model) -> list[str]:
     """Every recorded column, in order."""
     return (list(CORE) + [f"route_share_{e}" for e in model.entry_names] + list(EXTRA)
-            + [f"precursor_share_{c}" for c in model.chemicals.names])
+            + [f"precursor_share_{c}" for c in model.chemicals.names]
+            + [f"inspection_share_{p}" for p in model.post_names])
 
 
 def units_for(model) -> dict[str, tuple[str, str]]:
@@ -79,6 +80,8 @@ def units_for(model) -> dict[str, tuple[str, str]]:
                   for e in model.entry_names})
     units.update({f"precursor_share_{c}": ("share of chemical kg shipped", "mean")
                   for c in model.chemicals.names})
+    units.update({f"inspection_share_{p}": ("share of its agency's inspections", "mean")
+                  for p in model.post_names})
     return units
 
 
@@ -135,4 +138,9 @@ def observe(model, trade: PrecursorTrade, out, retail, counts, raided_kg: float,
         row[f"route_share_{name}"] = north[e] / north.sum() if north.sum() > 0 else 0.0
     for c, name in enumerate(model.chemicals.names):
         row[f"precursor_share_{name}"] = trade.by_chemical_kg[c] / traded if traded > 0 else 0.0
+    for agency in model.customs:
+        inspections = model.post_inspections[agency.posts]
+        for post, value in zip(agency.posts, inspections / max(inspections.sum(), 1e-12),
+                               strict=True):
+            row[f"inspection_share_{model.post_names[post]}"] = value
     return row

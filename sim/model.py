@@ -49,7 +49,9 @@ class FentanylModel(mesa.Model):
         self._build_makers(scenario.world)
         self._build_users(scenario.world)
         self._build_cartels(scenario.world)
-        self.pipeline = Pipeline(RING_WEEKS, len(self.routes.names), len(self.post_names))
+        self.pipeline = Pipeline(RING_WEEKS, len(self.routes.names), len(self.post_names),
+                                 self.chemicals.fentanyl)
+        self.week_seized_kg_by_chemical = np.zeros(self.chemicals.fentanyl)
         # each model gets its own copies: policies keep state (e.g. which firms they listed)
         self.policies = sorted(copy.deepcopy(scenario.policies),
                                key=lambda p: (p.order, p.start_week))
@@ -107,7 +109,13 @@ class FentanylModel(mesa.Model):
         self.post_names = [post["name"] for _, post in posts]
         self.post_country = np.array([COUNTRIES.index(a["country"]) for a, _ in posts])
         self.post_traffic = np.array([p["traffic_per_week"] for _, p in posts], float)
-        self.post_inspections = np.array([p["inspections_per_week"] for _, p in posts], float)
+        self.post_base_inspections = np.array([p["inspections_per_week"] for _, p in posts], float)
+        self.post_inspections = self.post_base_inspections.copy()   # moved by agencies' learning
+        self.post_yield = np.zeros(len(posts))   # expected kg seized per inspection
+        self.route_passes_post = np.zeros((len(self.routes.names), len(posts)))
+        for r in range(len(self.routes.names)):
+            ptr = self.routes.post_ptr
+            self.route_passes_post[r, self.routes.posts[ptr[r]:ptr[r + 1]]] = 1.0
         self.post_detection = np.array([p["detection_prob"] for _, p in posts], float)
         self.post_intel = np.array([p["intel"] for _, p in posts], float)
         self.post_illicit_count = np.zeros(len(posts))
@@ -184,6 +192,17 @@ class FentanylModel(mesa.Model):
         return Levers.from_params(self.params, len(self.post_names))
 
     # --- rules the policies and regulators use ---------------------------------------------
+    def add_inspections(self, posts: list[int], inspections: np.ndarray) -> None:
+        """Add (or, negative, remove) inspections at posts. Removal comes out of the owning
+        agency's pool wherever its learning has put them, in proportion."""
+        for post, extra in zip(posts, inspections, strict=True):
+            if extra >= 0:
+                self.post_inspections[post] += extra
+                continue
+            agency = next(a for a in self.customs if post in a.posts)
+            pool = self.post_inspections[agency.posts]
+            self.post_inspections[agency.posts] = pool * max(0.0, 1 + extra / pool.sum())
+
     def set_controlled(self, country: int, products: list[int], value: bool,
                        cause: str = "policy") -> None:
         """Control (or decontrol) chemicals in a country from this week."""
@@ -224,6 +243,7 @@ class FentanylModel(mesa.Model):
             cartel.synthesize()
         loads_kg = self._move_fentanyl()
         out = self.pipeline.take(self.week)
+        self.week_seized_kg_by_chemical = out.seized_kg_by_chemical
         delivered_us_kg = self._receive(out)
         retail = market.clear(self.retail_stock_kg, self.people_using, self.params["market"],
                               self.params["users"])
@@ -307,7 +327,7 @@ class FentanylModel(mesa.Model):
         finished = chem.finished[product]
         self.pipeline.dispatch_precursor(self.week, self.routes, route, shipped[sent],
                                          shipped[sent] * chem.yield_kg_per_kg[product],
-                                         finished, seized_at)
+                                         finished, product, seized_at)
         seized = np.zeros(maker.size, bool)
         seized[sent] = seized_at >= 0
         for cartel in self.cartels:
@@ -416,7 +436,18 @@ class FentanylModel(mesa.Model):
             cartel.search_suppliers()
             cartel.plan(self.retail_price_usd_per_mg
                         / self.params["market"]["retail_price_ref_usd_per_mg"])
+        self._customs_adapt(out)
         self._makers_adapt()
+
+    def _customs_adapt(self, out) -> None:
+        """Agencies learn from this week's seizures: their own at each post, and what was
+        caught elsewhere on the routes through each post (shared by taskforce partners)."""
+        own = out.precursor_seized_kg + out.finished_seized_kg + out.fentanyl_seized_kg
+        by_route = (out.precursor_seized_kg_route + out.finished_seized_kg_route
+                    + out.fentanyl_seized_kg_route)
+        partner = np.maximum(0.0, by_route @ self.route_passes_post - own)
+        for agency in self.customs:
+            agency.learn(own[agency.posts], partner[agency.posts])
 
     def _track_precursor_use(self, trade) -> None:
         """Exponential average of each chemical's share of precursor kg shipped (what the UN

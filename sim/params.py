@@ -161,6 +161,17 @@ TABLE: dict[str, dict[str, Param]] = {
     "customs": {
         "capacity_multiplier": Param(1.0, "x every post's inspections", "lever (1 = status quo)",
                                      0.0, 100.0),
+        "learning_rate": Param(0.2, "1/week", "assumption after " + NARCOLOGIC + ": interdiction "
+                               "learning rate 0.6 a month", 0.0, 1.0),
+        "max_shift_per_week": Param(0.05, "share of an agency's inspections", ASSUMPTION,
+                                    0.0, 1.0),
+        "evidence_kg_per_week": Param(1.0, "kg of seizure evidence a week for half the "
+                                      "maximum shift", ASSUMPTION, 0.0, 1e9),
+        "min_post_share": Param(0.3, "share of a post's base share it always keeps",
+                                "assumption: legal duties keep every post staffed", 0.0, 1.0),
+        "partner_intel_weight": Param(0.5, "weight of partners' seizures in the update",
+                                      "assumption; used while a taskforce or coalition shares "
+                                      "intelligence", 0.0, 10.0),
         "targeting_gain": Param(20.0, "hit-rate multiplier at intel 1", "assumption: risk targeting "
                                 "and scanning make an examination ~10x likelier to hit", 0.0, 1000.0),
     },
@@ -177,6 +188,9 @@ TABLE: dict[str, dict[str, Param]] = {
                                           "and watch lists (BIS testimony, Dec 2023)", 0.0, 1.0),
         "un_detection_lag_weeks": Param(200, "weeks", "assumption: 4-AP became common about 2018, "
                                         "UN control Nov 2022 (events.csv)", 1, 2000),
+        "detection_seizure_kg": Param(20.0, "kg seized per extra week of evidence",
+                                      "assumption: seized and tested samples speed up listing",
+                                      0.001, 1e9),
         "detection_share_threshold": Param(0.15, "share of precursor kg shipped", ASSUMPTION,
                                            0.0, 1.0),
         "china_adoption_lag_weeks": Param(17, "weeks after UN control at cooperation 1",

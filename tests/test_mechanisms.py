@@ -52,7 +52,7 @@ def child(tmp_path_factory):
 
 def test_customs_surge_at_one_port_is_displaced_not_stopped(baseline, child):
     path = child("surge_san_diego", "policies:\n  - type: customs_surge\n    start: 2025-01\n"
-                 "    posts: [san_diego]\n    inspections_multiplier: 4\n")
+                 "    posts: [san_diego]\n    inspections_multiplier: 4\n    pinned: true\n")
     for seed in SEEDS:
         base, surged = window(baseline[seed], "2025-07-01"), window(run(path, seed), "2025-07-01")
         share_fall = base["route_share_san_diego"].mean() - surged["route_share_san_diego"].mean()

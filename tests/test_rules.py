@@ -31,7 +31,7 @@ def test_cartel_shifts_its_split_away_from_a_route_where_it_lost_loads(run_model
     assert df["route_share_entry_a"].iloc[0] == pytest.approx(0.5)
     assert df["route_share_entry_a"].iloc[-10:].mean() < 0.15
     cartel = model.cartels[0]
-    assert cartel.route_loss[0] > 0.4 and cartel.route_loss[1] < 0.05
+    assert cartel.route_loss[0] > cartel.route_loss[1] + 0.2 and cartel.route_loss[1] < 0.05
 
 
 def test_balloon_effect_traffic_is_displaced_not_stopped(run_model):
@@ -104,9 +104,9 @@ def test_sanctions_cut_sanctioned_firms_output_and_chinas_cooperation(run_model)
     sanctioned = run_model(weeks=40, policies=[sanction])
     designated = sanctioned.policies[0].designated
     assert designated.size == 20
-    assert sanctioned.makers.sanctioned[designated].sum() >= 18
+    assert sanctioned.makers.sanctioned[designated].sum() >= 15     # a few exit or re-register
     capacity = sanctioned.maker_capacity_kg[designated].sum()
-    assert capacity == pytest.approx(0.3 * base.maker_capacity_kg[designated].sum(), rel=0.1)
+    assert capacity < 0.5 * base.maker_capacity_kg[designated].sum()
     coop_base = frame(base)["china_cooperation"].iloc[-1]
     assert frame(sanctioned)["china_cooperation"].iloc[-1] < coop_base - 0.03
 
@@ -119,10 +119,12 @@ def test_sanctioned_firms_reregister_after_a_lag(run_model):
 
 
 def test_fewer_us_guns_weaken_cartels_so_more_lab_raids_succeed(run_model):
-    params = {"cartels": {"lab_raid_rate": 1.0, "armed_decay_per_week": 0.05}}
-    armed = frame(run_model(weeks=60, parameters=params))
-    disarmed = frame(run_model(weeks=60, parameters={"cartels": {**params["cartels"],
-                                                                  "guns_south_per_year": 0}}))
+    params = {"cartels": {"lab_raid_rate": 0.3, "mexico_enforcement": 1.0,
+                          "armed_decay_per_week": 0.05, "lab_output_kg_per_week": 0.2}}
+    labs = {"cartels": {"test_cartel": {"labs": 30}}}
+    armed = frame(run_model(weeks=60, parameters=params, network=labs))
+    disarmed = frame(run_model(weeks=60, network=labs, parameters={"cartels": {
+        **params["cartels"], "guns_south_per_year": 0}}))
     assert disarmed["cartel_armed_strength"].iloc[-1] < 0.1
     strength = armed["cartel_armed_strength"].iloc[-1]
     assert strength == pytest.approx(200_000 * 1.0 / 50_000)   # guns x armed_share / unit
@@ -131,7 +133,8 @@ def test_fewer_us_guns_weaken_cartels_so_more_lab_raids_succeed(run_model):
         late = df.iloc[30:]
         return late["mexico_labs_dismantled"].sum() / late["mexico_lab_raids"].sum()
 
-    assert success(armed) == pytest.approx(1 / (1 + 1.5 * strength), abs=0.08)
+    assert armed["mexico_lab_raids"].iloc[30:].sum() > 150
+    assert success(armed) == pytest.approx(1 / (1 + 1.5 * strength), abs=0.06)
     assert success(disarmed) > 0.85
 
 

@@ -43,6 +43,7 @@ class Levers:
     maker_raid_multiplier: np.ndarray        # per country (populations.COUNTRIES), x raid rate
     link_cut_prob: np.ndarray                # per country, 1/week: cartel links to makers cut
     supplier_raid_rate: np.ndarray           # per country, 1/week: raids on makers that supply
+    intel_sharing_weight: np.ndarray         # per country: weight of partners' seizures
     mexico_enforcement: float                # 0-1
     guns_south_per_year: float               # firearms/year
     naloxone_coverage: float                 # share of overdoses given naloxone
@@ -69,6 +70,7 @@ class Levers:
                    maker_raid_multiplier=np.ones(n_countries),
                    link_cut_prob=np.zeros(n_countries),
                    supplier_raid_rate=np.zeros(n_countries),
+                   intel_sharing_weight=np.zeros(n_countries),
                    mexico_enforcement=cartels["mexico_enforcement"],
                    guns_south_per_year=cartels["guns_south_per_year"],
                    naloxone_coverage=users["naloxone_coverage"],

@@ -29,7 +29,9 @@ class Taskforce(Policy):
     commission from 2015): member agencies share intelligence and run joint operations.
 
     Changes: intel at member countries' customs posts rises by `intel_sharing` (better
-    targeting); raids on makers of controlled chemicals in member countries are multiplied by
+    targeting) and members' agencies learn where to inspect also from what partners caught
+    (customs.partner_intel_weight); raids on makers of controlled chemicals in member countries
+    are multiplied by
     `joint_raid_multiplier`, and joint operations raid makers known to supply cartels there
     (controlled chemical or not) at `supplier_raid_rate`; cartels' supplier links to makers in
     member countries are cut with weekly probability `link_cut_prob`.
@@ -58,7 +60,9 @@ class Taskforce(Policy):
 
     def modify(self, levers: Levers, model) -> None:
         levers.post_intel_bonus[self._posts] += self.intel_sharing
+        sharing = model.params["customs"]["partner_intel_weight"]
         for c in self._countries:
+            levers.intel_sharing_weight[c] = max(levers.intel_sharing_weight[c], sharing)
             levers.maker_raid_multiplier[c] *= self.joint_raid_multiplier
             levers.link_cut_prob[c] = 1 - (1 - levers.link_cut_prob[c]) * (1 - self.link_cut_prob)
             levers.supplier_raid_rate[c] = 1 - (1 - levers.supplier_raid_rate[c]) * (
@@ -88,13 +92,16 @@ class GlobalCoalition(Taskforce):
 @dataclass
 class CustomsSurge(Policy):
     """More inspection capacity at chosen customs posts (e.g. the US ports of entry of the
-    southwest, or the mail and express facilities). Changes those posts' inspections
-    (x `inspections_multiplier`) and intel (+ `intel_bonus`)."""
+    southwest, or the mail and express facilities). Changes those posts' intel
+    (+ `intel_bonus`) and adds inspections there (base x (`inspections_multiplier` - 1)).
+    Unless `pinned`, the added inspections join the agency's pool: they start at the chosen
+    posts and the agency's learning may move them; pinned, they stay."""
 
     posts: list[str] = spec(["san_diego", "nogales"], doc="customs post names from the network")
-    inspections_multiplier: float = spec(2.0, low=0.0, high=100.0, unit="x inspections",
+    inspections_multiplier: float = spec(2.0, low=1.0, high=100.0, unit="x base inspections",
                                          doc="lever")
     intel_bonus: float = spec(0.0, low=0.0, high=1.0, unit="intel (0-1) added", doc="lever")
+    pinned: bool = spec(False, doc="keep the added inspections at these posts")
 
     def validate(self, world):
         valid = _posts(world, countries=[a["country"] for a in world["customs_agencies"]])
@@ -107,8 +114,20 @@ class CustomsSurge(Policy):
     def setup(self, model) -> None:
         self._posts = _post_mask(model, self.posts)
 
+    def _extra(self, model):
+        return model.post_base_inspections[self._posts] * (self.inspections_multiplier - 1)
+
+    def on_start(self, model) -> None:
+        if not self.pinned:
+            model.add_inspections(self._posts, self._extra(model))
+
+    def on_end(self, model) -> None:
+        if not self.pinned:
+            model.add_inspections(self._posts, -self._extra(model))
+
     def modify(self, levers: Levers, model) -> None:
-        levers.post_inspections_multiplier[self._posts] *= self.inspections_multiplier
+        if self.pinned:
+            levers.post_inspections_multiplier[self._posts] *= self.inspections_multiplier
         levers.post_intel_bonus[self._posts] += self.intel_bonus
 
 
