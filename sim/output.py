@@ -106,4 +106,6 @@ def write_results(model, folder: Path, run_time_s: float, plots: bool = True) ->
     (folder / "scenario_resolved.yaml").write_text(
         yaml.safe_dump(json.loads(json.dumps(scenario.resolved, default=str)), sort_keys=False))
     if plots:
-        plot_run(frame, policy_markers(model), f"{scenario.name} (seed {scenario.seed})", folder)
+        agencies = {a.name: [model.post_names[p] for p in a.posts] for a in model.customs}
+        plot_run(frame, policy_markers(model), f"{scenario.name} (seed {scenario.seed})", folder,
+                 agencies)

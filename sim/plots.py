@@ -87,13 +87,35 @@ def shares(frame: pd.DataFrame, prefix: str, heading: str, markers, path: Path) 
     plt.close(fig)
 
 
+def inspection_shares(frame: pd.DataFrame, agencies: dict[str, list[str]], markers,
+                      path: Path) -> None:
+    """Each customs agency's split of inspections across its posts, one panel per agency with
+    more than one post."""
+    split = {name: posts for name, posts in agencies.items() if len(posts) > 1}
+    dates = pd.to_datetime(frame["date"])
+    fig, axes = plt.subplots(len(split), 1, figsize=(12, 2.4 * len(split) + 0.5), sharex=True,
+                             squeeze=False)
+    for ax, (agency, posts) in zip(axes[:, 0], split.items(), strict=True):
+        ax.stackplot(dates, [frame[f"inspection_share_{p}"] for p in posts], labels=posts,
+                     alpha=0.85)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{agency}: share of inspections by post", fontsize=9)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        _mark_policies(ax, markers, label=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_run(frame: pd.DataFrame, markers: list[tuple[dt.date, str]], title: str,
-             folder: Path) -> list[Path]:
-    """Write the run's figures into `folder`; returns their paths."""
+             folder: Path, agencies: dict[str, list[str]]) -> list[Path]:
+    """Write the run's figures into `folder`; returns their paths. `agencies` maps each
+    customs agency to its posts."""
     paths = [folder / "overview.png", folder / "route_shares.png",
-             folder / "precursor_shares.png"]
+             folder / "precursor_shares.png", folder / "inspection_shares.png"]
     overview(frame, markers, title, paths[0])
     shares(frame, "route_share_", "Share of fentanyl sent north by US entry route", markers,
            paths[1])
     shares(frame, "precursor_share_", "Share of chemicals shipped by chemical", markers, paths[2])
+    inspection_shares(frame, agencies, markers, paths[3])
     return paths

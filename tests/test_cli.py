@@ -61,7 +61,8 @@ def test_summary_records_how_to_reproduce_the_run(baseline_run):
 
 def test_plots_and_terminal_output(baseline_run):
     out, result = baseline_run
-    for name in ("overview.png", "route_shares.png", "precursor_shares.png"):
+    for name in ("overview.png", "route_shares.png", "precursor_shares.png",
+                 "inspection_shares.png"):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     assert f"results: {out}" in result.stdout
