@@ -254,9 +254,9 @@ class CustomsAgency(FixedAgent):
     def step(self) -> None:
         model, posts = self.model, self.posts
         levers = model.levers
-        inspections = (model.post_inspections[posts] * self.effort()
-                       * model.params["customs"]["capacity_multiplier"]
-                       * levers.post_inspections_multiplier[posts])
+        inspections = ((model.post_inspections[posts] * levers.post_inspections_multiplier[posts]
+                        + levers.post_pinned_inspections[posts])
+                       * self.effort() * model.params["customs"]["capacity_multiplier"])
         traffic = model.post_traffic[posts] + model.post_illicit_count[posts]
         intel = np.clip(model.post_intel[posts] + levers.post_intel_bonus[posts], 0.0, 1.0)
         gain = model.params["customs"]["targeting_gain"]
@@ -265,11 +265,12 @@ class CustomsAgency(FixedAgent):
 
     def learn(self, own_kg: np.ndarray, partner_kg: np.ndarray) -> None:
         """Update expected yields (learning_rate) from kg seized at each post (own_kg, plus
-        partner_kg x the taskforce sharing weight), then move inspections toward a split
-        proportional to expected yield (each post keeps at least min_post_share of its base
-        share). The move is at most max_shift_per_week of the agency's inspections, scaled by
-        confidence E / (E + evidence_kg_per_week), E being the recent kg of evidence a week:
-        more intelligence, bolder moves."""
+        partner_kg x the taskforce sharing weight), then move inspections toward a target split:
+        the yield-proportional split weighted by confidence E / (E + evidence_kg_per_week), the
+        base split by the rest (E: the recent kg of evidence a week, so more intelligence means
+        bolder moves and no evidence means a return to the base split). Each post keeps at least
+        min_post_share of its base share; at most max_shift_per_week of the agency's
+        inspections change post in a week."""
         model, posts = self.model, self.posts
         p = model.params["customs"]
         if p["learning_rate"] <= 0 or posts.size < 2:
@@ -285,18 +286,18 @@ class CustomsAgency(FixedAgent):
         model.post_yield[posts] = expected
         evidence = float((own_kg + weight * partner_kg).sum())
         self.evidence_kg += p["learning_rate"] * (evidence - self.evidence_kg)
-        confidence = self.evidence_kg / (self.evidence_kg + p["evidence_kg_per_week"])
+        scale = self.evidence_kg + p["evidence_kg_per_week"]
+        confidence = self.evidence_kg / scale if scale > 0 else 0.0
         base = model.post_base_inspections[posts]
         base = base / base.sum() if base.sum() > 0 else np.full(posts.size, 1.0 / posts.size)
-        if expected.sum() <= 0:
-            target = base
-        else:
-            target = np.maximum(p["min_post_share"] * base, expected / expected.sum())
-            target /= target.sum()
-        limit = p["max_shift_per_week"] * confidence * total
-        step = np.clip(target * total - inspections, -limit, limit)
-        moved = np.maximum(inspections + step, 0.0)
-        model.post_inspections[posts] = moved * total / moved.sum()
+        share = expected / expected.sum() if expected.sum() > 0 else base
+        target = np.maximum(p["min_post_share"] * base,
+                            confidence * share + (1 - confidence) * base)
+        wanted = target / target.sum() * total - inspections
+        moving = np.abs(wanted).sum() / 2          # inspections that would change post
+        if moving > 0:
+            limit = p["max_shift_per_week"] * total
+            model.post_inspections[posts] = inspections + wanted * min(1.0, limit / moving)
 
 
 class Regulator(FixedAgent):

@@ -193,15 +193,20 @@ class FentanylModel(mesa.Model):
 
     # --- rules the policies and regulators use ---------------------------------------------
     def add_inspections(self, posts: list[int], inspections: np.ndarray) -> None:
-        """Add (or, negative, remove) inspections at posts. Removal comes out of the owning
-        agency's pool wherever its learning has put them, in proportion."""
+        """Add (or, negative, remove) inspections at posts of an agency's pool. A removal takes
+        what is still at the post, and the rest from the agency's other posts in proportion
+        (its learning may have moved them)."""
         for post, extra in zip(posts, inspections, strict=True):
             if extra >= 0:
                 self.post_inspections[post] += extra
                 continue
+            here = min(-extra, self.post_inspections[post])
+            self.post_inspections[post] -= here
             agency = next(a for a in self.customs if post in a.posts)
-            pool = self.post_inspections[agency.posts]
-            self.post_inspections[agency.posts] = pool * max(0.0, 1 + extra / pool.sum())
+            others = agency.posts[agency.posts != post]
+            pool = self.post_inspections[others].sum()
+            if pool > 0:
+                self.post_inspections[others] *= max(0.0, 1 - (-extra - here) / pool)
 
     def set_controlled(self, country: int, products: list[int], value: bool,
                        cause: str = "policy") -> None:
@@ -440,14 +445,17 @@ class FentanylModel(mesa.Model):
         self._makers_adapt()
 
     def _customs_adapt(self, out) -> None:
-        """Agencies learn from this week's seizures: their own at each post, and what was
-        caught elsewhere on the routes through each post (shared by taskforce partners)."""
+        """Agencies learn from this week's seizures: their own at each post and, when they share
+        intelligence, what partner countries' posts caught on the routes through each post."""
         own = out.precursor_seized_kg + out.finished_seized_kg + out.fentanyl_seized_kg
-        by_route = (out.precursor_seized_kg_route + out.finished_seized_kg_route
-                    + out.fentanyl_seized_kg_route)
-        partner = np.maximum(0.0, by_route @ self.route_passes_post - own)
+        by_route_post = out.seized_kg_route_post.reshape(len(self.routes.names), -1)
+        sharing = self.levers.intel_sharing_weight[self.post_country] > 0
         for agency in self.customs:
-            agency.learn(own[agency.posts], partner[agency.posts])
+            partners = sharing.copy()
+            partners[agency.posts] = False
+            partner_by_route = by_route_post[:, partners].sum(axis=1)
+            partner = partner_by_route @ self.route_passes_post[:, agency.posts]
+            agency.learn(own[agency.posts], partner)
 
     def _track_precursor_use(self, trade) -> None:
         """Exponential average of each chemical's share of precursor kg shipped (what the UN

@@ -165,8 +165,9 @@ TABLE: dict[str, dict[str, Param]] = {
                                "learning rate 0.6 a month", 0.0, 1.0),
         "max_shift_per_week": Param(0.05, "share of an agency's inspections", ASSUMPTION,
                                     0.0, 1.0),
-        "evidence_kg_per_week": Param(1.0, "kg of seizure evidence a week for half the "
-                                      "maximum shift", ASSUMPTION, 0.0, 1e9),
+        "evidence_kg_per_week": Param(1.0, "kg of seizure evidence a week at which an agency "
+                                      "weighs its yield estimates and its base split equally",
+                                      ASSUMPTION, 0.001, 1e9),
         "min_post_share": Param(0.3, "share of a post's base share it always keeps",
                                 "assumption: legal duties keep every post staffed", 0.0, 1.0),
         "partner_intel_weight": Param(0.5, "weight of partners' seizures in the update",

@@ -18,6 +18,7 @@ BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delive
             "fentanyl_delivered_kg", "fentanyl_seized_kg_route")
 BY_POST = ("precursor_seized_kg", "finished_seized_kg", "fentanyl_seized_kg")
 BY_CHEMICAL = ("seized_kg_by_chemical",)
+BY_ROUTE_POST = ("seized_kg_route_post",)   # flattened [route, post]
 
 
 @dataclass
@@ -36,6 +37,7 @@ class WeekOutcome:
     finished_seized_kg: np.ndarray
     fentanyl_seized_kg: np.ndarray
     seized_kg_by_chemical: np.ndarray
+    seized_kg_route_post: np.ndarray
 
 
 class Pipeline:
@@ -46,6 +48,8 @@ class Pipeline:
         self.ring = {name: np.zeros((weeks, n_routes)) for name in BY_ROUTE}
         self.ring.update({name: np.zeros((weeks, n_posts)) for name in BY_POST})
         self.ring.update({name: np.zeros((weeks, n_chemicals)) for name in BY_CHEMICAL})
+        self.ring.update({name: np.zeros((weeks, n_routes * n_posts)) for name in BY_ROUTE_POST})
+        self.n_posts = n_posts
 
     def take(self, week: int) -> WeekOutcome:
         """This week's outcomes; the slot is then free for week + `weeks`."""
@@ -100,6 +104,8 @@ class Pipeline:
         slot = (week + routes.post_offset_weeks[j]) % self.weeks
         for name, values in seized_post.items():
             np.add.at(self.ring[name], (slot, routes.posts[j]), values[hit])
+            np.add.at(self.ring["seized_kg_route_post"],
+                      (slot, route[hit] * self.n_posts + routes.posts[j]), values[hit])
         for name, values in seized_route.items():
             np.add.at(self.ring[name], (slot, route[hit]), values[hit])
         for name, values in (seized_chemical or {}).items():

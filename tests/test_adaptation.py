@@ -42,51 +42,60 @@ def worlds(tmp_path_factory):
     return paths
 
 
-def adapt_run(run_model, world, weeks=80, learning=0.2, policies=(), **parameters):
+SEEDS = (7, 8, 9)
+
+
+def adapt_run(run_model, world, weeks=80, learning=0.2, policies=(), seed=7, posts=None,
+              **parameters):
     params = {"customs": {"learning_rate": learning}, **parameters}
-    return frame(run_model(weeks=weeks, network={"file": str(world)}, parameters=params,
-                           policies=list(policies)))
+    network = {"file": str(world), **({"customs_posts": posts} if posts else {})}
+    return frame(run_model(weeks=weeks, network=network, parameters=params,
+                           policies=list(policies), seed=seed))
 
 
 def test_a_flooded_route_draws_inspection_capacity_only_when_customs_learn(run_model, worlds):
-    learning = adapt_run(run_model, worlds["flood"], weeks=40)
-    fixed = adapt_run(run_model, worlds["flood"], weeks=40, learning=0.0)
-    assert learning["route_share_entry_a"].iloc[5:].mean() > 0.55         # the flood
-    assert learning["inspection_share_entry_a"].iloc[20:].mean() > 0.55  # customs follow...
-    assert learning["inspection_share_entry_a"].iloc[4] < learning[
-        "inspection_share_entry_a"].iloc[20]                               # ...within weeks
-    assert np.allclose(fixed["inspection_share_entry_a"], 0.5)
+    for seed in SEEDS:
+        learning = adapt_run(run_model, worlds["flood"], weeks=40, seed=seed)
+        fixed = adapt_run(run_model, worlds["flood"], weeks=40, learning=0.0, seed=seed)
+        share = learning["inspection_share_entry_a"]
+        assert learning["route_share_entry_a"].iloc[5:].mean() > 0.55     # the flood
+        assert share.iloc[20:].mean() > 0.55                             # customs follow...
+        assert share.iloc[:3].mean() < share.iloc[20:].mean()            # ...within weeks
+        assert np.allclose(fixed["inspection_share_entry_a"], 0.5)
 
 
 def test_after_a_surge_traffic_leaves_then_returns_as_customs_rebalance(run_model, worlds):
     surge = [{"type": "customs_surge", "posts": ["entry_a"], "inspections_multiplier": 4,
               "start": "2016-03-07"}]
-    learning = adapt_run(run_model, worlds["even"], weeks=120, policies=surge)
-    fixed = adapt_run(run_model, worlds["even"], weeks=120, learning=0.0, policies=surge)
-    share_learning, share_fixed = learning["route_share_entry_a"], fixed["route_share_entry_a"]
-    dip = share_learning.iloc[12:30].min()
-    assert dip < 0.3                                                      # traffic leaves
-    assert share_learning.iloc[90:].mean() > dip + 0.1                   # and partly returns
-    assert share_learning.iloc[90:].mean() > share_fixed.iloc[90:].mean() + 0.05
-    assert learning["inspection_share_entry_a"].iloc[90:].mean() < learning[
-        "inspection_share_entry_a"].iloc[12]                              # customs moved
+    for seed in SEEDS:
+        learning = adapt_run(run_model, worlds["even"], weeks=120, policies=surge, seed=seed)
+        fixed = adapt_run(run_model, worlds["even"], weeks=120, learning=0.0, policies=surge,
+                          seed=seed)
+        share_learning, share_fixed = learning["route_share_entry_a"], fixed["route_share_entry_a"]
+        dip = share_learning.iloc[12:30].min()
+        assert dip < 0.3                                                  # traffic leaves
+        assert share_learning.iloc[90:].mean() > dip + 0.1               # and partly returns
+        assert share_learning.iloc[90:].mean() > share_fixed.iloc[90:].mean() + 0.05
+        assert learning["inspection_share_entry_a"].iloc[90:].mean() < learning[
+            "inspection_share_entry_a"].iloc[12]                          # customs moved
 
 
 def test_shared_intelligence_makes_members_follow_traffic_faster(run_model, worlds):
+    """US ports see few seizures of their own; the Mexican checkpoint in front sees many.
+    Shared through a taskforce (with no other effect), they tell US customs where loads go."""
     sharing = [{"type": "taskforce", "members": ["us", "mexico"], "intel_sharing": 0.0,
                 "joint_raid_multiplier": 1.0, "link_cut_prob": 0.0, "supplier_raid_rate": 0.0,
                 "start": "2016-01-04"}]
-    kwargs = dict(weeks=30, learning=0.1)
-    alone = adapt_run(run_model, worlds["flood"], **kwargs)
-    shared = adapt_run(run_model, worlds["flood"], policies=sharing, **kwargs)
-
-    def weeks_to(df, level=0.6):
-        above = np.flatnonzero(df["inspection_share_entry_a"].to_numpy() > level)
-        return above[0] if above.size else 10_000
-
-    assert weeks_to(shared) < weeks_to(alone)
-    assert shared["inspection_share_entry_a"].iloc[:15].mean() > alone[
-        "inspection_share_entry_a"].iloc[:15].mean()
+    sparse = {"entry_a": {"detection_prob": 0.1}, "entry_b": {"detection_prob": 0.1},
+              "mx_hw": {"detection_prob": 0.9}}
+    gains = []
+    for seed in SEEDS:
+        kwargs = dict(weeks=30, learning=0.1, seed=seed, posts=sparse)
+        alone = adapt_run(run_model, worlds["flood"], **kwargs)
+        shared = adapt_run(run_model, worlds["flood"], policies=sharing, **kwargs)
+        gains.append(shared["inspection_share_entry_a"].iloc[5:25].mean()
+                     - alone["inspection_share_entry_a"].iloc[5:25].mean())
+    assert min(gains) > 0 and np.mean(gains) > 0.03
 
 
 def test_a_regulator_lists_an_analog_sooner_when_more_of_it_is_seized(run_model):

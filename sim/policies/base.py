@@ -40,6 +40,7 @@ class Levers:
 
     post_inspections_multiplier: np.ndarray  # per customs post, x inspections
     post_intel_bonus: np.ndarray             # per customs post, added to intel (0-1)
+    post_pinned_inspections: np.ndarray      # per customs post, inspections added in place
     maker_raid_multiplier: np.ndarray        # per country (populations.COUNTRIES), x raid rate
     link_cut_prob: np.ndarray                # per country, 1/week: cartel links to makers cut
     supplier_raid_rate: np.ndarray           # per country, 1/week: raids on makers that supply
@@ -67,6 +68,7 @@ class Levers:
         n_countries = len(COUNTRIES)
         return cls(post_inspections_multiplier=np.ones(n_posts),
                    post_intel_bonus=np.zeros(n_posts),
+                   post_pinned_inspections=np.zeros(n_posts),
                    maker_raid_multiplier=np.ones(n_countries),
                    link_cut_prob=np.zeros(n_countries),
                    supplier_raid_rate=np.zeros(n_countries),

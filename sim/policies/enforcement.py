@@ -127,7 +127,7 @@ class CustomsSurge(Policy):
 
     def modify(self, levers: Levers, model) -> None:
         if self.pinned:
-            levers.post_inspections_multiplier[self._posts] *= self.inspections_multiplier
+            levers.post_pinned_inspections[self._posts] += self._extra(model)
         levers.post_intel_bonus[self._posts] += self.intel_bonus
 
 
