@@ -145,18 +145,28 @@ def check_keys(data: dict, valid, source: Source, path: tuple) -> None:
             fail(source, path + (key,), f"unknown key. {suggest(key, valid)}")
 
 
-def check_parameters(overrides, source: Source) -> None:
-    path = ("parameters",)
-    if not isinstance(overrides, dict):
-        fail(source, path, "expected a mapping of parameter groups")
-    check_keys(overrides, TABLE, source, path)
-    for group, values in overrides.items():
+def check_nested(data, spec: dict, source: Source, path: tuple) -> dict:
+    """Validate {name: {key: number}} against spec[name][key] = (type, low, high); returns the
+    numbers converted to their types."""
+    if not isinstance(data, dict):
+        fail(source, path, f"expected a mapping of names ({', '.join(spec)}) to values")
+    check_keys(data, spec, source, path)
+    out = {}
+    for name, values in data.items():
         if not isinstance(values, dict):
-            fail(source, path + (group,), "expected a mapping of parameters")
-        check_keys(values, TABLE[group], source, path + (group,))
+            fail(source, path + (name,), f"expected a mapping of {', '.join(spec[name])}")
+        check_keys(values, spec[name], source, path + (name,))
+        out[name] = {}
         for key, value in values.items():
-            p = TABLE[group][key]
-            check_number(value, type(p.value), source, path + (group, key), p.low, p.high)
+            kind, low, high = spec[name][key]
+            out[name][key] = check_number(value, kind, source, path + (name, key), low, high)
+    return out
+
+
+def check_parameters(overrides, source: Source) -> None:
+    spec = {group: {key: (type(p.value), p.low, p.high) for key, p in params.items()}
+            for group, params in TABLE.items()}
+    check_nested(overrides, spec, source, ("parameters",))
 
 
 def merge(parent: dict, child: dict) -> dict:

@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import yaml
 
-from sim.config import ScenarioError, Source, check_keys, check_number, fail
+from sim.config import ScenarioError, Source, check_keys, check_nested, fail
 
 MAKER_MODES = ("mail", "air", "sea")
 FENTANYL_MODES = ("vehicle", "between_ports", "mail")
@@ -48,16 +48,9 @@ def _read_world(path: Path) -> dict:
 
 def _override(entities: list, overrides: dict, fields: dict, source: Source, path: tuple):
     by_name = {e["name"]: e for e in entities}
-    if not isinstance(overrides, dict):
-        fail(source, path, "expected a mapping of names to fields")
-    check_keys(overrides, by_name, source, path)
-    for name, values in overrides.items():
-        if not isinstance(values, dict):
-            fail(source, path + (name,), "expected a mapping of fields")
-        check_keys(values, fields, source, path + (name,))
-        for key, value in values.items():
-            kind, low, high = fields[key]
-            by_name[name][key] = check_number(value, kind, source, path + (name, key), low, high)
+    checked = check_nested(overrides, {name: fields for name in by_name}, source, path)
+    for name, values in checked.items():
+        by_name[name].update(values)
 
 
 def load_world(spec: dict | None, source: Source) -> dict:
