@@ -98,11 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_value(value: float) -> str:
-    if abs(value) >= 1e6:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.3g}"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
 def print_table(model, totals: dict) -> None:
@@ -165,12 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("compare", "sweep"):
             return command_study(args)
         return command_validate(args) if args.command == "validate" else command_run(args)
-    except (ScenarioError, EnsembleError, FileExistsError, ValueError) as err:
+    except (ScenarioError, EnsembleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:
+        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted: finished runs are kept (rerun with --resume); no report was "
-              "written", file=sys.stderr)
+        kept = (" finished runs are kept (rerun with --resume);"
+                if args.command in ("compare", "sweep") else "")
+        print(f"interrupted:{kept} no results were written", file=sys.stderr)
         return 130
 
 

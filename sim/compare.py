@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.config import ScenarioError
 from sim.metrics import CORE, EXTRA
 
 DEFAULT_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
@@ -37,18 +38,21 @@ class Window:
         return frame[keep]
 
 
-def parse_window(text: str) -> Window:
-    """`2025-01:2030-12` -> the months January 2025 to December 2030 inclusive."""
+def parse_window(text: str, start: dt.date, end: dt.date) -> Window:
+    """`2025-01:2030-12` -> the months January 2025 to December 2030 inclusive, which must lie
+    within the run [start, end)."""
     try:
         first, last = text.split(":")
-        start = dt.date.fromisoformat(first + "-01")
-        year, month = map(int, last.split("-"))
-        end = dt.date(year + month // 12, month % 12 + 1, 1)
+        begin = dt.date.fromisoformat(first + "-01")
+        month = dt.date.fromisoformat(last + "-01")
     except ValueError:
-        raise ValueError(f"--window: expected YYYY-MM:YYYY-MM, got '{text}'") from None
-    if end <= start:
-        raise ValueError(f"--window: {text}: the end is before the start")
-    return Window(f"{first}..{last}", start, end)
+        raise ScenarioError(f"--window: expected YYYY-MM:YYYY-MM, got '{text}'") from None
+    stop = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    if stop <= begin:
+        raise ScenarioError(f"--window: {text}: the end is before the start")
+    if begin >= end or stop <= start:
+        raise ScenarioError(f"--window: {text} is outside the run ({start} to {end})")
+    return Window(f"{first}..{last}", begin, stop)
 
 
 def total(frame: pd.DataFrame, metric: str) -> float:

@@ -11,6 +11,8 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,6 +133,8 @@ def check_number(value, kind: type, source: Source, path: tuple, low=None, high=
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail(source, path, f"expected a number ({kind.__name__}), got {value!r}")
+    if not math.isfinite(value):
+        fail(source, path, f"expected a finite number, got {value!r}")
     if kind is int and not float(value).is_integer():
         fail(source, path, f"expected a whole number, got {value!r}")
     value = kind(value)
@@ -261,7 +265,7 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     for horizon, other in (("weeks", "years"), ("years", "weeks")):
         if horizon in data:
             base.pop(other, None)   # a child's horizon replaces its parent's, in either unit
-    merged = merge({k: v for k, v in base.items() if k != "policies"},
+    merged = merge({k: v for k, v in base.items() if k not in ("policies", "name")},
                    {k: v for k, v in data.items() if k not in ("policies", "extends")})
     merged.pop("extends", None)
     return merged, merge_policies(base_policies, tagged), source
@@ -275,8 +279,10 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data, raw_policies, source = _resolve(path, ())
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not name.strip():
-        fail(source, ("name",), f"expected a non-empty text, got {name!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (
+            ".", ".."):
+        fail(source, ("name",), f"expected a name of letters, digits, '_', '-' or '.' (it "
+             f"names the results folder), got {name!r}")
     description = data.get("description", "")
     if not isinstance(description, str):
         fail(source, ("description",), f"expected text, got {description!r}")
@@ -297,7 +303,9 @@ def load_scenario(path: str | Path) -> Scenario:
         psource, ppath = raw["__source__"]
         spec = {k: v for k, v in raw.items() if k != "__source__"}
         policy = build_policy(spec, psource, ppath, start, world)
-        if policy.enabled:
+        # a policy over before the scenario starts (or within one week) never acts
+        never_active = policy.end_week is not None and policy.end_week <= policy.start_week
+        if policy.enabled and not never_active:
             policies.append(policy)
     resolved = {k: v for k, v in data.items() if k != "policies"}
     resolved.update(name=name, start=start.isoformat(), weeks=weeks, seed=seed,

@@ -81,7 +81,7 @@ class RunSpec:
 
     @property
     def filename(self) -> str:
-        settings = "".join(f"__{k}={v:g}" for k, v in self.overrides)
+        settings = "".join(f"__{k}={v!r}" for k, v in self.overrides)
         return f"{self.label}{settings}__seed{self.seed}.pkl"
 
 
@@ -188,6 +188,8 @@ def parse_settings(items: list[str]) -> dict[str, list[float]]:
             raise ScenarioError(f"--set: {item}: expected PARAMETER=VALUE[,VALUE...]")
         if path not in valid:
             raise ScenarioError(f"--set: {path}: unknown parameter. {suggest(path, valid)}")
+        if path in grid:
+            raise ScenarioError(f"--set: {path}: given twice; list all its values in one --set")
         group, key = path.split(".")
         p = TABLE[group][key]
         parsed = []
@@ -197,5 +199,7 @@ def parse_settings(items: list[str]) -> dict[str, list[float]]:
             except ValueError:
                 fail(source, (path,), f"expected a number, got '{text}'")
             parsed.append(check_number(number, type(p.value), source, (path,), p.low, p.high))
+        if len(set(parsed)) < len(parsed):
+            raise ScenarioError(f"--set: {path}: a value is listed twice")
         grid[path] = parsed
     return grid

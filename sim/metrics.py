@@ -62,7 +62,6 @@ class PrecursorTrade:
     shipped_kg: float               # precursors (not finished fentanyl)
     finished_kg: float              # finished fentanyl-related substances
     unscheduled_kg: float           # precursors not controlled where they were made
-    ordered_kg: float
     by_chemical_kg: np.ndarray
     finished_entry_kg: np.ndarray   # finished substances by US entry route
 

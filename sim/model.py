@@ -157,8 +157,7 @@ class FentanylModel(mesa.Model):
                           if n["kind"] == "us_market"], float)
         self.people_per_agent = p["people_with_oud"] / p["agents"]
         n_slots = int(np.ceil(p["agents"] * p["slot_headroom"]))
-        self.users = Users.create(n_slots, p["agents"], share, p["heroin_dose_mg"],
-                                  self.people_per_agent, self.seed)
+        self.users = Users.create(n_slots, p["agents"], share, p["heroin_dose_mg"], self.seed)
         self.people_using = np.bincount(self.users.region[: p["agents"]],
                                         minlength=share.size) * self.people_per_agent
         self.people_in_treatment = 0.0
@@ -348,7 +347,6 @@ class FentanylModel(mesa.Model):
             shipped_kg=float(shipped[sent][~finished].sum()),
             finished_kg=float(shipped[sent][finished].sum()),
             unscheduled_kg=float(shipped[sent][~finished & uncontrolled].sum()),
-            ordered_kg=float(kg.sum()),
             by_chemical_kg=np.bincount(product, shipped[sent], minlength=chem.fentanyl),
             finished_entry_kg=np.bincount(self.route_entry[route], shipped[sent] * finished,
                                           minlength=n_entries + 1)[:n_entries])
@@ -466,7 +464,8 @@ class FentanylModel(mesa.Model):
 
     def _makers_adapt(self) -> None:
         makers, p = self.makers, self.params["makers"]
-        substitute = self._substitutes()[makers.country]
+        substitutes = self._substitutes()
+        substitute = substitutes[makers.country]
         free = np.flatnonzero(makers.active == 0)   # slots emptied this week refill next week
         keys = [rng.stream_key(self.seed, s, self.week)
                 for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
@@ -494,7 +493,7 @@ class FentanylModel(mesa.Model):
         entrants = int(expected) + int(u < expected - int(expected))
         free = free[:entrants]
         if free.size:
-            new_chem = self._substitutes()[self.region_country]
+            new_chem = substitutes[self.region_country]
             makers.create(free, self.seed, rng.ENTRANT, self.week, p, self.region_share,
                           self.region_country, np.zeros(free.size, np.int16), self.mode_ok)
             makers.chemical[free] = new_chem[makers.region[free]]

@@ -11,12 +11,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from sim.kernels import rng
-from sim.kernels.users import DEAD, EMPTY, RECOVERED, TREATMENT, USING
+from sim.kernels.users import EMPTY, USING
 
 COUNTRIES = ("china", "india", "mexico", "us", "un")
 CHINA, INDIA, MEXICO, US, UN = range(len(COUNTRIES))
-USER_STATES = {EMPTY: "not using", USING: "using", TREATMENT: "in treatment", DEAD: "dead",
-               RECOVERED: "recovered"}
 
 
 class AgentView:
@@ -130,7 +128,6 @@ class Users(Population):
     state: np.ndarray           # uint8
     region: np.ndarray          # uint8
     tolerance_mg: np.ndarray    # float32
-    people_per_agent: float
 
     @property
     def active(self) -> np.ndarray:
@@ -138,12 +135,11 @@ class Users(Population):
 
     @classmethod
     def create(cls, n_slots: int, n_using: int, region_share: np.ndarray, heroin_mg: float,
-               people_per_agent: float, seed: int) -> Users:
+               seed: int) -> Users:
         """n_slots agents; the first n_using are using at the start, each region by its share."""
         u = rng.draws(seed, rng.SETUP, 0, np.arange(n_slots) + 2**40)
         region = np.searchsorted(np.cumsum(region_share) / region_share.sum(), u, "right")
         state = np.full(n_slots, EMPTY, np.uint8)
         state[:n_using] = USING
         return cls(state=state, region=np.minimum(region, region_share.size - 1).astype(np.uint8),
-                   tolerance_mg=np.full(n_slots, heroin_mg, np.float32),
-                   people_per_agent=people_per_agent)
+                   tolerance_mg=np.full(n_slots, heroin_mg, np.float32))

@@ -25,10 +25,6 @@ class Recorder:
             self._data[i, step] = values[name]
         self.rows = step + 1
 
-    def series(self, name: str) -> np.ndarray:
-        """A column's values so far (a view)."""
-        return self._data[self.columns.index(name), : self.rows]
-
     def dates(self) -> list[dt.date]:
         """Each recorded week's Monday."""
         return [self.start + dt.timedelta(weeks=w) for w in range(self.rows)]

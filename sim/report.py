@@ -115,10 +115,11 @@ def write_report(report: ReportInput, folder: Path) -> list[Path]:
         path = figures / f"{metric}.png"
         time_figure(report, metric, path)
         images.append(path)
-    for window in dict.fromkeys(report.table["window"]):
-        path = figures / f"differences_{window.replace('..', '_to_')}.png"
-        difference_figure(report.table, window, path)
-        images.append(path)
+    if len(report.frames) > 1:   # differences need a second scenario
+        for window in dict.fromkeys(report.table["window"]):
+            path = figures / f"differences_{window.replace('..', '_to_')}.png"
+            difference_figure(report.table, window, path)
+            images.append(path)
     rows = _table_rows(report.table)
     md = [f"# {report.question}", "", "## Scenarios", ""]
     for name, text in report.descriptions.items():

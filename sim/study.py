@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import itertools
+import shlex
 import shutil
 import sys
 import time
@@ -99,9 +100,11 @@ def compare(args) -> Path:
     if not args.scenarios:
         raise ScenarioError("compare: give at least one scenario file")
     metrics = check_metrics(args.metrics)
-    windows = [Window("horizon")] + ([parse_window(args.window)] if args.window else [])
     scenarios = [load_scenario(p).with_overrides(weeks=args.weeks) for p in args.scenarios]
     first = scenarios[0]
+    last_day = first.start + dt.timedelta(weeks=first.weeks)
+    windows = [Window("horizon")] + ([parse_window(args.window, first.start, last_day)]
+                                     if args.window else [])
     for path, s in zip(args.scenarios[1:], scenarios[1:], strict=True):
         if (s.start, s.weeks) != (first.start, first.weeks):
             raise ScenarioError(f"{path}: mismatched horizons: {s.start} + {s.weeks} weeks, but "
@@ -127,7 +130,7 @@ def compare(args) -> Path:
         descriptions={name: s.description for name, s in zip(names, scenarios, strict=True)},
         markers={name: [m for m in runs[0].markers if m not in base_markers]
                  for name, runs in results.items()},
-        frames=frames, table=table, seeds=seeds, command=" ".join(["python", *sys.argv]),
+        frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
         versions=versions())
     _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
                                   write_report(report, folder)))

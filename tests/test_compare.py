@@ -179,6 +179,9 @@ BAD = [
     (["sweep", TINY, "--set", "cartels.learning_rate=fast"], "expected a number"),
     (["compare", TINY, ROOT / "scenarios" / "baseline.yaml"], "mismatched horizons"),
     (["compare", TINY, "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["compare", TINY, "--window", "2030-01:2030-12"], "outside the run"),
+    (["compare", TINY, "--window", "2016-01:2016-13"], "expected YYYY-MM:YYYY-MM"),
+    (["sweep", TINY, "--set", "cartels.learning_rate=0.1,0.1"], "listed twice"),
 ]
 
 
@@ -189,6 +192,16 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_one_scenario_gives_intervals_without_differences(tmp_path):
+    out = tmp_path / "single"
+    result = cli("compare", TINY, "--replicates", "2", "--weeks", "8", "--workers", "1",
+                 "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    table = compare_csv(out)
+    assert set(table["scenario"]) == {"tiny"} and (table["diff_mean"] == 0).all()
+    assert not list((out / "figures").glob("differences*"))
 
 
 def test_python_api_run_is_picklable_and_matches_the_cli(tmp_path):
