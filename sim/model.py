@@ -24,13 +24,13 @@ from sim.kernels.makers import fill_orders, maker_week
 from sim.kernels.shipments import inspect
 from sim.kernels.users import C_TREATMENT, C_USING, step_users
 from sim.metrics import PrecursorTrade, columns_for, observe
-from sim.network import build_graph, compile_routes
+from sim.network import MAX_TRANSIT_WEEKS, build_graph, compile_routes
 from sim.pipeline import Pipeline
 from sim.policies import Levers
 from sim.populations import CHINA, COUNTRIES, INDIA, Makers, Users
 from sim.recorder import Recorder
 
-RING_WEEKS = 32
+RING_WEEKS = MAX_TRANSIT_WEEKS
 
 
 class FentanylModel(mesa.Model):

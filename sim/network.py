@@ -19,6 +19,7 @@ import yaml
 from sim.config import ScenarioError, Source, check_keys, check_nested, fail
 
 MAKER_MODES = ("mail", "air", "sea")
+MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length (sim.model.RING_WEEKS)
 FENTANYL_MODES = ("vehicle", "between_ports", "mail")
 ENTITY_LISTS = ("customs_posts", "cartels", "maker_regions")
 POST_FIELDS = {"traffic_per_week": (float, 0, 1e10), "inspections_per_week": (float, 0, 1e10),
@@ -39,11 +40,54 @@ def _read_world(path: Path) -> dict:
         raise ScenarioError(f"{path}: network file not found") from None
     except yaml.YAMLError as err:
         raise ScenarioError(f"{path}: malformed YAML: {err}") from None
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read the network file: {err.strerror}") from None
     for key in ("nodes", "edges", "customs_agencies", "cartels", "regulators", "maker_regions"):
-        if not isinstance(data, dict) or key not in data:
-            raise ScenarioError(f"{path}: {key}: missing; a network file needs nodes, edges, "
-                                "customs_agencies, cartels, regulators and maker_regions")
+        if not isinstance(data, dict) or not isinstance(data.get(key), list):
+            raise ScenarioError(f"{path}: {key}: missing or not a list; a network file needs "
+                                "lists of nodes, edges, customs_agencies, cartels, regulators "
+                                "and maker_regions")
+    for key, entries in data.items():
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            missing = [f for f in REQUIRED.get(key, ()) if not isinstance(entry, dict)
+                       or f not in entry]
+            if missing:
+                raise ScenarioError(f"{path}: {key}[{i}]: missing {', '.join(missing)} "
+                                    f"(each entry needs {', '.join(REQUIRED[key])})")
     return data
+
+
+REQUIRED = {
+    "nodes": ("name", "kind", "country"),
+    "edges": ("from", "to", "mode", "transit_weeks", "cost_usd_per_kg"),
+    "customs_agencies": ("name", "country", "posts"),
+    "cartels": ("name", "lab_region", "market_share", "labs", "armed_share"),
+    "regulators": ("name", "country"),
+    "maker_regions": ("name", "share"),
+}
+
+
+def check_world(world: dict) -> None:
+    """Build the graph and routes once, so a network file that cannot be run fails at
+    validation with its file named, not in the middle of a run."""
+    from sim.populations import COUNTRIES
+
+    path = world.get("file")
+    countries = {r["country"] for r in world["regulators"]}
+    if "china" not in countries or not set(countries) <= set(COUNTRIES):
+        raise ScenarioError(f"{path}: regulators: need china among {', '.join(COUNTRIES)}, got "
+                            f"{', '.join(sorted(countries))}")
+    try:
+        routes, precursor_route, *_ = compile_routes(build_graph(world), world)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ScenarioError(f"{path}: cannot build the network: {err!r}") from None
+    for b, cartel in enumerate(world["cartels"]):
+        if not (precursor_route[:, :, b] >= 0).any():
+            raise ScenarioError(f"{path}: cartels: '{cartel['name']}' has no precursor route "
+                                "from any maker region")
+    if routes.transit_weeks.max(initial=0) >= MAX_TRANSIT_WEEKS:
+        raise ScenarioError(f"{path}: edges: a route takes {routes.transit_weeks.max()} weeks; "
+                            f"the most is {MAX_TRANSIT_WEEKS - 1}")
 
 
 def _override(entities: list, overrides: dict, fields: dict, source: Source, path: tuple):
@@ -75,6 +119,7 @@ def load_world(spec: dict | None, source: Source) -> dict:
         _override(world["maker_regions"], spec["maker_regions"], REGION_FIELDS, source,
                   ("network", "maker_regions"))
     world["file"] = str(path)
+    check_world(world)
     return world
 
 

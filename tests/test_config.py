@@ -133,6 +133,18 @@ BAD_INPUTS = [
 ]
 
 
+def test_a_network_file_that_cannot_run_fails_validation(tmp_path):
+    import yaml
+
+    world = yaml.safe_load((ROOT / "sim" / "data" / "world.yaml").read_text())
+    del world["edges"][0]["transit_weeks"]
+    (tmp_path / "broken_world.yaml").write_text(yaml.safe_dump(world))
+    path = write(tmp_path, "name: x\nnetwork: {file: broken_world.yaml}\n")
+    result = cli("validate", path)
+    assert result.returncode == 2
+    assert "broken_world.yaml: edges[0]: missing transit_weeks" in result.stderr
+
+
 @pytest.mark.parametrize("label,text,expected", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_names_file_line_and_key(tmp_path, label, text, expected):
     path = write(tmp_path, text)
