@@ -151,16 +151,23 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask_results(specs: list[RunSpec], address: str) -> Iterator[tuple[RunSpec, RunResult]]:
+def connect(address: str):
+    """A Dask distributed Client for `address`, or an EnsembleError saying why not."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise EnsembleError("--scheduler needs Dask distributed: pip install '.[distributed]'"
                             ) from None
     try:
-        client = Client(address, timeout="10s")
+        return Client(address, timeout="10s")
     except (OSError, TimeoutError) as err:
         raise EnsembleError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+
+
+def _dask_results(specs: list[RunSpec], address: str) -> Iterator[tuple[RunSpec, RunResult]]:
+    from distributed import as_completed
+
+    client = connect(address)
     try:
         futures = {client.submit(run_spec, spec, pure=False): spec for spec in specs}
         for future in as_completed(list(futures)):

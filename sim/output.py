@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 import sim
+from sim.compare import total
 from sim.metrics import units_for
 from sim.plots import plot_run
 
@@ -65,9 +66,7 @@ def atomic_folder(target: Path, force: bool):
 def totals(model) -> dict[str, float]:
     """Per-metric totals over the run: sums of flows, means of levels and shares."""
     frame = model.recorder.get_model_vars_dataframe()
-    units = units_for(model)
-    return {name: float(frame[name].sum() if how == "sum" else frame[name].mean())
-            for name, (_, how) in units.items()}
+    return {name: total(frame, name) for name in units_for(model)}
 
 
 def policy_markers(model) -> list[tuple[dt.date, str]]:

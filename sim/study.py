@@ -7,7 +7,6 @@ has finished, through a temporary folder, so no partial report is ever left behi
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import itertools
 import shlex
 import shutil
@@ -23,11 +22,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare import DEFAULT_METRICS, HOW, Window, comparison_table, parse_window, total  # noqa: E402
-from sim.config import ScenarioError, load_scenario  # noqa: E402
+from sim.config import ScenarioError, load_scenario, suggest  # noqa: E402
 from sim.ensemble import (  # noqa: E402
-    EnsembleError,
     RunSpec,
     RunStore,
+    connect,
     execute,
     parse_settings,
     replicate_seeds,
@@ -42,26 +41,15 @@ def check_metrics(text: str | None) -> tuple[str, ...]:
     metrics = tuple(m.strip() for m in text.split(",") if m.strip())
     for metric in metrics:
         if metric not in HOW:
-            close = difflib.get_close_matches(metric, list(HOW), n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ScenarioError(f"--metrics: unknown metric '{metric}'. Valid metrics: "
-                                f"{', '.join(HOW)}.{hint}")
+            raise ScenarioError(f"--metrics: unknown metric '{metric}'. "
+                                + suggest(metric, HOW).replace("valid keys", "Valid metrics"))
     return metrics
 
 
 def check_scheduler(address: str | None) -> None:
     """Fail early (before any folder is made) if a Dask scheduler cannot be reached."""
-    if not address:
-        return
-    try:
-        from distributed import Client
-    except ImportError:
-        raise EnsembleError("--scheduler needs Dask distributed: pip install '.[distributed]'"
-                            ) from None
-    try:
-        Client(address, timeout="10s").close()
-    except (OSError, TimeoutError) as err:
-        raise EnsembleError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+    if address:
+        connect(address).close()
 
 
 def prepare_folder(out: Path, force: bool, resume: bool) -> None:
