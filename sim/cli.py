@@ -3,6 +3,9 @@
     python run.py scenarios/baseline.yaml [--seed N] [--weeks N] [--out DIR] [--force]
     python run.py run scenarios/baseline.yaml ...
     python run.py validate scenarios/mine.yaml [more.yaml ...]
+    python run.py compare / sweep ...    (paired replicates; see --help)
+    python run.py demo [--port 8765] [--host 127.0.0.1] [--scenario FILE]
+    python run.py lesson N [--out DIR]
 
 Bad input exits with status 2 and a message naming the file, the line and the key.
 """
@@ -17,7 +20,7 @@ from pathlib import Path
 from sim.config import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate", "compare", "sweep")
+COMMANDS = ("run", "validate", "compare", "sweep", "demo", "lesson")
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -93,6 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--force", action="store_true", help="replace --out if it exists")
         sub.add_argument("--resume", action="store_true", help="keep finished runs in --out")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo = commands.add_parser("demo", help="the classroom dashboard in the browser (offline)")
+    demo.add_argument("--port", type=whole_number(1, 65535), default=8765,
+                      help="port (default 8765)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                      "127.0.0.1, this machine only; 0.0.0.0 lets the room's devices connect)")
+    demo.add_argument("--scenario", type=Path, default=Path("scenarios/classroom_small.yaml"),
+                      help="scenario the page opens with (the picker lists its folder)")
+    lesson = commands.add_parser("lesson", help="a lesson's figure for slides (docs/classroom.md)")
+    lesson.add_argument("number", type=whole_number(1, 5), help="lesson number, 1 to 5")
+    lesson.add_argument("--replicates", type=positive_int, default=3,
+                        help="replicates per scenario (default 3)")
+    lesson.add_argument("--out", type=Path, help="output folder (default: "
+                        "results/lessons/lesson<N>/)")
+    lesson.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 
 
@@ -157,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.ensemble import EnsembleError
 
     try:
-        if args.command in ("compare", "sweep"):
-            return command_study(args)
-        return command_validate(args) if args.command == "validate" else command_run(args)
+        return COMMAND_FUNCTIONS[args.command](args)
     except (ScenarioError, EnsembleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -179,3 +194,22 @@ def command_study(args) -> int:
     out = study.compare(args) if args.command == "compare" else study.sweep(args)
     print(f"results: {out}")
     return 0
+
+
+def command_demo(args) -> int:
+    from sim.classroom.server import serve
+
+    load_scenario(args.scenario)   # a bad file fails here, with its line and key
+    return serve(args.host, args.port, args.scenario)
+
+
+def command_lesson(args) -> int:
+    from sim.classroom.lessons import write_lesson
+
+    out = write_lesson(args.number, args.out, args.replicates, args.force)
+    print(f"results: {out}")
+    return 0
+
+
+COMMAND_FUNCTIONS = {"run": command_run, "validate": command_validate, "compare": command_study,
+                     "sweep": command_study, "demo": command_demo, "lesson": command_lesson}

@@ -58,6 +58,7 @@ class FentanylModel(mesa.Model):
         for policy in self.policies:
             policy.setup(self)
         self.events: list[tuple[int, str]] = []
+        self.week_outcome, self.week_user_counts = None, None   # set by each step
         self.recorder = Recorder(columns_for(self), scenario.weeks, scenario.start)
 
     # --- construction ----------------------------------------------------------------------
@@ -247,6 +248,7 @@ class FentanylModel(mesa.Model):
             cartel.synthesize()
         loads_kg = self._move_fentanyl()
         out = self.pipeline.take(self.week)
+        self.week_outcome = out   # kept for views (the classroom network), never read back
         self.week_seized_kg_by_chemical = out.seized_kg_by_chemical
         delivered_us_kg = self._receive(out)
         retail = market.clear(self.retail_stock_kg, self.people_using, self.params["market"],
@@ -255,6 +257,7 @@ class FentanylModel(mesa.Model):
         weights = self.people_using / max(self.people_using.sum(), 1e-12)
         self.retail_price_usd_per_mg = float((retail.price_usd_per_mg * weights).sum())
         counts = self._users_week(retail)
+        self.week_user_counts = counts   # agents by state and region, for views
         self._adapt(out)
         self._track_precursor_use(trade)
         self.recorder.record(self.week, observe(self, trade, out, retail, counts, raided_kg,

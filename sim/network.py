@@ -158,6 +158,7 @@ class Routes:
     post_offset_weeks: np.ndarray
     transit_weeks: np.ndarray
     cost_usd_per_kg: np.ndarray
+    node_paths: list[list[int]]
 
 
 def _path_posts(graph: nx.DiGraph, path: list[int], post_of_node: dict) -> tuple[list, list, int, float]:
@@ -197,7 +198,7 @@ def compile_routes(graph: nx.DiGraph, world: dict):
     buyers = world["cartels"]
     entries = [n["name"] for n in world["nodes"] if n["kind"] == "us_entry"]
     markets = [n["name"] for n in world["nodes"] if n["kind"] == "us_market"]
-    names, post_lists, offset_lists, transits, costs = [], [], [], [], []
+    names, post_lists, offset_lists, transits, costs, paths = [], [], [], [], [], []
 
     def add(name, path):
         p, o, t, c = _path_posts(graph, path, post_of_node)
@@ -206,6 +207,7 @@ def compile_routes(graph: nx.DiGraph, world: dict):
         offset_lists.append(o)
         transits.append(max(t, 1))
         costs.append(c)
+        paths.append(list(path))
         return len(names) - 1
 
     precursor_route = np.full((len(regions), len(MAKER_MODES), len(buyers)), -1, np.int32)
@@ -244,5 +246,6 @@ def compile_routes(graph: nx.DiGraph, world: dict):
         post_offset_weeks=np.array([x for o in offset_lists for x in o], np.int32),
         transit_weeks=np.array(transits, np.int32),
         cost_usd_per_kg=np.array(costs, np.float64),
+        node_paths=paths,
     )
     return routes, precursor_route, entry_route, entries, market_share

@@ -25,6 +25,10 @@ class Recorder:
             self._data[i, step] = values[name]
         self.rows = step + 1
 
+    def series(self, name: str) -> np.ndarray:
+        """One column's values, one per recorded week (a view: do not modify)."""
+        return self._data[self.columns.index(name), : self.rows]
+
     def dates(self) -> list[dt.date]:
         """Each recorded week's Monday."""
         return [self.start + dt.timedelta(weeks=w) for w in range(self.rows)]

@@ -1,0 +1,133 @@
+"""What just happened, in plain words: the model's dated events (policies starting and ending,
+chemicals controlled) explained, and the shifts that emerge from agents' choices (makers
+switching chemical, traffickers switching route, customs moving inspections, China's
+cooperation crossing one half) read off the recorded series."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+
+from sim.classroom.charts import smooth
+
+# what each policy type does, for a classroom (the full rules are in docs/ODD.md)
+POLICY_STORIES = {
+    "class_scheduling": "makers there must stop selling these chemicals or switch to one "
+                        "that is not controlled yet",
+    "sanctions": "sanctioned Chinese firms lose their banks and much of their capacity, then "
+                 "re-register under new names; China cooperates less while they stand",
+    "diplomatic_shock": "China stops cooperating on counternarcotics, so it enforces less",
+    "bilateral_deal": "China cooperates more and cracks down on online sellers",
+    "economic_pressure": "China's need for good relations shifts its cooperation",
+    "taskforce": "members share intelligence and raid makers and cartels' supplier links "
+                 "together",
+    "global_coalition": "members share intelligence and raid suppliers, without China",
+    "customs_surge": "more inspections at these posts; the agencies may move them as they "
+                     "learn where loads are",
+    "platform_enforcement": "online marketplaces take listings down, so cartels find "
+                            "suppliers more slowly",
+    "mexico_enforcement": "Mexico inspects more precursor imports and raids more labs",
+    "arms_control": "fewer US guns reach the cartels, so more Mexican lab raids succeed",
+    "demand_reduction": "more treatment and naloxone in the US: fewer people die per overdose "
+                        "and more leave use",
+}
+CONTROL = re.compile(r"^(\w+) (controls|lifts control of) (.+) \((.+)\)$")
+CAUSES = {"policy": "by decision", "adopted UN control": "following the UN",
+          "detected": "after finding it in seizures"}
+SHIFT_GAP_WEEKS = 8   # a leader must change this long after the last change to be news
+SHIFT_MARGIN = 0.03   # ... and lead the old one by this share (13-week means) to be news
+ACRONYMS = {"un", "us", "cbp", "dea", "cnd", "mx", "cn", "npp", "anpp", "ap", "nncc", "ncb",
+            "cofepris", "ofac", "cjng"}
+SMALL_WORDS = {"of", "and", "the"}
+
+
+def date_of(model, week: int) -> dt.date:
+    return model.scenario.start + dt.timedelta(weeks=week)
+
+
+def display_name(name: str, chemical: bool = False) -> str:
+    """A name for people: 'us_cbp_ports_of_entry' -> 'US CBP Ports of Entry', 'san_diego' ->
+    'San Diego'; chemicals keep their case but for acronyms: '1-boc-4-ap' -> '1-boc-4-AP'."""
+    if name == "fentanyl_analogs":
+        return "fentanyl-related substances"
+    if chemical:
+        return "".join(w.upper() if w in ACRONYMS else w for w in re.split(r"(-)", name))
+    return " ".join(w.upper() if w in ACRONYMS else w if w in SMALL_WORDS else w.capitalize()
+                    for w in name.split("_"))
+
+
+def explain(model, text: str) -> str:
+    """One of `model.events` in plain words."""
+    match = CONTROL.match(text)
+    if match:
+        who, verb, names, cause = match.groups()
+        who = display_name(who)
+        chemicals = ", ".join(display_name(n, chemical=True) for n in names.split(", "))
+        if verb == "controls":
+            return (f"{who} controls {chemicals} ({CAUSES.get(cause, cause)}): makers there "
+                    "must stop or switch to an analog that is not controlled yet.")
+        return f"{who} lifts its control of {chemicals}."
+    when, _, label = text.partition(": ")
+    policy = next((p for p in model.policies if p.describe() == label), None)
+    story = POLICY_STORIES.get(policy.type_name, "") if policy is not None else ""
+    if when == "ends":
+        return f"Ends: {label}."
+    return f"{label}: {story}." if story else f"{label}."
+
+
+def _leader_changes(names: list[str], series: list[np.ndarray]) -> list[tuple[int, str, float]]:
+    """(week, name, share) each time another name takes the lead of the smoothed series, by
+    at least `SHIFT_MARGIN` and `SHIFT_GAP_WEEKS` after the last change."""
+    if not series or not series[0].size:
+        return []
+    shares = np.vstack([smooth(s) for s in series])
+    leader = shares.argmax(axis=0)
+    changes, current, last_week = [], leader[0], 0
+    for week in np.flatnonzero(leader != current):
+        if leader[week] == current or week - last_week < SHIFT_GAP_WEEKS:
+            continue
+        if shares[leader[week], week] - shares[current, week] >= SHIFT_MARGIN:
+            current, last_week = leader[week], week
+            changes.append((int(week), names[current], float(shares[current, week])))
+    return changes
+
+
+def emergent_events(model) -> list[tuple[int, str]]:
+    """Shifts read off the series: nobody scripted these, the agents' rules made them."""
+    rec, out = model.recorder, []
+    chemicals = list(model.chemicals.names)
+    for week, name, share in _leader_changes(
+            chemicals, [rec.series(f"precursor_share_{c}") for c in chemicals]):
+        out.append((week, f"Makers switch: {display_name(name)} is now the chemical most shipped "
+                          f"({share:.0%} of kg)."))
+    for week, name, share in _leader_changes(
+            model.entry_names, [rec.series(f"route_share_{e}") for e in model.entry_names]):
+        out.append((week, f"Traffickers shift: most fentanyl now crosses at {display_name(name)} "
+                          f"({share:.0%})."))
+    for agency in model.customs:
+        posts = [model.post_names[p] for p in agency.posts]
+        if len(posts) < 2:
+            continue
+        for week, name, share in _leader_changes(
+                posts, [rec.series(f"inspection_share_{p}") for p in posts]):
+            out.append((week, f"{display_name(agency.name)} follows: {display_name(name)} now gets most of "
+                              f"its inspections ({share:.0%})."))
+    cooperation = smooth(rec.series("china_cooperation"), 4)
+    above = cooperation >= 0.5
+    for week in np.flatnonzero(above[1:] != above[:-1]) + 1:
+        out.append((int(week), "China's cooperation rises above one half: it enforces more "
+                    "against makers." if above[week] else "China's cooperation falls below one "
+                    "half: it enforces less against makers."))
+    return out
+
+
+def event_feed(model) -> list[tuple[dt.date, str]]:
+    """Every event so far, newest first, as (date, plain text)."""
+    # a chemical controlled by a policy is told by the policy's own event
+    events = [(w, explain(model, text)) for w, text in model.events
+              if not text.endswith("(policy)")]
+    events += emergent_events(model)
+    events.sort(key=lambda e: e[0], reverse=True)
+    return [(date_of(model, w), text) for w, text in events]

@@ -1,0 +1,81 @@
+"""`ClassroomModel`: the full model, built from a scenario file name, a seed and the dashboard's
+levers as keyword arguments (what Mesa's SolaraViz passes on Reset), plus the scenario's own
+run without the levers as a reference line."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from sim.classroom.levers import ClassroomLevers
+from sim.config import Scenario, load_scenario
+from sim.ensemble import apply_overrides
+from sim.model import FentanylModel
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+DEFAULT_SCENARIO = "classroom_small.yaml"
+# classroom size: steps in a few milliseconds, so redrawing sets the pace
+CLASSROOM_SIZE = {"users.agents": 20_000, "makers.firms": 500}
+
+
+def scenario_files(folder: Path = SCENARIO_DIR) -> list[str]:
+    """Every scenario file the picker offers."""
+    return sorted(p.name for p in folder.glob("*.yaml"))
+
+
+def classroom_scenario(scenario: str, seed: int, classroom_size: bool,
+                       folder: Path = SCENARIO_DIR) -> Scenario:
+    """The picked scenario file with the seed and, if asked, the classroom population."""
+    loaded = load_scenario(folder / scenario).with_overrides(seed=seed)
+    return apply_overrides(loaded, CLASSROOM_SIZE if classroom_size else {})
+
+
+class ClassroomModel(FentanylModel):
+    """The model as the dashboard builds it: a scenario file, seed and lever settings."""
+
+    def __init__(self, scenario: str = DEFAULT_SCENARIO, seed: int = 42,
+                 classroom_size: bool = True, scenario_folder: Path = SCENARIO_DIR,
+                 **kwargs):
+        """`kwargs`: lever settings, the fields of `ClassroomLevers` (Mesa's SolaraViz expects
+        this name for extra keyword arguments)."""
+        self.lever_settings = ClassroomLevers(**kwargs)
+        self.reference_key = (str(scenario_folder), scenario, int(seed), bool(classroom_size))
+        base = classroom_scenario(scenario, int(seed), classroom_size, scenario_folder)
+        super().__init__(self.lever_settings.apply(base))
+
+    def reference(self) -> pd.DataFrame | None:
+        """The scenario's weekly series without the levers, or None while it is computed."""
+        return REFERENCES.get(self.reference_key)
+
+
+class ReferenceRuns:
+    """Whole runs of scenarios without levers, computed once per (folder, file, seed, size)
+    in a background thread so the page never waits for them."""
+
+    def __init__(self):
+        self._done: dict[tuple, pd.DataFrame] = {}
+        self._started: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> pd.DataFrame | None:
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
+            if key not in self._started:
+                self._started.add(key)
+                threading.Thread(target=self.compute, args=(key,), daemon=True).start()
+        return None
+
+    def compute(self, key: tuple) -> pd.DataFrame:
+        folder, scenario, seed, classroom_size = key
+        model = FentanylModel(classroom_scenario(scenario, seed, classroom_size, Path(folder)))
+        model.run()
+        series = model.recorder.get_model_vars_dataframe()
+        with self._lock:
+            self._done[key] = series
+        return series
+
+
+REFERENCES = ReferenceRuns()
