@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: run test lint clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +16,23 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+$(VENV)/.installed-classroom: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[classroom]"
+	$(BIN)/python -m sim.classroom.assets
+	touch $(VENV)/.installed $@
+
+# the browser tests drive Debian's Chromium (never `playwright install`)
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
-	touch $(VENV)/.installed $@
+	$(BIN)/python -m sim.classroom.assets
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+	touch $(VENV)/.installed $(VENV)/.installed-classroom $@
 
 run: $(VENV)/.installed
 	$(BIN)/python run.py scenarios/baseline.yaml
+
+demo: $(VENV)/.installed-classroom
+	$(BIN)/python run.py demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

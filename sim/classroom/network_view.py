@@ -41,16 +41,24 @@ def layered_positions(graph) -> dict[int, tuple[float, float]]:
 
 
 def edge_flows_kg(model) -> dict[tuple[int, int], float]:
-    """kg arriving this week along the routes through each edge (0 before the first step)."""
+    """kg arriving this week along the routes through each edge, and on from each US entry to
+    the markets it serves (0 before the first step)."""
     flows = {edge: 0.0 for edge in model.graph.edges}
     out = model.week_outcome
     if out is None:
         return flows
     by_route = sum(getattr(out, name) for name in ROUTE_FLOWS)
+    entries = [model.node_index[name] for name in model.entry_names]
+    markets = [model.node_index[name] for name in model.market_names]
     for route, path in enumerate(model.routes.node_paths):
         if by_route[route] > 0:
             for edge in zip(path[:-1], path[1:], strict=True):
                 flows[edge] += float(by_route[route])
+        if path[-1] in entries:   # a cartel's load goes on to markets, by the entry's shares
+            e = entries.index(path[-1])
+            for m, share in enumerate(model.entry_market_share[e]):
+                if share > 0:
+                    flows[path[-1], markets[m]] += float(out.fentanyl_delivered_kg[route] * share)
     return flows
 
 

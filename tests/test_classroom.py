@@ -1,0 +1,155 @@
+"""The classroom dashboard without a browser: levers, the model behind the page, the network
+view, the event feed, and the page's components through Solara's render API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.classroom import assets
+from sim.classroom.charts import charts_spec, smooth
+from sim.classroom.events import _leader_changes, display_name, event_feed, explain
+from sim.classroom.levers import ClassroomLevers
+from sim.classroom.model import REFERENCES, ClassroomModel, classroom_scenario, scenario_files
+from sim.classroom.network_view import edge_flows_kg, inspection_shares, node_labels
+
+
+def test_levers_at_rest_add_nothing_and_each_moved_lever_adds_its_policy():
+    base = classroom_scenario("classroom_small.yaml", 1, True)
+    assert ClassroomLevers().apply(base).policies == base.policies
+    moved = ClassroomLevers(from_year=2021, sanctions=True, sanctions_institute=True,
+                            taskforce_china=True, taskforce_mexico=True, us_customs_capacity=2.0,
+                            guns_stopped=0.5, treatment=2.0, naloxone=0.6).apply(base)
+    added = moved.policies[len(base.policies):]
+    assert [p.type_name for p in added] == ["sanctions", "taskforce", "customs_surge",
+                                            "arms_control", "demand_reduction"]
+    assert {p.start.year for p in added} == {2021}
+    assert added[1].members == ["us", "china", "mexico"]
+    assert set(added[2].posts) == {"san_diego", "nogales", "el_paso", "laredo", "between_ports",
+                                   "mail_express"}
+    assert base.policies == classroom_scenario("classroom_small.yaml", 1, True).policies
+
+
+def test_classroom_size_and_picker():
+    assert "baseline.yaml" in scenario_files() and "classroom_small.yaml" in scenario_files()
+    small = classroom_scenario("baseline.yaml", 3, True)
+    assert small.parameters["users"]["agents"] == 20_000 and small.seed == 3
+    assert classroom_scenario("baseline.yaml", 3, False).parameters["users"]["agents"] == 300_000
+
+
+def test_a_lever_changes_the_run_only_from_its_start():
+    """Common random numbers: identical until the levers' year, different after."""
+    plain = ClassroomModel(seed=5)
+    treated = ClassroomModel(seed=5, from_year=2017, naloxone=0.9, treatment=2.0)
+    plain.run(80)
+    treated.run(80)
+    start = next(p.start_week for p in treated.policies if p.type_name == "demand_reduction")
+    deaths_plain = plain.recorder.series("overdose_deaths")
+    deaths_treated = treated.recorder.series("overdose_deaths")
+    assert np.array_equal(deaths_plain[:start], deaths_treated[:start])
+    assert deaths_treated[start:].sum() < 0.8 * deaths_plain[start:].sum()
+
+
+def test_reference_is_the_scenario_without_levers():
+    model = ClassroomModel(seed=7, sanctions=True)
+    reference = REFERENCES.compute(model.reference_key)
+    assert len(reference) == model.scenario.weeks
+    plain = ClassroomModel(seed=7)
+    plain.run(30)
+    assert np.array_equal(reference["overdose_deaths"].to_numpy()[:30],
+                          plain.recorder.series("overdose_deaths"))
+
+
+def test_network_view_follows_the_week():
+    model = ClassroomModel(seed=2)
+    assert sum(edge_flows_kg(model).values()) == 0
+    model.run(20)
+    flows = edge_flows_kg(model)
+    index = model.node_index
+    into_entries = sum(kg for (a, b), kg in flows.items()
+                       if b in [index[e] for e in model.entry_names])
+    out_of_entries = sum(kg for (a, b), kg in flows.items()
+                         if a in [index[e] for e in model.entry_names])
+    assert into_entries > 0
+    entry_nodes = {index[e] for e in model.entry_names}
+    crossing = [r for r, path in enumerate(model.routes.node_paths) if entry_nodes & set(path)]
+    out = model.week_outcome
+    assert out_of_entries == pytest.approx(
+        (out.fentanyl_delivered_kg + out.finished_delivered_kg)[crossing].sum())
+    shares = inspection_shares(model)
+    for agency in model.customs:
+        assert shares[agency.posts].sum() == pytest.approx(1.0)
+    labels = node_labels(model)
+    assert "of insp." in labels[index["san_diego"]]
+    assert "labs" in labels[index["mx_sinaloa"]]
+
+
+def test_every_model_event_is_explained_in_plain_words():
+    model = ClassroomModel(seed=1, sanctions=True, taskforce_china=True)
+    model.run(400)
+    for _, text in model.events:
+        plain = explain(model, text)
+        assert "_" not in plain and "(policy)" not in plain, plain
+    feed = event_feed(model)
+    assert [d for d, _ in feed] == sorted((d for d, _ in feed), reverse=True)
+    assert any(text.startswith("Makers switch") for _, text in feed)
+    assert any("taskforce of the US with China" in text and "share intelligence" in text
+               for _, text in feed)
+
+
+def test_a_shift_is_news_only_when_the_new_leader_is_clearly_ahead():
+    weeks = 200
+    a = np.where(np.arange(weeks) < 100, 0.6, 0.3)
+    b = 1 - a
+    changes = _leader_changes(["a", "b"], [a, b])
+    assert len(changes) == 1 and changes[0][1] == "b" and 100 <= changes[0][0] < 110
+    wobble = 0.5 + 0.01 * np.sin(np.arange(weeks))
+    assert _leader_changes(["a", "b"], [wobble, 1 - wobble]) == []
+    assert smooth(np.ones(5), 3).tolist() == [1.0] * 5
+
+
+def test_display_names():
+    assert display_name("us_cbp_ports_of_entry") == "US CBP Ports of Entry"
+    assert display_name("san_diego") == "San Diego"
+    assert display_name("1-boc-4-ap", chemical=True) == "1-boc-4-AP"
+    assert display_name("fentanyl_analogs", chemical=True) == "fentanyl-related substances"
+
+
+def test_charts_spec_has_run_and_reference_lines():
+    model = ClassroomModel(seed=4)
+    model.run(12)
+    reference = REFERENCES.compute(model.reference_key)
+    spec = charts_spec(model, reference)
+    deaths = spec["concat"][0]["layer"][0]["data"]["values"]
+    runs = {row["run"] for row in deaths}
+    assert runs == {"this run", "without your levers"}
+    assert max(row["year"] for row in deaths if row["run"] == "this run") < 2016.3
+    assert len(spec["concat"]) == 6
+
+
+def test_page_steps_and_each_session_has_its_own_model():
+    """Solara's render API: Step advances the page's own model; another render starts at 0."""
+    import ipyvuetify as v
+    import solara
+
+    from sim.classroom.app import Page
+
+    def render():
+        box, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
+        return rc
+
+    first = render()
+    step = first.find(v.Btn, children=["Step"])
+    step.widget.click()
+    step.widget.click()
+    first.find(children=["Step: 2"]).assert_single()
+    first.find(v.Html, children=["2 · 18 Jan 2016"]).wait_for(timeout=5)
+    second = render()
+    second.find(children=["Step: 0"]).assert_single()
+    first.find(children=["Step: 2"]).assert_single()
+
+
+def test_offline_assets_are_cached():
+    """`make test` and `make demo` fill Solara's asset cache from the npm registry."""
+    assert assets.missing() == []
+    assert (assets.cache_dir() / "requirejs@2.3.6" / "require.min.js").exists()

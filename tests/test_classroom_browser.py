@@ -1,0 +1,144 @@
+"""The classroom dashboard in a real browser: `run.py demo` on a free loopback port, driven by
+Debian's headless Chromium through Playwright (installed by `make test`; never
+`playwright install`). The machine has no internet: every front-end file must come from the
+offline asset cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+TIMEOUT_MS = 90_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python run.py demo` on a free port; yields (url, log file)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("demo") / "server.log"
+    with open(log, "w") as sink:
+        process = subprocess.Popen([sys.executable, "run.py", "demo", "--port", str(port)],
+                                   cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            pytest.fail(f"the demo server did not start:\n{log.read_text()}")
+        time.sleep(0.5)
+    yield url, log
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "make test installs Debian's chromium (apt)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url):
+    """A new tab on the dashboard, collecting console errors; waits for the controls."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.get_by_text("Step: 0").wait_for(timeout=TIMEOUT_MS)
+    return page, errors
+
+
+def step(page, times: int = 1) -> int:
+    """Press Step and wait for the counter each time; returns the step reached."""
+    for _ in range(times):
+        now = int(re.search(r"Step: (\d+)", page.get_by_text("Step:").inner_text()).group(1))
+        page.get_by_role("button", name="Step").click()
+        page.get_by_text(f"Step: {now + 1}").wait_for(timeout=TIMEOUT_MS)
+    return now + 1
+
+
+def monitor(page, label: str, expected: str | None = None) -> str:
+    """A monitor's value, once it shows `expected` (monitors redraw just after the counter)."""
+    from playwright.sync_api import expect
+
+    card = page.locator(".v-card", has_text=label).last
+    if expected is not None:
+        expect(card).to_contain_text(expected, timeout=TIMEOUT_MS)
+    else:
+        page.wait_for_timeout(500)
+    return card.inner_text().replace(label, "").strip()
+
+
+def chart_hash(page) -> str:
+    page.wait_for_timeout(800)   # let Vega finish drawing
+    return hashlib.sha256(page.locator(".vega-embed").first.screenshot()).hexdigest()
+
+
+def test_dashboard_in_a_browser(server, browser, tmp_path):
+    url, log = server
+    page, errors = open_page(browser, url)
+    page.locator(".vega-embed").first.wait_for(timeout=TIMEOUT_MS)
+    before = chart_hash(page)
+
+    assert step(page, 3) == 3
+    assert monitor(page, "Week", "3 · 25 Jan 2016").startswith("3 · 25 Jan 2016")
+    assert chart_hash(page) != before, "the charts did not redraw after stepping"
+    step(page, 7)
+    monitor(page, "Week", "10 · 14 Mar 2016")
+    deaths_plain = monitor(page, "Deaths so far")
+
+    # a lever: naloxone for 90% of overdoses from 2016, then Reset: fewer deaths, same seed
+    page.get_by_role("slider", name="Levers act from (year)").press("Home")
+    page.get_by_role("slider", name=re.compile("Naloxone")).press("End")
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Step: 0").wait_for(timeout=TIMEOUT_MS)
+    step(page, 10)
+    monitor(page, "Week", "10 · 14 Mar 2016")
+    deaths_treated = monitor(page, "Deaths so far")
+    as_number = lambda text: float(text.replace(",", ""))  # noqa: E731
+    assert as_number(deaths_treated) < as_number(deaths_plain)
+    page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+
+    # a second tab gets its own model, at week 0
+    other, other_errors = open_page(browser, url)
+    other.get_by_text("Step: 0").wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_text("Step: 10").count() == 1
+    other.close()
+
+    assert errors == [] and other_errors == [], errors + other_errors
+    server_log = log.read_text()
+    assert "Could not load URL" not in server_log, server_log
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
