@@ -11,7 +11,7 @@ from sim.classroom.charts import charts_spec, smooth
 from sim.classroom.events import _leader_changes, display_name, event_feed, explain
 from sim.classroom.levers import ClassroomLevers
 from sim.classroom.model import REFERENCES, ClassroomModel, classroom_scenario, scenario_files
-from sim.classroom.network_view import edge_flows_kg, inspection_shares, node_labels
+from sim.classroom.network_view import edge_flows_kg, inspection_shares, network_spec, node_labels
 
 
 def test_levers_at_rest_add_nothing_and_each_moved_lever_adds_its_policy():

@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
 import solara
 from mesa.visualization import SolaraViz
 
 from sim.classroom.charts import charts_spec
 from sim.classroom.events import event_feed
 from sim.classroom.model import DEFAULT_SCENARIO, SCENARIO_DIR, ClassroomModel, scenario_files
-from sim.classroom.network_view import draw_network
+from sim.classroom.network_view import network_spec
 from sim.classroom.server import SCENARIO_ENV
 
-matplotlib.rcParams["svg.fonttype"] = "none"   # text stays text in the SVG: much faster
 EVENTS_SHOWN = 12
 PLAY_INTERVAL_MS = 20   # pause between played weeks; stepping and drawing take the rest
 
@@ -71,7 +69,7 @@ def model_params(opening: Path) -> dict:
         "from_year": {"type": "SliderInt", "value": 2020, "min": 2016, "max": 2030, "step": 1,
                       "label": "Levers act from (year)"},
         "sanctions": {"type": "Checkbox", "value": False, "label": "US sanctions on Chinese firms"},
-        "sanctioned_firms": {"type": "SliderInt", "value": 32, "min": 5, "max": 200, "step": 5,
+        "sanctioned_firms": {"type": "SliderInt", "value": 30, "min": 5, "max": 200, "step": 5,
                              "label": "Firms sanctioned"},
         "sanctions_institute": {"type": "Checkbox", "value": False,
                                 "label": "...and the Institute of Forensic Science"},
@@ -91,7 +89,7 @@ def model_params(opening: Path) -> dict:
 
 def NetworkView(model):
     """The supply network this week."""
-    return solara.FigureMatplotlib(draw_network(model), format="svg")
+    return solara.widgets.VegaLite.element(spec=network_spec(model))
 
 
 def Charts(model):

@@ -34,6 +34,7 @@ POLICY_STORIES = {
                         "and more leave use",
 }
 CONTROL = re.compile(r"^(\w+) (controls|lifts control of) (.+) \((.+)\)$")
+DATED = re.compile(r"^([A-Z][a-z]{2} )?\d{4}: ")   # a label's own date, e.g. "May 2019: "
 CAUSES = {"policy": "by decision", "adopted UN control": "following the UN",
           "detected": "after finding it in seizures"}
 SHIFT_GAP_WEEKS = 8   # a leader must change this long after the last change to be news
@@ -72,6 +73,7 @@ def explain(model, text: str) -> str:
     when, _, label = text.partition(": ")
     policy = next((p for p in model.policies if p.describe() == label), None)
     story = POLICY_STORIES.get(policy.type_name, "") if policy is not None else ""
+    label = DATED.sub("", label)   # the feed gives the date
     if when == "ends":
         return f"Ends: {label}."
     return f"{label}: {story}." if story else f"{label}."

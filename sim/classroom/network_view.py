@@ -1,20 +1,17 @@
-"""The supply network drawn in layers, left to right: Chinese and Indian maker regions ->
-export hubs -> Mexican ports -> cartels' lab regions -> northbound highways -> US entry routes
--> US markets.
+"""The supply network drawn in layers (a Vega-Lite spec the browser draws), left to right:
+Chinese and Indian maker regions -> export hubs -> Mexican ports -> cartels' lab regions ->
+northbound highways -> US entry routes -> US markets.
 
 Edge width: this week's goods arriving along routes through the edge (kg of fentanyl, or the
 fentanyl its precursor would make). Customs posts are shaded by their share of their agency's
 inspections (the agency's learned split) and ringed in red by what they seized this week.
-Maker regions are sized by active firms, US markets by people using; regulators' state is
-written below the graph.
+Maker regions are sized by active firms, US markets by people using; regulators are squares
+on a row below, with what they control and China's cooperation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colormaps
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
 from sim.classroom.events import display_name
 from sim.kernels.users import C_DEATHS
@@ -110,68 +107,100 @@ def node_labels(model) -> dict[int, str]:
     return labels
 
 
-def regulator_text(model) -> str:
-    """One line per regulator: chemicals it controls; China's cooperation and enforcement."""
-    lines = []
+# regulators drawn as squares on a row below the layers, under where they act
+REGULATOR_X = {"china": 0.5, "india": 1.5, "mexico": 2.8, "un": 4.0, "us": 5.5}
+REGULATOR_ROW_Y = -0.2
+GREENS = ("#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c")   # share of an agency's inspections
+
+
+def regulator_nodes(model) -> list[dict]:
+    """Each regulator's square: chemicals it controls; China's cooperation and enforcement."""
+    nodes = []
     for country, regulator in model.regulators.items():
-        controlled = int(model.controlled[country, :-1].sum())
-        line = (f"{display_name(regulator.name)} ({display_name(COUNTRIES[country])}): "
-                f"controls {controlled}")
+        name = COUNTRIES[country]
+        label = f"{display_name(regulator.name)}\ncontrols {int(model.controlled[country, :-1].sum())}"
         if regulator is model.china:
-            line += (f" · cooperation with US {model.china_cooperation:.2f}"
-                     f" · enforcement {model.china_enforcement:.2f}")
-        lines.append(line)
-    return "\n".join(lines)
+            label += (f"\ncooperation {model.china_cooperation:.2f}"
+                      f"\nenforcement {model.china_enforcement:.2f}")
+        nodes.append({"x": REGULATOR_X.get(name, 3.0), "y": REGULATOR_ROW_Y, "label": label})
+    return nodes
 
 
-def draw_network(model) -> Figure:
-    """The layered network for this week."""
+def _green(share: float) -> str:
+    return GREENS[min(len(GREENS) - 1, int(share * len(GREENS)))]
+
+
+def _axis(field: str, domain: tuple[float, float]) -> dict:
+    return {"field": field, "type": "quantitative", "axis": None,
+            "scale": {"domain": list(domain)}}
+
+
+def network_spec(model) -> dict:
+    """A Vega-Lite spec of the layered network this week (drawn by the browser)."""
     graph = model.graph
     positions = layered_positions(graph)
-    fig = Figure(figsize=(9.0, 6.0), dpi=80)
-    ax = fig.add_axes((0.0, 0.17, 1.0, 0.8))
-    ax.set_axis_off()
     flows = edge_flows_kg(model)
     biggest = max(max(flows.values()), 1e-9)
-    segments = [(positions[a], positions[b]) for a, b in graph.edges]
-    widths = [0.4 + 7.0 * flows[edge] / biggest for edge in graph.edges]
-    colors = ["tab:blue" if graph.nodes[a]["kind"] in LAYERS[:3] else "tab:red"
-              for a, _ in graph.edges]
-    ax.add_collection(LineCollection(segments, linewidths=widths, colors=colors, alpha=0.45))
-    shares = inspection_shares(model)
-    shade = colormaps["Greens"]
-    post_nodes = [model.node_index[name] for name in model.post_names]
+    edges = [{"x": positions[a][0], "y": positions[a][1], "x2": positions[b][0],
+              "y2": positions[b][1], "width": round(0.5 + 9.0 * flows[a, b] / biggest, 2),
+              "goods": "chemicals" if graph.nodes[a]["kind"] in LAYERS[:3] else "fentanyl",
+              "kg": round(flows[a, b], 2)} for a, b in graph.edges]
+    shares, seized = inspection_shares(model), post_seized_kg(model)
     region_names, active = active_firms_by_region(model)
-    size = {n: 120.0 for n in graph.nodes}
+    size = {n: 150.0 for n in graph.nodes}
     for r, name in enumerate(region_names):
-        size[model.node_index[name]] = 40.0 + 600.0 * active[r] / max(active.max(), 1)
+        size[model.node_index[name]] = 40.0 + 700.0 * active[r] / max(active.max(), 1)
     for m, name in enumerate(model.market_names):
-        size[model.node_index[name]] = 40.0 + 600.0 * model.people_using[m] / max(
+        size[model.node_index[name]] = 40.0 + 700.0 * model.people_using[m] / max(
             model.people_using.max(), 1e-9)
-    color = {n: "0.8" for n in graph.nodes}
-    for p, node in enumerate(post_nodes):
-        color[node] = shade(0.25 + 0.75 * shares[p])
-    nodes = list(graph.nodes)
-    xy = np.array([positions[n] for n in nodes])
-    ax.scatter(xy[:, 0], xy[:, 1], s=[size[n] for n in nodes], c=[color[n] for n in nodes],
-               edgecolors="0.3", linewidths=0.6, zorder=3)
-    seized = post_seized_kg(model)
-    hit = seized > 0
-    if hit.any():
-        spots = np.array([positions[post_nodes[p]] for p in np.flatnonzero(hit)])
-        ax.scatter(spots[:, 0], spots[:, 1], s=150 + 60 * np.sqrt(seized[hit]),
-                   facecolors="none", edgecolors="red", linewidths=1.5, zorder=4)
-    for node, text in node_labels(model).items():
-        x, y = positions[node]
-        ax.annotate(text, (x, y), xytext=(0, -8), textcoords="offset points", ha="center",
-                    va="top", fontsize=7.5, linespacing=1.0, zorder=5)
-    for x, title in enumerate(LAYER_TITLES):
-        ax.text(x, 1.02, title, ha="center", va="bottom", fontsize=8.5, weight="bold")
-    ax.set_xlim(-0.6, len(LAYERS) - 0.4)
-    ax.set_ylim(-0.08, 1.08)
-    fig.text(0.01, 0.01, regulator_text(model), fontsize=7.5, va="bottom")
-    fig.text(0.99, 0.01, f"week of {model.date:%d %b %Y}\nline width: kg of fentanyl (or its "
-             "precursor's yield) arriving\nblue: chemicals, red: fentanyl; green: share of the "
-             "agency's\ninspections (insp.); red rings: seizures this week", fontsize=7.5,
-             ha="right", va="bottom")
-    return fig
+    fill = {n: "#cccccc" for n in graph.nodes}
+    rings = []
+    for p, name in enumerate(model.post_names):
+        node = model.node_index[name]
+        fill[node] = _green(shares[p])
+        if seized[p] > 0:
+            rings.append({"x": positions[node][0], "y": positions[node][1],
+                          "size": round(250 + 80 * float(np.sqrt(seized[p])), 1)})
+    labels = node_labels(model)
+    nodes = [{"x": positions[n][0], "y": positions[n][1], "size": round(size[n], 1),
+              "fill": fill[n], "label": labels[n]} for n in graph.nodes]
+    titles = [{"x": float(x), "y": 1.07, "label": title} for x, title in enumerate(LAYER_TITLES)]
+    x, y = _axis("x", (-0.6, len(LAYERS) - 0.4)), _axis("y", (REGULATOR_ROW_Y - 0.12, 1.1))
+    text = {"type": "text", "fontSize": 9, "baseline": "top", "dy": 8, "lineBreak": "\n"}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "width": 560, "height": 330,
+        "title": {"text": f"Week of {model.date:%d %b %Y}", "fontSize": 12,
+                  "subtitle": ["line width: kg of fentanyl (or its precursor's yield) arriving "
+                               "this week", "green: share of the agency's inspections (insp.);"
+                               " red rings: seizures; purple: regulators"]},
+        "layer": [
+            {"data": {"values": edges}, "mark": {"type": "rule", "opacity": 0.5},
+             "encoding": {"x": x, "y": y, "x2": {"field": "x2"}, "y2": {"field": "y2"},
+                          "strokeWidth": {"field": "width", "type": "quantitative",
+                                          "scale": None},
+                          "color": {"field": "goods", "type": "nominal", "title": None,
+                                    "scale": {"domain": ["chemicals", "fentanyl"],
+                                              "range": ["#1f77b4", "#d62728"]},
+                                    "legend": {"orient": "bottom-right"}},
+                          "tooltip": [{"field": "kg", "title": "kg this week"}]}},
+            {"data": {"values": nodes}, "mark": {"type": "circle", "opacity": 1,
+                                                  "stroke": "#555", "strokeWidth": 0.7},
+             "encoding": {"x": x, "y": y,
+                          "size": {"field": "size", "type": "quantitative", "scale": None},
+                          "color": {"field": "fill", "type": "nominal", "scale": None}}},
+            {"data": {"values": rings}, "mark": {"type": "point", "shape": "circle",
+                                                  "stroke": "red", "strokeWidth": 1.8},
+             "encoding": {"x": x, "y": y,
+                          "size": {"field": "size", "type": "quantitative", "scale": None}}},
+            {"data": {"values": nodes + regulator_nodes(model)}, "mark": text,
+             "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
+            {"data": {"values": regulator_nodes(model)},
+             "mark": {"type": "square", "size": 160, "color": "#7b4173", "opacity": 1},
+             "encoding": {"x": x, "y": y}},
+            {"data": {"values": titles},
+             "mark": {"type": "text", "fontSize": 11, "fontWeight": "bold"},
+             "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
+        ],
+        "config": {"view": {"stroke": None}},
+    }
