@@ -87,8 +87,11 @@ def run_lesson(lesson: Lesson, replicates: int, folder: Path = SCENARIO_DIR) -> 
     seed = load_scenario(folder / lesson.scenarios[0]).seed
     jobs = [(str(folder / name), seed + r) for name in lesson.scenarios for r in range(replicates)]
     workers = min(len(jobs), os.cpu_count() or 1)
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        frames = list(pool.map(_run, jobs))
+    if workers == 1:
+        frames = [_run(job) for job in jobs]
+    else:
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            frames = list(pool.map(_run, jobs))
     rows = []
     for i, name in enumerate(lesson.scenarios):
         runs = frames[i * replicates:(i + 1) * replicates]

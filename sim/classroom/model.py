@@ -69,6 +69,10 @@ class ReferenceRuns:
         return None
 
     def compute(self, key: tuple) -> pd.DataFrame:
+        """The reference for `key`, computed now unless already done."""
+        with self._lock:
+            if key in self._done:
+                return self._done[key]
         folder, scenario, seed, classroom_size = key
         model = FentanylModel(classroom_scenario(scenario, seed, classroom_size, Path(folder)))
         model.run()

@@ -1,0 +1,76 @@
+"""The classroom dashboard's pace: one Step including the page's redraw on the server (Solara's
+render API: the model's week, the network and chart specs, monitors and events), and the weeks
+a second that Play reaches in a real browser (`run.py demo` in headless Chromium)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def step_ms(steps: int = 30, warmup: int = 5) -> float:
+    """Median wall time of one Step click, page redraw included (ms), at classroom size."""
+    import ipyvuetify as v
+    import solara
+
+    from sim.classroom.app import Page
+
+    _, rc = solara.render(solara.AppLayout(children=[Page()]), handle_error=False)
+    button = rc.find(v.Btn, children=["Step"]).widget
+    for _ in range(warmup):
+        button.click()
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        button.click()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def play_weeks_per_s(seconds: float = 10.0, port: int = 8791) -> float | None:
+    """Weeks a second while playing, read off the page's step counter in Chromium (None when
+    Chromium is missing)."""
+    if not Path(CHROMIUM).exists():
+        return None
+    from playwright.sync_api import sync_playwright
+
+    server = subprocess.Popen([sys.executable, "run.py", "demo", "--port", str(port)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.goto(url)
+            page.get_by_text("Step: 0").wait_for(timeout=120_000)
+            page.get_by_role("button", name="▶").click()
+            page.wait_for_timeout(seconds * 1000)
+            text = page.get_by_text("Step:").inner_text()
+            browser.close()
+        return int(re.search(r"Step: (\d+)", text).group(1)) / seconds
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def figures() -> dict:
+    return {"classroom_step_ms": step_ms(), "classroom_play_weeks_per_s": play_weeks_per_s()}
+
+
+if __name__ == "__main__":
+    print(figures())
