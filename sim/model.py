@@ -28,6 +28,7 @@ from sim.network import MAX_TRANSIT_WEEKS, build_graph, compile_routes
 from sim.pipeline import Pipeline
 from sim.policies import Levers
 from sim.populations import CHINA, COUNTRIES, INDIA, Makers, Users
+from sim.profiling import PhaseClock
 from sim.recorder import Recorder
 
 RING_WEEKS = MAX_TRANSIT_WEEKS
@@ -59,6 +60,7 @@ class FentanylModel(mesa.Model):
             policy.setup(self)
         self.events: list[tuple[int, str]] = []
         self.recorder = Recorder(columns_for(self), scenario.weeks, scenario.start)
+        self.clock = PhaseClock()   # seconds per phase of the week (`run.py profile`)
 
     # --- construction ----------------------------------------------------------------------
     def _build_network(self, world: dict) -> None:
@@ -235,30 +237,41 @@ class FentanylModel(mesa.Model):
 
     # --- the week --------------------------------------------------------------------------
     def step(self) -> None:
+        clock = self.clock
+        clock.start()
         self._apply_policies()
         for regulator in self.regulators.values():
             regulator.step()
         self._update_china_enforcement()
         for agency in self.customs:
             agency.step()
+        clock.lap("policies")
         trade = self._precursor_trade()
+        clock.lap("precursor_trade")
         raided_kg = sum(cartel.lab_raids() for cartel in self.cartels)
         for cartel in self.cartels:
             cartel.synthesize()
+        clock.lap("labs")
         loads_kg = self._move_fentanyl()
+        clock.lap("fentanyl_movement")
         out = self.pipeline.take(self.week)
         self.week_seized_kg_by_chemical = out.seized_kg_by_chemical
         delivered_us_kg = self._receive(out)
+        clock.lap("receive")
         retail = market.clear(self.retail_stock_kg, self.people_using, self.params["market"],
                               self.params["users"])
         self.retail_stock_kg = np.maximum(0.0, self.retail_stock_kg - retail.sold_kg)
         weights = self.people_using / max(self.people_using.sum(), 1e-12)
         self.retail_price_usd_per_mg = float((retail.price_usd_per_mg * weights).sum())
+        clock.lap("market")
         counts = self._users_week(retail)
+        clock.lap("users")
         self._adapt(out)
         self._track_precursor_use(trade)
+        clock.lap("adaptation")
         self.recorder.record(self.week, observe(self, trade, out, retail, counts, raided_kg,
                                                 loads_kg, delivered_us_kg))
+        clock.lap("record")
         self.week += 1
 
     def run(self, weeks: int | None = None, progress=None) -> None:
