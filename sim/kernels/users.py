@@ -39,6 +39,25 @@ def overdoses(u, rate, dose_g, tol, g):
     return u < -math.expm1(-rate * dose_g * tol ** -g)
 
 
+@numba.njit(cache=True)
+def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_fentanyl,
+                 sigma_heroin, tolerance_elasticity):
+    """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
+    the tolerance (mg) that users settle at."""
+    g = hazard_exponent
+    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
+    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
+    n_regions = fentanyl_share.size
+    dose_g = np.empty(n_regions)
+    settled = np.empty(n_regions)
+    for r in range(n_regions):
+        f = fentanyl_share[r]
+        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
+        mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
+        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+    return dose_g, settled
+
+
 @numba.njit(cache=True, parallel=True)
 def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
                uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
@@ -55,16 +74,8 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     """
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
     g = hazard_exponent
-    # per region: expected (dose^g) over fentanyl and heroin doses, and the settled tolerance
-    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
-    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
-    dose_g = np.empty(n_regions)
-    settled = np.empty(n_regions)
-    for r in range(n_regions):
-        f = fentanyl_share[r]
-        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
-        mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
-        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
+                                   sigma_heroin, tolerance_elasticity)
     rate = uses_per_week * hazard_per_use
     n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
