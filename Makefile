@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (never part of `test`): about 15 minutes on 2 cores; `make bench QUICK=1` for a
+# rough 3-minute pass that writes benchmarks/results/quick.json instead of latest.json.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -15,9 +15,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from benchmarks import kernels, whole_runs
-from sim.populations import Users
+from benchmarks import growth, kernels, whole_runs
 from sim.params import TABLE
+from sim.populations import Users
 
 RESULTS = Path(__file__).parent / "results"
 # key: (comparison, target); the floors and ceilings
@@ -139,7 +139,9 @@ def main() -> None:
     print(table(results), flush=True)
     results.update(run_figures(repeats, args.quick))
     results["machine"] = machine()
-    print(table(results))
+    print(table(results), flush=True)
+    results["growth"] = growth.growth(repeats)
+    print(growth.table(results["growth"]))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / ("quick.json" if args.quick else "latest.json")
     path.write_text(json.dumps(results, indent=2) + "\n")

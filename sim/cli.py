@@ -156,8 +156,8 @@ def command_profile(args) -> int:
     built = time.perf_counter()
     model.run()
     print(f"{scenario.name}: {len(model.users):,} user slots, {len(model.makers):,} maker slots, "
-          f"{scenario.weeks} weeks; built in {built - started:.2f} s, ran in "
-          f"{time.perf_counter() - built:.2f} s")
+          f"{model.shipments_inspected / scenario.weeks:,.0f} shipments/week, {scenario.weeks} "
+          f"weeks; built in {built - started:.2f} s, ran in {time.perf_counter() - built:.2f} s")
     print(model.clock.table(scenario.weeks))
     return 0
 

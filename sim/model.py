@@ -61,6 +61,7 @@ class FentanylModel(mesa.Model):
         self.events: list[tuple[int, str]] = []
         self.recorder = Recorder(columns_for(self), scenario.weeks, scenario.start)
         self.clock = PhaseClock()   # seconds per phase of the week (`run.py profile`)
+        self.shipments_inspected = 0   # consignments and loads, over the weeks run
 
     # --- construction ----------------------------------------------------------------------
     def _build_network(self, world: dict) -> None:
@@ -341,6 +342,7 @@ class FentanylModel(mesa.Model):
                             self.routes.post_ptr, self.routes.posts,
                             self.controlled[self.post_country], self.seize_prob,
                             rng.stream_key(self.seed, rng.PRECURSOR_INSPECT, self.week))
+        self.shipments_inspected += sent.size
         finished = chem.finished[product]
         self.pipeline.dispatch_precursor(self.week, self.routes, route, shipped[sent],
                                          shipped[sent] * chem.yield_kg_per_kg[product],
@@ -374,6 +376,7 @@ class FentanylModel(mesa.Model):
                             self.routes.post_ptr, self.routes.posts,
                             self.controlled[self.post_country], self.seize_prob,
                             rng.stream_key(self.seed, rng.LOAD_INSPECT, self.week))
+        self.shipments_inspected += route.size
         self.pipeline.dispatch_fentanyl(self.week, self.routes, route, kg, seized_at)
         self.post_illicit_count += np.bincount(
             self.routes.posts[_route_post_positions(self.routes, route)],
