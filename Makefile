@@ -6,7 +6,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint clean demo
+.PHONY: run test lint bench clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ demo: $(VENV)/.installed-classroom
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (never part of `test`): about 15 minutes on 2 cores; `make bench QUICK=1` for a
+# rough 3-minute pass that writes benchmarks/results/quick.json instead of latest.json.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

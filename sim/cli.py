@@ -3,6 +3,7 @@
     python run.py scenarios/baseline.yaml [--seed N] [--weeks N] [--out DIR] [--force]
     python run.py run scenarios/baseline.yaml ...
     python run.py validate scenarios/mine.yaml [more.yaml ...]
+    python run.py profile scenarios/baseline.yaml [--weeks N] [--set users.agents=N]
     python run.py compare / sweep ...    (paired replicates; see --help)
     python run.py demo [--port 8765] [--host 127.0.0.1] [--scenario FILE]
     python run.py lesson N [--out DIR]
@@ -20,7 +21,7 @@ from pathlib import Path
 from sim.config import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate", "compare", "sweep", "demo", "lesson")
+COMMANDS = ("run", "validate", "compare", "sweep", "profile", "demo", "lesson")
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -69,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace --out if it exists")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    profile = commands.add_parser("profile", help="run a scenario without writing results and "
+                                  "print the time per phase of the week")
+    profile.add_argument("scenario", type=Path, help="scenario YAML file")
+    profile.add_argument("--seed", type=seed_int, help="random seed (default: the scenario's)")
+    profile.add_argument("--weeks", type=positive_int, help="run N weeks (default: the "
+                         "scenario's weeks)")
+    for sub in (run, profile):
+        sub.add_argument("--set", action="append", metavar="PARAMETER=VALUE",
+                         help="set a parameter (group.key) for this run, e.g. "
+                         "users.agents=10000000; repeatable")
     validate = commands.add_parser("validate", help="check scenario files without running")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     compare = commands.add_parser("compare", help="paired replicates of scenarios: "
@@ -141,13 +152,40 @@ def command_validate(args) -> int:
     return status
 
 
+def load_with_settings(args):
+    """The scenario of `run`/`profile` with --seed, --weeks and single-valued --set applied."""
+    from sim.ensemble import apply_overrides, parse_settings
+
+    settings = parse_settings(args.set or [])
+    several = [path for path, values in settings.items() if len(values) > 1]
+    if several:
+        raise ScenarioError(f"--set: {several[0]}: one value per parameter here (grids: sweep)")
+    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, weeks=args.weeks)
+    return apply_overrides(scenario, {path: values[0] for path, values in settings.items()})
+
+
+def command_profile(args) -> int:
+    from sim.model import FentanylModel
+
+    scenario = load_with_settings(args)
+    started = time.perf_counter()
+    model = FentanylModel(scenario)
+    built = time.perf_counter()
+    model.run()
+    print(f"{scenario.name}: {len(model.users):,} user slots, {len(model.makers):,} maker slots, "
+          f"{model.shipments_inspected / scenario.weeks:,.0f} shipments/week, {scenario.weeks} "
+          f"weeks; built in {built - started:.2f} s, ran in {time.perf_counter() - built:.2f} s")
+    print(model.clock.table(scenario.weeks))
+    return 0
+
+
 def command_run(args) -> int:
     from tqdm import tqdm
 
     from sim.model import FentanylModel
     from sim.output import OutputExists, atomic_folder, new_run_folder, totals, write_results
 
-    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, weeks=args.weeks)
+    scenario = load_with_settings(args)
     out = args.out if args.out is not None else new_run_folder(Path("results"), scenario.name)
     try:
         with atomic_folder(out, force=args.force) as temp:
@@ -212,4 +250,5 @@ def command_lesson(args) -> int:
 
 
 COMMAND_FUNCTIONS = {"run": command_run, "validate": command_validate, "compare": command_study,
-                     "sweep": command_study, "demo": command_demo, "lesson": command_lesson}
+                     "sweep": command_study, "profile": command_profile, "demo": command_demo,
+                     "lesson": command_lesson}

@@ -28,6 +28,7 @@ from sim.network import MAX_TRANSIT_WEEKS, build_graph, compile_routes
 from sim.pipeline import Pipeline
 from sim.policies import Levers
 from sim.populations import CHINA, COUNTRIES, INDIA, Makers, Users
+from sim.profiling import PhaseClock
 from sim.recorder import Recorder
 
 RING_WEEKS = MAX_TRANSIT_WEEKS
@@ -60,6 +61,8 @@ class FentanylModel(mesa.Model):
         self.events: list[tuple[int, str]] = []
         self.week_outcome, self.week_user_counts = None, None   # set by each step
         self.recorder = Recorder(columns_for(self), scenario.weeks, scenario.start)
+        self.clock = PhaseClock()   # seconds per phase of the week (`run.py profile`)
+        self.shipments_inspected = 0   # consignments and loads, over the weeks run
 
     # --- construction ----------------------------------------------------------------------
     def _build_network(self, world: dict) -> None:
@@ -236,32 +239,43 @@ class FentanylModel(mesa.Model):
 
     # --- the week --------------------------------------------------------------------------
     def step(self) -> None:
+        clock = self.clock
+        clock.start()
         self._apply_policies()
         for regulator in self.regulators.values():
             regulator.step()
         self._update_china_enforcement()
         for agency in self.customs:
             agency.step()
+        clock.lap("policies")
         trade = self._precursor_trade()
+        clock.lap("precursor_trade")
         raided_kg = sum(cartel.lab_raids() for cartel in self.cartels)
         for cartel in self.cartels:
             cartel.synthesize()
+        clock.lap("labs")
         loads_kg = self._move_fentanyl()
+        clock.lap("fentanyl_movement")
         out = self.pipeline.take(self.week)
         self.week_outcome = out   # kept for views (the classroom network), never read back
         self.week_seized_kg_by_chemical = out.seized_kg_by_chemical
         delivered_us_kg = self._receive(out)
+        clock.lap("receive")
         retail = market.clear(self.retail_stock_kg, self.people_using, self.params["market"],
                               self.params["users"])
         self.retail_stock_kg = np.maximum(0.0, self.retail_stock_kg - retail.sold_kg)
         weights = self.people_using / max(self.people_using.sum(), 1e-12)
         self.retail_price_usd_per_mg = float((retail.price_usd_per_mg * weights).sum())
+        clock.lap("market")
         counts = self._users_week(retail)
         self.week_user_counts = counts   # agents by state and region, for views
+        clock.lap("users")
         self._adapt(out)
         self._track_precursor_use(trade)
+        clock.lap("adaptation")
         self.recorder.record(self.week, observe(self, trade, out, retail, counts, raided_kg,
                                                 loads_kg, delivered_us_kg))
+        clock.lap("record")
         self.week += 1
 
     def run(self, weeks: int | None = None, progress=None) -> None:
@@ -331,6 +345,7 @@ class FentanylModel(mesa.Model):
                             self.routes.post_ptr, self.routes.posts,
                             self.controlled[self.post_country], self.seize_prob,
                             rng.stream_key(self.seed, rng.PRECURSOR_INSPECT, self.week))
+        self.shipments_inspected += sent.size
         finished = chem.finished[product]
         self.pipeline.dispatch_precursor(self.week, self.routes, route, shipped[sent],
                                          shipped[sent] * chem.yield_kg_per_kg[product],
@@ -364,6 +379,7 @@ class FentanylModel(mesa.Model):
                             self.routes.post_ptr, self.routes.posts,
                             self.controlled[self.post_country], self.seize_prob,
                             rng.stream_key(self.seed, rng.LOAD_INSPECT, self.week))
+        self.shipments_inspected += route.size
         self.pipeline.dispatch_fentanyl(self.week, self.routes, route, kg, seized_at)
         self.post_illicit_count += np.bincount(
             self.routes.posts[_route_post_positions(self.routes, route)],

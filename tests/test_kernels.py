@@ -1,5 +1,8 @@
 """Each Numba kernel against its NumPy twin, and the rules the kernels encode."""
 
+import math
+
+import numba
 import numpy as np
 import pytest
 
@@ -14,6 +17,7 @@ from sim.kernels.users import (
     DEAD,
     TREATMENT,
     USING,
+    overdoses,
     step_users,
     step_users_np,
 )
@@ -253,3 +257,29 @@ def test_treatment_lowers_tolerance_and_relapse_is_riskier():
     high = (np.full(10_000, USING, np.uint8), np.zeros(10_000, np.uint8),
             np.full(10_000, 1.0, np.float32))
     assert _step(step_users, low)[C_OVERDOSES].sum() > 2 * _step(step_users, high)[C_OVERDOSES].sum()
+
+
+@pytest.mark.parametrize("g", [2.0, 1.5])
+def test_overdose_bounds_decide_exactly_as_the_formula(g):
+    """The cheap bounds never change a decision, even for draws a rounding away from p."""
+    rate, dose_g = 14 * 0.85e-4, 3.7
+    for tol in np.linspace(0.05, 2.0, 40):
+        tol = float(np.float32(tol))
+        p = -math.expm1(-rate * dose_g * tol ** -g)
+        for u in (p, np.nextafter(p, 0), np.nextafter(p, 1), 0.0, p * 0.5, p * 1.5, 0.999):
+            assert overdoses(float(u), rate, dose_g, tol, g) == (u < p)
+            assert overdoses.py_func(float(u), rate, dose_g, tol, g) == (u < p)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+def test_step_users_identical_on_one_and_two_threads():
+    results = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        users = _users(n=100_000)
+        results.append((_step(step_users, users), users))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    (c1, u1), (c2, u2) = results
+    assert np.array_equal(c1, c2)
+    for a, b in zip(u1, u2, strict=True):
+        assert np.array_equal(a, b)

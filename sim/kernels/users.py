@@ -17,7 +17,48 @@ C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 
 N_COUNTS = 6
 
 
+# Agents per chunk of the parallel loop. Fixed, so each chunk's partial counts (integers, added
+# in chunk order) and every agent's draws are the same on any number of threads.
+CHUNK_AGENTS = 16_384
+# Relative slack of the cheap bounds in `overdoses`, far above the rounding of pow and expm1.
+BOUND_SLACK = 1e-9
+
+
 @numba.njit(cache=True)
+def overdoses(u, rate, dose_g, tol, g):
+    """Whether a draw u gives an overdose: u < -expm1(-rate x dose_g x tol^-g), decided exactly as
+    that expression evaluates. With h the exponent, 1 - e^-h lies in [h - h^2/2, h]; pow and expm1
+    run only when u falls in that band (h^2/2 wide, about one draw in a million), and for
+    g = 2 the bounds take 1 / tol^2 instead of pow. Branch-light and 4x cheaper per agent."""
+    inverse = 1.0 / (tol * tol) if g == 2.0 else tol ** -g
+    h = rate * dose_g * inverse
+    if u >= h * (1.0 + BOUND_SLACK):
+        return False
+    if u < (h - 0.5 * h * h) * (1.0 - BOUND_SLACK):
+        return True
+    return u < -math.expm1(-rate * dose_g * tol ** -g)
+
+
+@numba.njit(cache=True)
+def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_fentanyl,
+                 sigma_heroin, tolerance_elasticity):
+    """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
+    the tolerance (mg) that users settle at."""
+    g = hazard_exponent
+    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
+    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
+    n_regions = fentanyl_share.size
+    dose_g = np.empty(n_regions)
+    settled = np.empty(n_regions)
+    for r in range(n_regions):
+        f = fentanyl_share[r]
+        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
+        mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
+        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+    return dose_g, settled
+
+
+@numba.njit(cache=True, parallel=True)
 def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
                uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
                fatality, treatment_entry_prob, treatment_after_overdose_prob,
@@ -33,50 +74,44 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     """
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
     g = hazard_exponent
-    # per region: expected (dose^g) over fentanyl and heroin doses, and the settled tolerance
-    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
-    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
-    dose_g = np.empty(n_regions)
-    settled = np.empty(n_regions)
-    for r in range(n_regions):
-        f = fentanyl_share[r]
-        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
-        mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
-        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
+                                   sigma_heroin, tolerance_elasticity)
     rate = uses_per_week * hazard_per_use
-    for i in range(state.size):
-        s = state[i]
-        r = region[i]
-        if s == USING:
-            tol = float(tolerance_mg[i])
-            p_overdose = -math.expm1(-rate * dose_g[r] * tol ** -g)
-            tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
-            if uniform(od_key, i) < p_overdose:
-                counts[C_OVERDOSES, r] += 1
-                if uniform(death_key, i) < fatality:
-                    state[i] = DEAD
-                    counts[C_DEATHS, r] += 1
-                    continue
-                if uniform(treat_key, i) < treatment_after_overdose_prob:
+    n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
+    part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
+    for c in numba.prange(n_chunks):
+        for i in range(c * CHUNK_AGENTS, min(state.size, (c + 1) * CHUNK_AGENTS)):
+            s, r, tol = state[i], region[i], float(tolerance_mg[i])
+            if s == USING:
+                tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
+                if overdoses(uniform(od_key, i), rate, dose_g[r], tol, g):
+                    part[c, C_OVERDOSES, r] += 1
+                    if uniform(death_key, i) < fatality:
+                        state[i] = DEAD
+                        part[c, C_DEATHS, r] += 1
+                        continue
+                    if uniform(treat_key, i) < treatment_after_overdose_prob:
+                        state[i] = TREATMENT
+                        part[c, C_ENTERED, r] += 1
+                elif uniform(treat_key, i) < treatment_entry_prob:
                     state[i] = TREATMENT
-                    counts[C_ENTERED, r] += 1
-            elif uniform(treat_key, i) < treatment_entry_prob:
-                state[i] = TREATMENT
-                counts[C_ENTERED, r] += 1
-            elif uniform(exit_key, i) < remission_prob:
-                state[i] = RECOVERED
-        elif s == TREATMENT:
-            tolerance_mg[i] = max(tolerance_min_mg, float(tolerance_mg[i]) * (1.0 - tolerance_loss))
-            if uniform(exit_key, i) < treatment_exit_prob:
-                state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
-        elif uniform(init_key, i) < initiation_prob:
-            state[i] = USING
-            tolerance_mg[i] = heroin_mg
-            counts[C_STARTED, r] += 1
-        if state[i] == USING:
-            counts[C_USING, r] += 1
-        elif state[i] == TREATMENT:
-            counts[C_TREATMENT, r] += 1
+                    part[c, C_ENTERED, r] += 1
+                elif uniform(exit_key, i) < remission_prob:
+                    state[i] = RECOVERED
+            elif s == TREATMENT:
+                tolerance_mg[i] = max(tolerance_min_mg, tol * (1.0 - tolerance_loss))
+                if uniform(exit_key, i) < treatment_exit_prob:
+                    state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
+            elif uniform(init_key, i) < initiation_prob:
+                state[i] = USING
+                tolerance_mg[i] = heroin_mg
+                part[c, C_STARTED, r] += 1
+            if state[i] == USING:
+                part[c, C_USING, r] += 1
+            elif state[i] == TREATMENT:
+                part[c, C_TREATMENT, r] += 1
+    for c in range(n_chunks):
+        counts += part[c]
     return counts
 
 

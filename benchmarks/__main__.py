@@ -1,0 +1,152 @@
+"""`python -m benchmarks [--quick]` (or `make bench`): measure, print the table and write
+benchmarks/results/latest.json (quick.json with --quick: fewer repetitions, shortened runs, for
+development only). Every figure is the median of the repetitions, measured in this one run."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from benchmarks import growth, kernels, whole_runs
+from sim.params import TABLE
+from sim.populations import Users
+
+RESULTS = Path(__file__).parent / "results"
+# key: (comparison, target); the issue's floors and ceilings
+TARGETS = {"mesa_ratio_1e5": (">=", 200), "numpy_ratio_1e6": (">=", 5),
+           "bandwidth_share_1e7": (">=", 0.15), "parallel_efficiency": (">=", 0.8),
+           "scaling_1e7_over_1e5": ("<=", 1.25), "bytes_per_agent": ("<=", 64),
+           "full_run_1e7_s": ("<=", 300), "peak_rss_1e7_mb": ("<=", 2048),
+           "warm_start_s": ("<=", 2)}
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), platform.processor())
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numba": numba.__version__, "numpy": np.__version__,
+            "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+
+def kernel_figures(repeats: int) -> dict:
+    """Kernel throughputs side by side; rates in agent-steps/s."""
+    threads = numba.config.NUMBA_NUM_THREADS
+    out = {}
+    # against idiomatic Mesa at 1e5 agents, one thread
+    numba.set_num_threads(1)
+    fast = {"users": kernels.users_rate("numba", 100_000, 20, repeats),
+            "shipments": kernels.shipments_rate("numba", 100_000, 20, repeats)}
+    mesa = kernels.mesa_rates(100_000, repeats)
+    out["mesa_ratio_1e5"] = kernels.combined(fast) / kernels.combined(mesa)
+    for kind in fast:
+        out[f"mesa_ratio_{kind}_1e5"] = fast[kind] / mesa[kind]
+        out[f"mesa_{kind}_rate_1e5"] = mesa[kind]
+        out[f"numba_{kind}_rate_1e5_one_thread"] = fast[kind]
+    # against the NumPy-vectorised twins at 1e6 agents, all threads (NumPy uses one)
+    numba.set_num_threads(threads)
+    fast = {"users": kernels.users_rate("numba", 1_000_000, 5, repeats),
+            "shipments": kernels.shipments_rate("numba", 1_000_000, 5, repeats)}
+    slow = {"users": kernels.users_rate("numpy", 1_000_000, 5, repeats),
+            "shipments": kernels.shipments_rate("numpy", 1_000_000, 5, repeats)}
+    out["numpy_ratio_1e6"] = kernels.combined(fast) / kernels.combined(slow)
+    for kind in fast:
+        out[f"numpy_ratio_{kind}_1e6"] = fast[kind] / slow[kind]
+    # the hottest kernel (users) at 1e7: memory share, threads, scaling from 1e5
+    users_1e7 = kernels.users_rate("numba", 10_000_000, 2, repeats, threads)
+    memory_1e7 = kernels.users_rate("memory", 10_000_000, 2, repeats, threads)
+    users_1e5 = kernels.users_rate("numba", 100_000, 40, repeats, threads)
+    two = min(2, threads)
+    one_thread = kernels.users_rate("numba", 10_000_000, 2, repeats, 1)
+    two_threads = kernels.users_rate("numba", 10_000_000, 2, repeats, two)
+    same = all(np.array_equal(a, b) for a, b in zip(
+        kernels.users_result(1_000_000, 3, 1), kernels.users_result(1_000_000, 3, two),
+        strict=True))
+    numba.set_num_threads(threads)
+    out.update({"users_rate_1e7": users_1e7, "memory_pass_rate_1e7": memory_1e7,
+                "bandwidth_share_1e7": users_1e7 / memory_1e7,
+                "parallel_efficiency": two_threads / one_thread / two,
+                "parallel_threads": two, "parallel_identical": same,
+                "users_rate_1e5": users_1e5, "scaling_1e7_over_1e5": users_1e5 / users_1e7})
+    return out
+
+
+def state_bytes() -> dict:
+    p = TABLE["users"]
+    users = Users.create(1000, 1000, np.ones(5), 0.5, 1)
+    per_slot = sum(a.nbytes for a in (users.state, users.region, users.tolerance_mg)) / 1000
+    return {"bytes_per_agent": per_slot,
+            "bytes_per_initial_user": per_slot * p["slot_headroom"].value}
+
+
+def run_figures(repeats: int, quick: bool) -> dict:
+    """Whole runs in fresh processes (the Numba cache warmed first)."""
+    weeks = 52 if quick else None
+    with tempfile.TemporaryDirectory() as temp:
+        temp = Path(temp)
+        whole_runs.baseline_run(temp / "warmup", weeks=1)
+        default = [whole_runs.baseline_run(temp / "default", weeks=weeks)[0]
+                   for _ in range(repeats)]
+        big = [whole_runs.baseline_run(temp / "big", 10_000_000, weeks=4 if quick else None)
+               for _ in range(repeats)]
+        cold, warm = [], []
+        for r in range(repeats):
+            cold.append(whole_runs.first_week(temp / f"cache_{r}"))
+            warm.append(whole_runs.first_week(temp / f"cache_{r}"))
+        replicates = 2 * (os.cpu_count() or 1)
+        ensemble = [whole_runs.ensemble(temp / "ensemble", replicates, weeks)
+                    for _ in range(repeats)]
+    median = lambda values: float(np.median(values))  # noqa: E731
+    return {"full_run_default_s": median(default),
+            "full_run_1e7_s": median([s for s, _ in big]),
+            "peak_rss_1e7_mb": median([mb for _, mb in big]),
+            "cold_start_s": median(cold), "warm_start_s": median(warm),
+            "ensemble_runs_per_min": replicates * 60.0 / median(ensemble),
+            "ensemble_replicates": replicates}
+
+
+def table(results: dict) -> str:
+    lines = [f"{'figure':<34} {'value':>14}  target"]
+    for key, value in results.items():
+        if isinstance(value, dict):
+            continue
+        shown = f"{value:>14,.3f}" if isinstance(value, float) else f"{value!s:>14}"
+        target = ""
+        if key in TARGETS:
+            how, limit = TARGETS[key]
+            met = value >= limit if how == ">=" else value <= limit
+            target = f"{how} {limit}  {'ok' if met else 'MISSED'}"
+        lines.append(f"{key:<34} {shown}  {target}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1 repetition, runs of 52 weeks "
+                        "(4 at 10 million users); writes results/quick.json")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    results = {"quick": args.quick, "repeats": repeats, **kernel_figures(repeats),
+               **state_bytes()}
+    print(table(results), flush=True)
+    results.update(run_figures(repeats, args.quick))
+    results["machine"] = machine()
+    print(table(results), flush=True)
+    results["growth"] = growth.growth(repeats)
+    print(growth.table(results["growth"]))
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / ("quick.json" if args.quick else "latest.json")
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()

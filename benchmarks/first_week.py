@@ -1,0 +1,12 @@
+"""A fresh process to the end of week 1 of the baseline (no results written): what
+`cold_start_s` and `warm_start_s` time. Run as `python -m benchmarks.first_week`."""
+
+from pathlib import Path
+
+from sim.config import load_scenario
+from sim.model import FentanylModel
+
+BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+
+if __name__ == "__main__":
+    FentanylModel(load_scenario(BASELINE)).step()

@@ -1,0 +1,80 @@
+"""Agent-steps per second of the users and shipments rules: the Numba kernels, their NumPy twins
+(the plain NumPy-vectorised versions, `sim.kernels.*_np`), the idiomatic Mesa model, and a
+memory-only pass over the users' arrays."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from benchmarks import mesa_reference, workloads
+from benchmarks.timing import median_seconds
+from sim.kernels import rng
+from sim.kernels.shipments import inspect, inspect_np
+from sim.kernels.users import step_users, step_users_np
+
+KERNELS = {"numba": (step_users, inspect), "numpy": (step_users_np, inspect_np)}
+
+
+@numba.njit(cache=True, parallel=True)
+def memory_pass(state, region, tolerance_mg, flag_mask, scale):
+    """Read and write the same bytes as `step_users` (state, region and tolerance in; state and
+    tolerance out) with no logic. flag_mask = 0 and scale = 1 leave the arrays unchanged but
+    are run-time values, so the compiler cannot skip the pass."""
+    for i in numba.prange(state.size):
+        state[i] = state[i] | (region[i] & flag_mask)
+        tolerance_mg[i] = tolerance_mg[i] * scale
+
+
+def users_rate(kind: str, n: int, weeks: int, repeats: int, threads: int | None = None) -> float:
+    """Agent-steps/s of the users' week ("numba", "numpy" or "memory") on n agents."""
+    if threads is not None:
+        numba.set_num_threads(threads)
+    rules, base = workloads.user_rules(), workloads.users(n)
+
+    def run(arrays):
+        for week in range(weeks):
+            if kind == "memory":
+                memory_pass(*arrays, np.uint8(0), np.float32(1.0))
+            else:
+                KERNELS[kind][0](*arrays, *rules.kernel_args(week))
+
+    run(tuple(a[:1000].copy() for a in base))   # compile (or load from the cache) untimed
+    seconds = median_seconds(run, repeats, lambda: tuple(a.copy() for a in base))
+    return n * weeks / seconds
+
+
+def users_result(n: int, weeks: int, threads: int) -> tuple:
+    """The users kernel's counts and arrays after `weeks` on `threads` threads."""
+    numba.set_num_threads(threads)
+    rules, arrays = workloads.user_rules(), workloads.users(n)
+    counts = [step_users(*arrays, *rules.kernel_args(week)) for week in range(weeks)]
+    return (*counts, *arrays)
+
+
+def shipments_rate(kind: str, n: int, weeks: int, repeats: int) -> float:
+    """Agent-steps/s of customs inspection ("numba" or "numpy") on n shipments."""
+    r, loads = workloads.routes(), workloads.shipments(n)
+    kernel = KERNELS[kind][1]
+
+    def run(_):
+        for week in range(weeks):
+            kernel(*loads, r.post_ptr, r.posts, r.controls, r.seize_prob,
+                   rng.stream_key(7, rng.LOAD_INSPECT, week))
+
+    run(None)
+    return n * weeks / median_seconds(run, repeats)
+
+
+def mesa_rates(n: int, repeats: int) -> dict[str, float]:
+    """Agent-steps/s of the Mesa reference's users and shipments, one step per repetition."""
+    people = mesa_reference.UsersModel(*workloads.users(n), workloads.user_rules())
+    loads = mesa_reference.ShipmentsModel(workloads.shipments(n)[0], workloads.routes())
+    return {"users": n / median_seconds(lambda _: people.step(), repeats),
+            "shipments": n / median_seconds(lambda _: loads.step(), repeats)}
+
+
+def combined(rates: dict[str, float]) -> float:
+    """Agent-steps/s of one users' week plus one shipments' week over the same number of agents
+    (the harmonic mean of the two rates)."""
+    return 2.0 / (1.0 / rates["users"] + 1.0 / rates["shipments"])

@@ -1,0 +1,55 @@
+"""Whole runs in fresh processes, as a user starts them: the baseline at the default population
+and at 10 million users, the first week with and without the Numba cache, and an ensemble."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "scenarios/baseline.yaml"
+
+
+def timed_process(args: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Run `python args...` in the project folder; returns (wall seconds, peak RSS in MB)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{' '.join(args)} failed:\n{errors.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024.0   # ru_maxrss is in KB on Linux
+
+
+def baseline_run(out: Path, agents: int | None = None, weeks: int | None = None
+                 ) -> tuple[float, float]:
+    """`run.py` on the baseline without plots; returns (wall seconds, peak RSS in MB)."""
+    args = ["run.py", BASELINE, "--no-plots", "--quiet", "--force", "--out", str(out)]
+    if agents is not None:
+        args += ["--set", f"users.agents={agents}"]
+    if weeks is not None:
+        args += ["--weeks", str(weeks)]
+    return timed_process(args)
+
+
+def first_week(cache_dir: Path) -> float:
+    """Wall seconds of a fresh process to the end of week 1 with this Numba cache folder."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
+    return timed_process(["-m", "benchmarks.first_week"], env)[0]
+
+
+def ensemble(out: Path, replicates: int, weeks: int | None = None) -> float:
+    """Wall seconds of `run.py compare` on the baseline with `replicates` runs on all cores."""
+    args = ["run.py", "compare", BASELINE, "--replicates", str(replicates), "--out", str(out),
+            "--force", "--quiet"]
+    if weeks is not None:
+        args += ["--weeks", str(weeks)]
+    return timed_process(args)[0]

@@ -1,0 +1,51 @@
+"""Rules that keep the model fast and the benchmarks honest (nothing here is timed)."""
+
+import numpy as np
+import pytest
+
+from benchmarks import mesa_reference, workloads
+from sim.cli import main
+from sim.kernels.users import C_DEATHS, C_OVERDOSES, step_users
+from sim.populations import Users
+from tests.conftest import TINY
+
+PHASES = ("policies", "precursor_trade", "labs", "fentanyl_movement", "receive", "market",
+          "users", "adaptation", "record")
+
+
+def test_profile_prints_the_time_of_every_phase(capsys):
+    assert main(["profile", str(TINY), "--weeks", "3", "--set", "users.agents=2000"]) == 0
+    out = capsys.readouterr().out
+    assert "3,200 user slots" in out
+    for phase in PHASES:
+        assert f"\n{phase} " in out
+
+
+def test_run_set_changes_a_parameter_and_takes_one_value(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(TINY), "--weeks", "2", "--set", "users.agents=1000", "--out",
+                 str(out), "--no-plots", "--quiet"]) == 0
+    assert "agents: 1000" in (out / "scenario_resolved.yaml").read_text()
+    assert main(["run", str(TINY), "--set", "users.agents=1000,2000"]) == 2
+    assert "one value per parameter" in capsys.readouterr().err
+
+
+def test_user_state_is_narrow_and_per_week_memory_does_not_grow_with_weeks(run_model):
+    users = Users.create(1000, 600, np.ones(5), 0.5, 1)
+    assert sum(a.itemsize for a in (users.state, users.region, users.tolerance_mg)) <= 8
+    model = run_model(weeks=20)
+    sizes = {name: a.nbytes for name, a in vars(model).items() if isinstance(a, np.ndarray)}
+    model.run(30)
+    assert sizes == {name: a.nbytes for name, a in vars(model).items()
+                     if isinstance(a, np.ndarray) and name in sizes}
+
+
+def test_mesa_reference_follows_the_kernels_rules():
+    """Same population and rules, different random numbers: overdoses and deaths agree within
+    sampling noise."""
+    rules, n = workloads.user_rules(), 40_000
+    counts = step_users(*workloads.users(n), *rules.kernel_args(0))
+    mesa = mesa_reference.UsersModel(*workloads.users(n), rules)
+    mesa.step()
+    assert sum(mesa.overdoses) == pytest.approx(counts[C_OVERDOSES].sum(), rel=0.15)
+    assert sum(mesa.deaths) == pytest.approx(counts[C_DEATHS].sum(), abs=25)
