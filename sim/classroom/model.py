@@ -18,6 +18,9 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_SCENARIO = "classroom_small.yaml"
 # classroom size: steps in a few milliseconds, so redrawing sets the pace
 CLASSROOM_SIZE = {"users.agents": 20_000, "makers.firms": 500}
+# One model week at a time in this process: every browser tab steps its model in its own
+# thread, and numba's fallback threading layer (workqueue) aborts on concurrent parallel kernels.
+STEP_LOCK = threading.Lock()
 
 
 def scenario_files(folder: Path = SCENARIO_DIR) -> list[str]:
@@ -45,6 +48,10 @@ class ClassroomModel(FentanylModel):
         base = classroom_scenario(scenario, int(seed), classroom_size, scenario_folder)
         super().__init__(self.lever_settings.apply(base))
 
+    def step(self) -> None:
+        with STEP_LOCK:
+            super().step()
+
     def reference(self) -> pd.DataFrame | None:
         """The scenario's weekly series without the levers, or None while it is computed."""
         return REFERENCES.get(self.reference_key)
@@ -65,7 +72,8 @@ class ReferenceRuns:
                 return self._done[key]
             if key not in self._started:
                 self._started.add(key)
-                threading.Thread(target=self.compute, args=(key,), daemon=True).start()
+                # not a daemon: exiting mid-kernel would abort the process
+                threading.Thread(target=self.compute, args=(key,)).start()
         return None
 
     def compute(self, key: tuple) -> pd.DataFrame:
@@ -75,7 +83,9 @@ class ReferenceRuns:
                 return self._done[key]
         folder, scenario, seed, classroom_size = key
         model = FentanylModel(classroom_scenario(scenario, seed, classroom_size, Path(folder)))
-        model.run()
+        for _ in range(model.scenario.weeks):
+            with STEP_LOCK:
+                model.step()
         series = model.recorder.get_model_vars_dataframe()
         with self._lock:
             self._done[key] = series
