@@ -58,7 +58,7 @@ def _panel(title: str, values: list[dict], domain: tuple[float, float], now: flo
                                                                       "tickCount": 4}}
     return {
         "title": {"text": title, "fontSize": 11},
-        "width": 210, "height": 58,
+        "width": 175, "height": 58,
         "layer": [
             {"data": {"values": values}, "mark": {"type": "line", "strokeWidth": 1.8},
              "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": None},
@@ -83,13 +83,14 @@ def _route_panel(model, first: float, domain: tuple[float, float]) -> dict:
          "scale": {"domain": list(domain), "nice": False}, "axis": {"format": "d", "tickCount": 4}}
     return {
         "title": {"text": "Where fentanyl crosses (share of kg)", "fontSize": 11},
-        "width": 210, "height": 58, "data": {"values": values},
+        "width": 105, "height": 58, "data": {"values": values},
         "mark": {"type": "area"},
         "encoding": {"x": x,
                      "y": {"field": "value", "type": "quantitative", "stack": "normalize",
                            "title": None},
                      "color": {"field": "route", "type": "nominal", "title": None,
-                               "legend": {"orient": "right", "labelFontSize": 9}}},
+                               "legend": {"orient": "right", "labelFontSize": 8, "symbolSize": 40,
+                                          "rowPadding": 0}}},
     }
 
 

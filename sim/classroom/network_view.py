@@ -19,8 +19,7 @@ from sim.populations import COUNTRIES
 
 LAYERS = ("producer_region", "export_hub", "mexican_port", "lab_region", "transit", "us_entry",
           "us_market")
-LAYER_TITLES = ("maker regions", "export hubs", "Mexican ports", "cartel labs", "highways north",
-                "US entry routes", "US markets")
+LAYER_TITLES = ("makers", "export", "MX ports", "labs", "north", "US entry", "US markets")
 # goods arriving along each route this week, in fentanyl (equivalent) kg
 ROUTE_FLOWS = ("precursor_delivered_fe", "precursor_seized_fe", "finished_delivered_kg",
                "finished_seized_kg_route", "fentanyl_delivered_kg", "fentanyl_seized_kg_route")
@@ -169,7 +168,7 @@ def network_spec(model) -> dict:
     text = {"type": "text", "fontSize": 9, "baseline": "top", "dy": 8, "lineBreak": "\n"}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": 560, "height": 330,
+        "width": "container", "height": 330, "autosize": {"type": "fit-x", "contains": "padding"},
         "title": {"text": f"Week of {model.date:%d %b %Y}", "fontSize": 12,
                   "subtitle": ["line width: kg of fentanyl (or its precursor's yield) arriving "
                                "this week", "green: share of the agency's inspections (insp.);"
