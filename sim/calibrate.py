@@ -12,6 +12,7 @@ so `--resume` replays the same search without rerunning finished runs.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import hashlib
@@ -103,6 +104,7 @@ class Fit:
         self.observed = observed.loc[self.years].astype(float)
         self.label = f"{scenario.name}_{scenario.sha256[:10]}"
         self.evaluations: list[dict] = []
+        self.runs_done = 0
 
     def values(self, unit: np.ndarray) -> dict[str, float]:
         """A point of the unit cube -> parameter values (rounded)."""
@@ -134,14 +136,19 @@ class Fit:
         """Run every candidate's replicates in one batch, then score each."""
         candidates = [self.values(u) for u in units]
         execute([s for c in candidates for s in self.specs(c)], self.store,
-                workers=self.args.workers, scheduler=self.args.scheduler, resume=True)
+                workers=self.args.workers, scheduler=self.args.scheduler,
+                progress=self._runs_finished, resume=True)
         scores = []
         for values in candidates:
             scores.append(self.score(values))
             self.evaluations.append({"stage": stage, "evaluation": len(self.evaluations) + 1,
                                      **values, "objective": scores[-1]})
-            self.progress(scores[-1])
+            self.progress(self.runs_done, scores[-1])
         return scores
+
+    def _runs_finished(self, n: int) -> None:
+        self.runs_done += n
+        self.progress(self.runs_done, None)
 
     @property
     def best(self) -> dict:
@@ -174,6 +181,19 @@ def search(fit: Fit, lhs_points: int, max_evals: int) -> dict:
                  options={"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-4})
     best = fit.best
     return {p.path: best[p.path] for p in fit.spec.free}
+
+
+def shipped_fit(path: str | Path, replicates: int, workers: int, folder: Path) -> Fit:
+    """The scenario as it is (no candidate values) run over its calibration years with
+    `replicates` seeds, stored in `folder`: for `fit_table(fit, {})` and
+    `untargeted_table(fit, {})` (the check in tests/test_calibration.py and
+    docs/calibration.md)."""
+    scenario = load_scenario(path)
+    args = argparse.Namespace(scenario=Path(path), seed=None, replicates=replicates,
+                              workers=workers, scheduler=None)
+    fit = Fit(args, scenario, scenario.calibration, RunStore(folder), lambda *_: None)
+    execute(fit.specs({}), fit.store, workers=workers, resume=True)
+    return fit
 
 
 def fit_table(fit: Fit, values: dict) -> pd.DataFrame:
@@ -252,10 +272,12 @@ def calibrate(args) -> Path:
     with _progress_bar(args.lhs_points + args.max_evals, args.quiet) as bar:
         best_so_far = [math.inf]
 
-        def progress(objective: float) -> None:
-            best_so_far[0] = min(best_so_far[0], objective)
-            bar.update(1)
-            bar.set_postfix_str(f"best objective {best_so_far[0]:.4g}")
+        def progress(runs: int, objective: float | None) -> None:
+            """A run finished (objective None) or a candidate was scored."""
+            if objective is not None:
+                best_so_far[0] = min(best_so_far[0], objective)
+                bar.update(1)
+            bar.set_postfix_str(f"{runs} runs, best objective {best_so_far[0]:.4g}")
 
         fit = Fit(args, scenario, spec, RunStore(out / "runs"), progress)
         values = search(fit, args.lhs_points, args.max_evals)

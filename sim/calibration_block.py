@@ -63,14 +63,19 @@ def _metrics() -> list[str]:
     return [m for m, how in HOW.items() if how == "sum"] + list(DERIVED_METRICS)
 
 
+def _check_mapping(entry, keys: tuple, source: Source, path: tuple) -> None:
+    """`entry` is a mapping with exactly `keys`."""
+    if not isinstance(entry, dict):
+        fail(source, path, f"expected a mapping of {', '.join(keys)}, got {entry!r}")
+    check_keys(entry, keys, source, path)
+    for key in keys:
+        if key not in entry:
+            fail(source, path + (key,), f"missing (give {', '.join(keys)})")
+
+
 def _check_target(target, source: Source) -> tuple[Path, str, str, int, int]:
     path = ("calibration", "target")
-    if not isinstance(target, dict):
-        fail(source, path, f"expected a mapping of {', '.join(TARGET_KEYS)}")
-    check_keys(target, TARGET_KEYS, source, path)
-    for key in TARGET_KEYS:
-        if key not in target:
-            fail(source, path + (key,), "missing (give " + ", ".join(TARGET_KEYS) + ")")
+    _check_mapping(target, TARGET_KEYS, source, path)
     file = Path(target["file"]) if isinstance(target["file"], str) else None
     if file is None or not file.is_file():
         fail(source, path + ("file",), f"expected an existing CSV file, got {target['file']!r}")
@@ -107,12 +112,7 @@ def _check_free(free, source: Source) -> tuple[FreeParameter, ...]:
     out = []
     for i, entry in enumerate(free):
         here = ("calibration", "free", i)
-        if not isinstance(entry, dict):
-            fail(source, here, f"expected a mapping of {', '.join(FREE_KEYS)}, got {entry!r}")
-        check_keys(entry, FREE_KEYS, source, here)
-        for key in FREE_KEYS:
-            if key not in entry:
-                fail(source, here + (key,), "missing (give " + ", ".join(FREE_KEYS) + ")")
+        _check_mapping(entry, FREE_KEYS, source, here)
         name = entry["path"]
         if name not in valid:
             fail(source, here + ("path",), f"{name!r} is not a real-valued parameter. "
