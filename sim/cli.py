@@ -21,7 +21,7 @@ from pathlib import Path
 from sim.config import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate", "compare", "sweep", "profile", "demo", "lesson")
+COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "profile", "demo", "lesson")
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -91,14 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("scenario", type=Path, help="base scenario YAML file")
     sweep.add_argument("--set", action="append", metavar="PARAMETER=V1,V2",
                        help="a parameter (group.key) and its values; repeat for a grid")
-    for sub in (compare, sweep):
-        sub.add_argument("--replicates", type=positive_int, default=20,
-                         help="replicates per scenario or grid point (default 20)")
+    calibrate = commands.add_parser("calibrate", help="fit the scenario's calibration: block "
+                                    "to observed data: fitted.yaml, fit.csv, fit.png")
+    calibrate.add_argument("scenario", type=Path, help="scenario YAML file with a calibration: "
+                           "block")
+    calibrate.add_argument("--lhs-points", type=positive_int, default=24,
+                           help="Latin hypercube points screened first (default 24)")
+    calibrate.add_argument("--max-evals", type=whole_number(0, 10**6), default=40,
+                           help="Nelder-Mead evaluations after the screen (default 40)")
+    for sub in (compare, sweep, calibrate):
+        sub.add_argument("--replicates", type=positive_int, default=8 if sub is calibrate else 20,
+                         help="replicates per scenario, grid point or candidate (default 20; "
+                         "8 for calibrate)")
         sub.add_argument("--seed", type=seed_int, help="seed of replicate 0 (default: the "
                          "first scenario's); replicate r uses seed + r")
-        sub.add_argument("--weeks", type=positive_int, help="weeks to run (default: the "
-                         "scenario's)")
-        sub.add_argument("--metrics", help="comma-separated metrics to total")
+        if sub is not calibrate:   # calibrate runs the target years and scores one metric
+            sub.add_argument("--weeks", type=positive_int, help="weeks to run (default: the "
+                             "scenario's)")
+            sub.add_argument("--metrics", help="comma-separated metrics to total")
         sub.add_argument("--workers", type=positive_int, help="local processes (default: all "
                          "cores; 1 runs in this process)")
         sub.add_argument("--scheduler", help="address of a Dask scheduler, e.g. "
@@ -221,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         kept = (" finished runs are kept (rerun with --resume);"
-                if args.command in ("compare", "sweep") else "")
+                if args.command in ("compare", "sweep", "calibrate") else "")
         print(f"interrupted:{kept} no results were written", file=sys.stderr)
         return 130
 
@@ -231,6 +241,13 @@ def command_study(args) -> int:
 
     out = study.compare(args) if args.command == "compare" else study.sweep(args)
     print(f"results: {out}")
+    return 0
+
+
+def command_calibrate(args) -> int:
+    from sim.calibrate import calibrate
+
+    print(f"results: {calibrate(args)}")
     return 0
 
 
@@ -250,5 +267,5 @@ def command_lesson(args) -> int:
 
 
 COMMAND_FUNCTIONS = {"run": command_run, "validate": command_validate, "compare": command_study,
-                     "sweep": command_study, "profile": command_profile, "demo": command_demo,
-                     "lesson": command_lesson}
+                     "sweep": command_study, "calibrate": command_calibrate,
+                     "profile": command_profile, "demo": command_demo, "lesson": command_lesson}

@@ -21,7 +21,7 @@ import yaml
 from sim.params import TABLE, defaults
 
 TOP_LEVEL_KEYS = ("name", "description", "extends", "start", "weeks", "years", "seed",
-                  "parameters", "policies", "network")
+                  "parameters", "policies", "network", "calibration")
 EARLIEST = dt.date(1990, 1, 1)
 LATEST = dt.date(2100, 12, 31)
 
@@ -215,6 +215,7 @@ class Scenario:
     world: dict
     file: Path
     resolved: dict
+    calibration: object = None   # sim.calibration_block.CalibrationSpec; not in `resolved`
 
     @property
     def sha256(self) -> str:
@@ -234,6 +235,8 @@ class Scenario:
 
 def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     """Raw merged dict after `extends`, the policies with their sources, and key sources."""
+    from sim.calibration_block import resolve_file
+
     path = path.resolve()
     if path in chain:
         names = " -> ".join(str(p) for p in chain + (path,))
@@ -253,6 +256,7 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     network = data.get("network")
     if isinstance(network, dict) and isinstance(network.get("file"), str):
         network["file"] = str(path.parent / network["file"])  # relative to the declaring file
+    resolve_file(data.get("calibration"), path)
     parent = data.get("extends")
     if parent is None:
         return data, tagged, source
@@ -273,6 +277,7 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (`extends`) and validate a scenario file."""
+    from sim.calibration_block import check_calibration
     from sim.network import load_world
     from sim.policies import build_policy
 
@@ -307,11 +312,12 @@ def load_scenario(path: str | Path) -> Scenario:
         never_active = policy.end_week is not None and policy.end_week <= policy.start_week
         if policy.enabled and not never_active:
             policies.append(policy)
-    resolved = {k: v for k, v in data.items() if k != "policies"}
+    calibration = check_calibration(data.get("calibration"), source)
+    resolved = {k: v for k, v in data.items() if k not in ("policies", "calibration")}
     resolved.update(name=name, start=start.isoformat(), weeks=weeks, seed=seed,
                     parameters=parameters,
                     policies=[{k: v for k, v in p.items() if k != "__source__"}
                               for p in raw_policies])
     return Scenario(name=name, description=description, start=start, weeks=weeks, seed=seed,
                     parameters=parameters, policies=policies, world=world, file=path,
-                    resolved=resolved)
+                    resolved=resolved, calibration=calibration)

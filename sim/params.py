@@ -25,6 +25,7 @@ ASSUMPTION = "assumption"
 NSDUH = "SAMHSA NSDUH (about 2.1-2.5 million US adults with opioid use disorder, 2016-2021)"
 NARCOLOGIC = "Magliocca et al., PNAS 116(16):7784, 2019 (NarcoLogic)"
 CAULKINS_KILMER = "Caulkins & Kilmer: pills hold 2-2.5 mg and sell for $5-10"
+FITTED = "; scenarios/baseline.yaml sets a fitted value (docs/calibration.md)"
 
 TABLE: dict[str, dict[str, Param]] = {
     "users": {
@@ -38,7 +39,8 @@ TABLE: dict[str, dict[str, Param]] = {
                                 "assumption: a heroin bag of ~25 mg at ~1/50 fentanyl's potency",
                                 0.01, 10.0),
         "fentanyl_dose_target_mg": Param(1.0, "mg pure fentanyl per use",
-                                         CAULKINS_KILMER + "; about half a pill per use", 0.05, 10.0),
+                                         CAULKINS_KILMER + "; about half a pill per use" + FITTED,
+                                         0.05, 10.0),
         "fentanyl_dose_max_mg": Param(2.5, "mg pure fentanyl per use",
                                       "assumption: dealers cut no weaker than one pill's content",
                                       0.1, 20.0),
@@ -48,13 +50,14 @@ TABLE: dict[str, dict[str, Param]] = {
         "dose_sigma_heroin": Param(0.3, "log-sd of mg per use", ASSUMPTION, 0.0, 3.0),
         "overdose_hazard_per_use": Param(0.85e-4, "overdoses per use at dose = tolerance",
                                          "assumption, tuned so 2016 deaths are in the tens of "
-                                         "thousands", 0.0, 1.0),
+                                         "thousands" + FITTED, 0.0, 1.0),
         "hazard_exponent": Param(2.0, "dimensionless", "assumption: hazard rises with the square "
                                  "of dose over tolerance", 0.5, 6.0),
         "tolerance_adapt_rate": Param(0.15, "1/week", ASSUMPTION, 0.0, 1.0),
         "tolerance_elasticity": Param(0.5, "d log tolerance / d log mean dose",
                                       "assumption: tolerance rises less than in proportion to "
-                                      "dose, so stronger supply stays more dangerous", 0.0, 1.0),
+                                      "dose, so stronger supply stays more dangerous" + FITTED,
+                                      0.0, 1.0),
         "tolerance_loss_in_treatment": Param(0.1, "1/week", "assumption: tolerance falls in "
                                              "abstinence, raising risk on relapse", 0.0, 1.0),
         "tolerance_min_mg": Param(0.2, "mg fentanyl-equivalent", ASSUMPTION, 0.001, 10.0),
@@ -87,7 +90,7 @@ TABLE: dict[str, dict[str, Param]] = {
                                          "square root of shortage", 0.0, 3.0),
         "fentanyl_share_2016": Param(0.1, "share of retail doses containing fentanyl in 2016",
                                      "assumption after RAND RR3117 (fentanyl spread through "
-                                     "eastern heroin markets from 2014)", 0.0, 1.0),
+                                     "eastern heroin markets from 2014)" + FITTED, 0.0, 1.0),
         "retail_turnover": Param(0.5, "share of retail stock sold per week", ASSUMPTION, 0.01, 1.0),
         "wholesale_price_ref_usd_per_kg": Param(40_000, "US$/kg pure at the US border",
                                                 "assumption between ~$10,000/kg in Mexico "
@@ -136,7 +139,7 @@ TABLE: dict[str, dict[str, Param]] = {
         "lab_build_rate": Param(0.1, "share of lab shortfall closed per week", ASSUMPTION, 0.0, 1.0),
         "expansion_rate": Param(0.02, "1/week growth of sales target at full price premium",
                                 "assumption: the fentanyl share spread over 2014-2020 "
-                                "(RAND RR3117: 'episodically fast')", 0.0, 1.0),
+                                "(RAND RR3117: 'episodically fast')" + FITTED, 0.0, 1.0),
         "stock_cover_weeks": Param(3.0, "weeks of expected sales held", ASSUMPTION, 0.0, 52.0),
         "supplier_links_max": Param(24, "links", ASSUMPTION, 1, 256),
         "supplier_search_prob": Param(2.0, "sellers met/week via marketplaces and brokers",
