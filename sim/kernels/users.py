@@ -17,9 +17,10 @@ C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 
 N_COUNTS = 6
 
 
-# Agents per chunk of the parallel loop. Fixed, so each chunk's partial counts (integers, added
-# in chunk order) and every agent's draws are the same on any number of threads.
-CHUNK_AGENTS = 16_384
+# Agents per chunk of the parallel loop, small enough for a chunk's index lists to stay in cache.
+# Fixed, so each chunk's partial counts (integers, added in chunk order) and every agent's draws
+# are the same on any number of threads.
+CHUNK_AGENTS = 4_096
 # Relative slack of the cheap bounds in `overdoses`, far above the rounding of pow and expm1.
 BOUND_SLACK = 1e-9
 
@@ -37,6 +38,24 @@ def overdoses(u, rate, dose_g, tol, g):
     if u < (h - 0.5 * h * h) * (1.0 - BOUND_SLACK):
         return True
     return u < -math.expm1(-rate * dose_g * tol ** -g)
+
+
+@numba.njit(cache=True)
+def group_by_state(state, lo, hi):
+    """Agents lo..hi-1 split into (using, in treatment, idle) index arrays, without a branch per
+    agent. Handling each group in its own loop spares the mispredicted branch on a mixed
+    population's states; draws are keyed on the agent, so the order changes no result."""
+    using = np.empty(hi - lo, np.int64)
+    treated = np.empty(hi - lo, np.int64)
+    idle = np.empty(hi - lo, np.int64)
+    n_using = n_treated = n_idle = 0
+    for i in range(lo, hi):
+        s = state[i]
+        using[n_using] = treated[n_treated] = idle[n_idle] = i
+        n_using += s == USING
+        n_treated += s == TREATMENT
+        n_idle += (s != USING) & (s != TREATMENT)
+    return using[:n_using], treated[:n_treated], idle[:n_idle]
 
 
 @numba.njit(cache=True)
@@ -80,36 +99,39 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
     for c in numba.prange(n_chunks):
-        for i in range(c * CHUNK_AGENTS, min(state.size, (c + 1) * CHUNK_AGENTS)):
-            s, r, tol = state[i], region[i], float(tolerance_mg[i])
-            if s == USING:
-                tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
-                if overdoses(uniform(od_key, i), rate, dose_g[r], tol, g):
-                    part[c, C_OVERDOSES, r] += 1
-                    if uniform(death_key, i) < fatality:
-                        state[i] = DEAD
-                        part[c, C_DEATHS, r] += 1
-                        continue
-                    if uniform(treat_key, i) < treatment_after_overdose_prob:
-                        state[i] = TREATMENT
-                        part[c, C_ENTERED, r] += 1
-                elif uniform(treat_key, i) < treatment_entry_prob:
+        lo = c * CHUNK_AGENTS
+        using, treated, idle = group_by_state(state, lo, min(state.size, lo + CHUNK_AGENTS))
+        for i in using:
+            r, tol = region[i], float(tolerance_mg[i])
+            tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
+            if overdoses(uniform(od_key, i), rate, dose_g[r], tol, g):
+                part[c, C_OVERDOSES, r] += 1
+                if uniform(death_key, i) < fatality:
+                    state[i] = DEAD
+                    part[c, C_DEATHS, r] += 1
+                elif uniform(treat_key, i) < treatment_after_overdose_prob:
                     state[i] = TREATMENT
                     part[c, C_ENTERED, r] += 1
-                elif uniform(exit_key, i) < remission_prob:
-                    state[i] = RECOVERED
-            elif s == TREATMENT:
-                tolerance_mg[i] = max(tolerance_min_mg, tol * (1.0 - tolerance_loss))
-                if uniform(exit_key, i) < treatment_exit_prob:
-                    state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
-            elif uniform(init_key, i) < initiation_prob:
+            elif uniform(treat_key, i) < treatment_entry_prob:
+                state[i] = TREATMENT
+                part[c, C_ENTERED, r] += 1
+            elif uniform(exit_key, i) < remission_prob:
+                state[i] = RECOVERED
+            part[c, C_USING, r] += state[i] == USING
+            part[c, C_TREATMENT, r] += state[i] == TREATMENT
+        for i in treated:
+            r = region[i]
+            tolerance_mg[i] = max(tolerance_min_mg, float(tolerance_mg[i]) * (1.0 - tolerance_loss))
+            if uniform(exit_key, i) < treatment_exit_prob:
+                state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
+            part[c, C_USING, r] += state[i] == USING
+            part[c, C_TREATMENT, r] += state[i] == TREATMENT
+        for i in idle:
+            if uniform(init_key, i) < initiation_prob:
                 state[i] = USING
                 tolerance_mg[i] = heroin_mg
-                part[c, C_STARTED, r] += 1
-            if state[i] == USING:
-                part[c, C_USING, r] += 1
-            elif state[i] == TREATMENT:
-                part[c, C_TREATMENT, r] += 1
+                part[c, C_STARTED, region[i]] += 1
+                part[c, C_USING, region[i]] += 1
     for c in range(n_chunks):
         counts += part[c]
     return counts
