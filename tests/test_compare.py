@@ -147,7 +147,9 @@ def test_interrupt_keeps_finished_runs_and_writes_no_report(pair, tmp_path):
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "compare", *map(str, files),
                              "--replicates", "4", "--weeks", WEEKS, "--workers", "1",
                              "--quiet", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a shell's background job ignores SIGINT, and children inherit it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and not list((out / "runs").glob("*.pkl")):
         time.sleep(0.2)
