@@ -11,6 +11,7 @@ from pathlib import Path
 
 import solara
 from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
 
 from sim.classroom.charts import charts_spec
 from sim.classroom.events import event_feed
@@ -87,13 +88,20 @@ def model_params(opening: Path) -> dict:
     }
 
 
+# The page's tiles are Solara components (not plain functions, which SolaraViz wraps anew on
+# every Reset): their Vega widgets then survive a Reset instead of being torn down while the
+# browser is still drawing them. Each reads Mesa's update counter, so it redraws every step.
+@solara.component
 def NetworkView(model):
     """The supply network this week."""
+    update_counter.get()
     return solara.widgets.VegaLite.element(spec=network_spec(model))
 
 
+@solara.component
 def Charts(model):
     """Deaths, fentanyl, seizures, price, cooperation and routes, with the reference line."""
+    update_counter.get()
     return solara.widgets.VegaLite.element(spec=charts_spec(model, model.reference()))
 
 
@@ -104,8 +112,10 @@ def Monitor(label: str, value: str):
         solara.Text(value, style={"font-size": "1.4em", "font-weight": "bold"})
 
 
+@solara.component
 def Monitors(model):
     """Week and date, deaths so far, kg seized, active makers; then the events panel."""
+    update_counter.get()
     rec = model.recorder
     deaths = rec.series("overdose_deaths").sum()
     seized_us = rec.series("fentanyl_seized_kg").sum()
@@ -126,6 +136,7 @@ def Monitors(model):
     return main
 
 
+@solara.component
 def About(model):
     with solara.Details("About this model", expand=True):
         solara.Markdown(ABOUT)

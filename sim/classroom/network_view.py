@@ -168,7 +168,7 @@ def network_spec(model) -> dict:
     text = {"type": "text", "fontSize": 9, "baseline": "top", "dy": 8, "lineBreak": "\n"}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": "container", "height": 330, "autosize": {"type": "fit-x", "contains": "padding"},
+        "width": 470, "height": 330, "autosize": {"type": "fit", "contains": "padding"},
         "title": {"text": f"Week of {model.date:%d %b %Y}", "fontSize": 12,
                   "subtitle": ["line width: kg of fentanyl (or its precursor's yield) arriving "
                                "this week", "green: share of the agency's inspections (insp.);"
