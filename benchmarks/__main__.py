@@ -73,6 +73,7 @@ def kernel_figures(repeats: int) -> dict:
     numba.set_num_threads(threads)
     out.update({"users_rate_1e7": users_1e7, "memory_pass_rate_1e7": memory_1e7,
                 "bandwidth_share_1e7": users_1e7 / memory_1e7,
+                "users_rate_1e7_one_thread": one_thread, "users_rate_1e7_two_threads": two_threads,
                 "parallel_efficiency": two_threads / one_thread / two,
                 "parallel_threads": two, "parallel_identical": same,
                 "users_rate_1e5": users_1e5, "scaling_1e7_over_1e5": users_1e5 / users_1e7})
