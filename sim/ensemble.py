@@ -142,13 +142,22 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
             yield spec, run_spec(spec)
     else:
         context = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context)
+        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context,
+                                      initializer=_one_thread_per_process)
         try:
             futures = {pool.submit(run_spec, spec): spec for spec in specs}
             for future in cf.as_completed(futures):
                 yield futures[future], future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _one_thread_per_process() -> None:
+    """Parallel processes each run their kernels on one thread: the cores are already shared
+    out (results do not depend on the thread count)."""
+    import numba
+
+    numba.set_num_threads(1)
 
 
 def connect(address: str):

@@ -5,6 +5,7 @@ run without the levers as a reference line."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +22,7 @@ CLASSROOM_SIZE = {"users.agents": 20_000, "makers.firms": 500}
 # One model week at a time in this process: every browser tab steps its model in its own
 # thread, and numba's fallback threading layer (workqueue) aborts on concurrent parallel kernels.
 STEP_LOCK = threading.Lock()
+YIELD_S = 0.002   # pause between a reference run's weeks (s)
 
 
 def scenario_files(folder: Path = SCENARIO_DIR) -> list[str]:
@@ -86,6 +88,7 @@ class ReferenceRuns:
         for _ in range(model.scenario.weeks):
             with STEP_LOCK:
                 model.step()
+            time.sleep(YIELD_S)   # let a tab's Step take the lock between reference weeks
         series = model.recorder.get_model_vars_dataframe()
         with self._lock:
             self._done[key] = series
