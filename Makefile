@@ -40,7 +40,7 @@ test: $(VENV)/.installed-test
 
 # Benchmarks (never part of `test`): about 15 minutes on 2 cores; `make bench QUICK=1` for a
 # rough 3-minute pass that writes benchmarks/results/quick.json instead of latest.json.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-test   # the classroom figures need the dashboard and Chromium
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 lint: $(VENV)/.installed-test

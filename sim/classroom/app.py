@@ -20,7 +20,7 @@ from sim.classroom.network_view import network_spec
 from sim.classroom.server import SCENARIO_ENV
 
 EVENTS_SHOWN = 12
-PLAY_INTERVAL_MS = 11   # pause between played weeks (the slider steps by 10 from 1)
+PLAY_INTERVAL_MS = 1   # pause between played weeks (ms): stepping and drawing take the rest
 
 ABOUT = """
 **What this is.** An agent-based model of the illicit fentanyl supply chain, one week a step
