@@ -52,10 +52,15 @@ def _points(years: np.ndarray, values: np.ndarray, **fields) -> list[dict]:
             for x, v in zip(years, values, strict=True)]
 
 
+def _x_years(domain: tuple[float, float]) -> dict:
+    """The shared time axis: decimal years over the scenario's horizon."""
+    return {"field": "year", "type": "quantitative", "title": None,
+            "scale": {"domain": list(domain), "nice": False},
+            "axis": {"format": "d", "tickCount": 4}}
+
+
 def _panel(title: str, values: list[dict], domain: tuple[float, float], now: float) -> dict:
-    x = {"field": "year", "type": "quantitative", "title": None,
-         "scale": {"domain": list(domain), "nice": False}, "axis": {"format": "d",
-                                                                      "tickCount": 4}}
+    x = _x_years(domain)
     return {
         "title": {"text": title, "fontSize": 11},
         "width": 175, "height": 58,
@@ -79,8 +84,7 @@ def _route_panel(model, first: float, domain: tuple[float, float]) -> dict:
     for name in model.entry_names:
         years, shares = thinned(first, model.recorder.series(f"route_share_{name}"))
         values += _points(years, shares, route=name.replace("_", " "))
-    x = {"field": "year", "type": "quantitative", "title": None,
-         "scale": {"domain": list(domain), "nice": False}, "axis": {"format": "d", "tickCount": 4}}
+    x = _x_years(domain)
     return {
         "title": {"text": "Where fentanyl crosses (share of kg)", "fontSize": 11},
         "width": 105, "height": 58, "data": {"values": values},

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from sim.classroom.model import CLASSROOM_SIZE, SCENARIO_DIR  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
 from sim.ensemble import run  # noqa: E402
+from sim.metrics import CORE, EXTRA  # noqa: E402
 from sim.output import atomic_folder  # noqa: E402
 
 SOUTHWEST = ("san_diego", "nogales", "el_paso", "laredo")
@@ -63,9 +64,6 @@ LESSONS = (
             ("users_in_treatment", "People in treatment"),
             ("overdose_deaths", "Overdose deaths (people/year)"))),
 )
-MEAN_SERIES = {"retail_price_usd_per_mg", "china_cooperation", "active_precursor_makers",
-               "unscheduled_precursor_share", "chemicals_controlled_in_china",
-               "users_in_treatment", "southwest_share"}
 
 
 def yearly(frame: pd.DataFrame, series: str) -> pd.Series:
@@ -74,7 +72,8 @@ def yearly(frame: pd.DataFrame, series: str) -> pd.Series:
     if series == "southwest_share":
         frame = frame.assign(southwest_share=sum(frame[f"route_share_{e}"] for e in SOUTHWEST))
     grouped = frame.groupby("year")[series]
-    return grouped.mean() if series in MEAN_SERIES else grouped.sum()
+    how = "mean" if series == "southwest_share" else {**CORE, **EXTRA}[series][1]
+    return grouped.mean() if how == "mean" else grouped.sum()
 
 
 def _run(args):

@@ -160,7 +160,7 @@ def network_spec(model) -> dict:
         if seized[p] > 0:
             rings.append({"x": positions[node][0], "y": positions[node][1],
                           "size": round(250 + 80 * float(np.sqrt(seized[p])), 1)})
-    labels = node_labels(model)
+    labels, regulators = node_labels(model), regulator_nodes(model)
     nodes = [{"x": positions[n][0], "y": positions[n][1], "size": round(size[n], 1),
               "fill": fill[n], "label": labels[n]} for n in graph.nodes]
     titles = [{"x": float(x), "y": 1.07, "label": title} for x, title in enumerate(LAYER_TITLES)]
@@ -192,9 +192,9 @@ def network_spec(model) -> dict:
                                                   "stroke": "red", "strokeWidth": 1.8},
              "encoding": {"x": x, "y": y,
                           "size": {"field": "size", "type": "quantitative", "scale": None}}},
-            {"data": {"values": nodes + regulator_nodes(model)}, "mark": text,
+            {"data": {"values": nodes + regulators}, "mark": text,
              "encoding": {"x": x, "y": y, "text": {"field": "label"}}},
-            {"data": {"values": regulator_nodes(model)},
+            {"data": {"values": regulators},
              "mark": {"type": "square", "size": 160, "color": "#7b4173", "opacity": 1},
              "encoding": {"x": x, "y": y}},
             {"data": {"values": titles},
