@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-import yaml
+
+from sim.config import load_yaml
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class Chemicals:
 
 def load_chemicals() -> Chemicals:
     path = resources.files("sim") / "data" / "chemicals.yaml"
-    rows = yaml.safe_load(path.read_text(encoding="utf-8"))["chemicals"]
+    rows = load_yaml(path.read_text(encoding="utf-8"))["chemicals"]
     return Chemicals(
         names=tuple(r["name"] for r in rows),
         finished=np.array([r["kind"] == "finished" for r in rows]),

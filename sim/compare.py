@@ -11,13 +11,11 @@ import pandas as pd
 from scipy import stats
 
 from sim.config import ScenarioError
-from sim.metrics import CORE, EXTRA
+from sim.metrics import HOW, UNITS
 
 DEFAULT_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
                    "fentanyl_seized_mx_kg", "precursor_shipped_kg", "retail_price_usd_per_mg",
                    "china_cooperation", "cartel_revenue_usd", "users_in_treatment")
-HOW = {name: how for name, (_, how) in {**CORE, **EXTRA}.items()}
-UNITS = {name: unit for name, (unit, _) in {**CORE, **EXTRA}.items()}
 LOW, HIGH = 5, 95
 
 

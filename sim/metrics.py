@@ -53,6 +53,8 @@ EXTRA = {
     "sanctioned_makers": ("firms on the sanctions list under their current name", "mean"),
     "sanctioned_makers_sales_kg": ("kg/week shipped by sanctioned firms", "sum"),
 }
+HOW = {name: how for name, (_, how) in {**CORE, **EXTRA}.items()}
+UNITS = {name: unit for name, (unit, _) in {**CORE, **EXTRA}.items()}
 
 
 @dataclass

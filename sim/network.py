@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import yaml
 
-from sim.config import ScenarioError, Source, check_keys, check_nested, fail
+from sim.config import ScenarioError, Source, check_keys, check_nested, fail, load_yaml
 
 MAKER_MODES = ("mail", "air", "sea")
 MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length (sim.model.RING_WEEKS)
@@ -35,7 +35,7 @@ def default_world_path() -> Path:
 
 def _read_world(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: network file not found") from None
     except yaml.YAMLError as err:

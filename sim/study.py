@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.compare import DEFAULT_METRICS, HOW, Window, comparison_table, parse_window, total  # noqa: E402
+from sim.compare import DEFAULT_METRICS, Window, comparison_table, parse_window, total  # noqa: E402
 from sim.config import ScenarioError, load_scenario, suggest  # noqa: E402
 from sim.ensemble import (  # noqa: E402
     RunSpec,
@@ -31,6 +31,7 @@ from sim.ensemble import (  # noqa: E402
     parse_settings,
     replicate_seeds,
 )
+from sim.metrics import HOW  # noqa: E402
 from sim.output import atomic_folder  # noqa: E402
 from sim.report import ReportInput, versions, write_report  # noqa: E402
 

@@ -59,6 +59,17 @@ def group_by_state(state, lo, hi):
 
 
 @numba.njit(cache=True)
+def sum_chunks(part):
+    """part[chunk, row, region] summed over chunks, in chunk order. A plain (not parallel)
+    function on purpose: inside a parallel one each `counts += part[c]` becomes a parallel
+    region of its own, and waking the thread pool once per chunk made 2 threads slower than 1."""
+    counts = np.zeros(part.shape[1:], part.dtype)
+    for c in range(part.shape[0]):
+        counts += part[c]
+    return counts
+
+
+@numba.njit(cache=True)
 def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_fentanyl,
                  sigma_heroin, tolerance_elasticity):
     """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
@@ -91,7 +102,6 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     tolerance raise risk. Tolerance moves toward heroin_mg x (mean dose / heroin_mg)^elasticity:
     it follows stronger supply only part of the way. `fatality` includes naloxone reversals.
     """
-    counts = np.zeros((N_COUNTS, n_regions), np.int64)
     g = hazard_exponent
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
                                    sigma_heroin, tolerance_elasticity)
@@ -132,9 +142,7 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
                 tolerance_mg[i] = heroin_mg
                 part[c, C_STARTED, region[i]] += 1
                 part[c, C_USING, region[i]] += 1
-    for c in range(n_chunks):
-        counts += part[c]
-    return counts
+    return sum_chunks(part)
 
 
 def step_users_np(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
