@@ -42,6 +42,20 @@ def test_uniform_matches_twin_and_is_uniform():
     assert counts.min() > 19_000 and counts.max() < 21_000
 
 
+def test_threshold_on_bits_decides_as_the_uniform_does():
+    """`bits < threshold(p)` is the same decision as `uniform < p`, also for p on the draw's
+    grid of 2**-53 steps, next to a draw, and outside [0, 1]."""
+    index = np.arange(2_000)
+    draws = rng.uniforms_np(KEY, index)
+    step = 2.0**-53
+    probs = [0.0, 1.0, -0.5, 1.5, 0.3, 1e-12, *draws[:20], *(draws[20:40] + step),
+             *(draws[40:60] - step)]
+    for p in probs:
+        limit = rng.threshold(p)
+        by_bits = np.array([rng.bits(KEY, i) < limit for i in index[:200]])
+        assert np.array_equal(by_bits, draws[:200] < p), p
+
+
 def test_streams_and_weeks_give_different_numbers():
     index = np.arange(1000)
     a = rng.draws(5, rng.OVERDOSE, 10, index)

@@ -6,6 +6,7 @@ states differ (common random numbers), the draws do not depend on the order agen
 processed in, and results are identical with and without `NUMBA_DISABLE_JIT=1`.
 """
 
+import math
 import warnings
 
 import numba
@@ -49,9 +50,22 @@ def stream_key(seed: int, stream: int, week: int) -> np.uint64:
 
 
 @numba.njit(cache=True)
+def bits(key, index):
+    """53 random bits (an int64 in [0, 2**53)) for agent/item `index` under a stream key."""
+    return np.int64(mix64(key ^ (np.uint64(index) * GOLDEN)) >> S11)
+
+
+@numba.njit(cache=True)
 def uniform(key, index):
-    """Uniform [0, 1) for agent/item `index` under a stream key."""
-    return float(mix64(key ^ (np.uint64(index) * GOLDEN)) >> S11) * TO_UNIT
+    """Uniform [0, 1) for agent/item `index` under a stream key: `bits` x 2**-53."""
+    return float(bits(key, index)) * TO_UNIT
+
+
+@numba.njit(cache=True)
+def threshold(p):
+    """The int64 t with `bits(key, i) < t` exactly when `uniform(key, i) < p`: a decision with
+    probability p taken on the bits, without converting them to a float."""
+    return np.int64(math.ceil(min(max(p, -1.0), 1.0) / TO_UNIT))
 
 
 def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:

@@ -9,7 +9,7 @@ import math
 import numba
 import numpy as np
 
-from sim.kernels.rng import uniform, uniforms_np
+from sim.kernels.rng import bits, threshold, uniform, uniforms_np
 
 EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
 # rows of the counts the kernel returns, per region
@@ -42,20 +42,20 @@ def overdoses(u, rate, dose_g, tol, g):
 
 @numba.njit(cache=True)
 def group_by_state(state, lo, hi):
-    """Agents lo..hi-1 split into (using, in treatment, idle) index arrays, without a branch per
-    agent. Handling each group in its own loop spares the mispredicted branch on a mixed
-    population's states; draws are keyed on the agent, so the order changes no result."""
-    using = np.empty(hi - lo, np.int64)
-    treated = np.empty(hi - lo, np.int64)
-    idle = np.empty(hi - lo, np.int64)
+    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32, as
+    the parameter bounds keep a population under 2e8 slots) whose rows 0, 1 and 2 start with
+    the agents using, in treatment and idle, and how many of each. Handling each group in its
+    own loop spares the mispredicted branch on a mixed population's states; draws are keyed
+    on the agent, so the order changes no result."""
+    index = np.empty((3, hi - lo), np.int32)
     n_using = n_treated = n_idle = 0
     for i in range(lo, hi):
         s = state[i]
-        using[n_using] = treated[n_treated] = idle[n_idle] = i
+        index[0, n_using] = index[1, n_treated] = index[2, n_idle] = i
         n_using += s == USING
         n_treated += s == TREATMENT
         n_idle += (s != USING) & (s != TREATMENT)
-    return using[:n_using], treated[:n_treated], idle[:n_idle]
+    return index, n_using, n_treated, n_idle
 
 
 @numba.njit(cache=True)
@@ -106,38 +106,46 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
                                    sigma_heroin, tolerance_elasticity)
     rate = uses_per_week * hazard_per_use
+    dies, treated_after_overdose = threshold(fatality), threshold(treatment_after_overdose_prob)
+    enters, remits = threshold(treatment_entry_prob), threshold(remission_prob)
+    leaves, relapses = threshold(treatment_exit_prob), threshold(relapse_prob)
+    starts = threshold(initiation_prob)
     n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
     for c in numba.prange(n_chunks):
         lo = c * CHUNK_AGENTS
-        using, treated, idle = group_by_state(state, lo, min(state.size, lo + CHUNK_AGENTS))
-        for i in using:
+        mine, n_using, n_treated, n_idle = group_by_state(state, lo,
+                                                          min(state.size, lo + CHUNK_AGENTS))
+        for k in range(n_using):
+            i = mine[0, k]
             r, tol = region[i], float(tolerance_mg[i])
             tolerance_mg[i] = max(tolerance_min_mg, tol + tolerance_adapt_rate * (settled[r] - tol))
             if overdoses(uniform(od_key, i), rate, dose_g[r], tol, g):
                 part[c, C_OVERDOSES, r] += 1
-                if uniform(death_key, i) < fatality:
+                if bits(death_key, i) < dies:
                     state[i] = DEAD
                     part[c, C_DEATHS, r] += 1
-                elif uniform(treat_key, i) < treatment_after_overdose_prob:
+                elif bits(treat_key, i) < treated_after_overdose:
                     state[i] = TREATMENT
                     part[c, C_ENTERED, r] += 1
-            elif uniform(treat_key, i) < treatment_entry_prob:
+            elif bits(treat_key, i) < enters:
                 state[i] = TREATMENT
                 part[c, C_ENTERED, r] += 1
-            elif uniform(exit_key, i) < remission_prob:
+            elif bits(exit_key, i) < remits:
                 state[i] = RECOVERED
             part[c, C_USING, r] += state[i] == USING
             part[c, C_TREATMENT, r] += state[i] == TREATMENT
-        for i in treated:
+        for k in range(n_treated):
+            i = mine[1, k]
             r = region[i]
             tolerance_mg[i] = max(tolerance_min_mg, float(tolerance_mg[i]) * (1.0 - tolerance_loss))
-            if uniform(exit_key, i) < treatment_exit_prob:
-                state[i] = USING if uniform(treat_key, i) < relapse_prob else RECOVERED
+            if bits(exit_key, i) < leaves:
+                state[i] = USING if bits(treat_key, i) < relapses else RECOVERED
             part[c, C_USING, r] += state[i] == USING
             part[c, C_TREATMENT, r] += state[i] == TREATMENT
-        for i in idle:
-            if uniform(init_key, i) < initiation_prob:
+        for k in range(n_idle):
+            i = mine[2, k]
+            if bits(init_key, i) < starts:
                 state[i] = USING
                 tolerance_mg[i] = heroin_mg
                 part[c, C_STARTED, region[i]] += 1
