@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# Numba notices when a kernel's own file changes but not when a function it calls from another
+# file does (sim/kernels/rng.py), so the cache folder is named after all the kernels' sources.
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(shell cat sim/kernels/*.py | cksum | cut -d' ' -f1)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
