@@ -44,9 +44,9 @@ def kernel_figures(repeats: int) -> dict:
     out = {}
     # against idiomatic Mesa at 1e5 agents, one thread
     numba.set_num_threads(1)
-    fast = {"users": kernels.users_rate("numba", 100_000, 20, repeats),
-            "shipments": kernels.shipments_rate("numba", 100_000, 20, repeats)}
-    mesa = kernels.mesa_rates(100_000, repeats)
+    rates = kernels.against_mesa(100_000, 20, repeats)
+    fast = {kind: rates[kind] for kind in ("users", "shipments")}
+    mesa = {kind: rates[f"mesa_{kind}"] for kind in ("users", "shipments")}
     out["mesa_ratio_1e5"] = kernels.combined(fast) / kernels.combined(mesa)
     for kind in fast:
         out[f"mesa_ratio_{kind}_1e5"] = fast[kind] / mesa[kind]
@@ -54,20 +54,20 @@ def kernel_figures(repeats: int) -> dict:
         out[f"numba_{kind}_rate_1e5_one_thread"] = fast[kind]
     # against the NumPy-vectorised twins at 1e6 agents, all threads (NumPy uses one)
     numba.set_num_threads(threads)
-    fast = {"users": kernels.users_rate("numba", 1_000_000, 5, repeats),
-            "shipments": kernels.shipments_rate("numba", 1_000_000, 5, repeats)}
-    slow = {"users": kernels.users_rate("numpy", 1_000_000, 5, repeats),
-            "shipments": kernels.shipments_rate("numpy", 1_000_000, 5, repeats)}
+    rates = kernels.against_numpy(1_000_000, 5, repeats)
+    fast = {kind: rates[kind] for kind in ("users", "shipments")}
+    slow = {kind: rates[f"numpy_{kind}"] for kind in ("users", "shipments")}
     out["numpy_ratio_1e6"] = kernels.combined(fast) / kernels.combined(slow)
     for kind in fast:
         out[f"numpy_ratio_{kind}_1e6"] = fast[kind] / slow[kind]
     # the hottest kernel (users) at 1e7: memory share, threads, scaling from 1e5
-    users_1e7 = kernels.users_rate("numba", 10_000_000, 2, repeats, threads)
-    memory_1e7 = kernels.users_rate("memory", 10_000_000, 2, repeats, threads)
-    users_1e5 = kernels.users_rate("numba", 100_000, 40, repeats, threads)
     two = min(2, threads)
-    one_thread = kernels.users_rate("numba", 10_000_000, 2, repeats, 1)
-    two_threads = kernels.users_rate("numba", 10_000_000, 2, repeats, two)
+    at_1e7 = kernels.users_rates({"users": ("numba", threads), "memory": ("memory", threads),
+                                  "one": ("numba", 1), "two": ("numba", two)},
+                                 10_000_000, 2, repeats)
+    users_1e7, memory_1e7 = at_1e7["users"], at_1e7["memory"]
+    one_thread, two_threads = at_1e7["one"], at_1e7["two"]
+    users_1e5 = kernels.users_rate("numba", 100_000, 40, repeats, threads)
     same = all(np.array_equal(a, b) for a, b in zip(
         kernels.users_result(1_000_000, 3, 1), kernels.users_result(1_000_000, 3, two),
         strict=True))

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from benchmarks import mesa_reference, workloads
-from benchmarks.timing import median_seconds
+from benchmarks.timing import Timed, side_by_side
 from sim.kernels import rng
 from sim.kernels.shipments import inspect, inspect_np
 from sim.kernels.users import step_users, step_users_np
@@ -26,13 +26,14 @@ def memory_pass(state, region, tolerance_mg, flag_mask, scale):
         tolerance_mg[i] = tolerance_mg[i] * scale
 
 
-def users_rate(kind: str, n: int, weeks: int, repeats: int, threads: int | None = None) -> float:
-    """Agent-steps/s of the users' week ("numba", "numpy" or "memory") on n agents."""
-    if threads is not None:
-        numba.set_num_threads(threads)
+def users_timed(kind: str, n: int, weeks: int, threads: int | None = None) -> Timed:
+    """The users' week ("numba", "numpy" or "memory") on n agents for `weeks`, as a timed run
+    on `threads` threads (None: leave the setting) and its preparation (fresh arrays)."""
     rules, base = workloads.user_rules(), workloads.users(n)
 
     def run(arrays):
+        if threads is not None:
+            numba.set_num_threads(threads)
         for week in range(weeks):
             if kind == "memory":
                 memory_pass(*arrays, np.uint8(0), np.float32(1.0))
@@ -40,8 +41,19 @@ def users_rate(kind: str, n: int, weeks: int, repeats: int, threads: int | None 
                 KERNELS[kind][0](*arrays, *rules.kernel_args(week))
 
     run(tuple(a[:1000].copy() for a in base))   # compile (or load from the cache) untimed
-    seconds = median_seconds(run, repeats, lambda: tuple(a.copy() for a in base))
-    return n * weeks / seconds
+    return run, lambda: tuple(a.copy() for a in base)
+
+
+def users_rates(runs: dict[str, tuple], n: int, weeks: int, repeats: int) -> dict[str, float]:
+    """Agent-steps/s of named `users_timed` argument tuples (kind, threads), side by side."""
+    seconds = side_by_side({name: users_timed(kind, n, weeks, threads)
+                            for name, (kind, threads) in runs.items()}, repeats)
+    return {name: n * weeks / s for name, s in seconds.items()}
+
+
+def users_rate(kind: str, n: int, weeks: int, repeats: int, threads: int | None = None) -> float:
+    """Agent-steps/s of one users' week kind on n agents."""
+    return users_rates({kind: (kind, threads)}, n, weeks, repeats)[kind]
 
 
 def users_result(n: int, weeks: int, threads: int) -> tuple:
@@ -52,8 +64,8 @@ def users_result(n: int, weeks: int, threads: int) -> tuple:
     return (*counts, *arrays)
 
 
-def shipments_rate(kind: str, n: int, weeks: int, repeats: int) -> float:
-    """Agent-steps/s of customs inspection ("numba" or "numpy") on n shipments."""
+def shipments_timed(kind: str, n: int, weeks: int) -> Timed:
+    """Customs inspection ("numba" or "numpy") of n shipments for `weeks`, as a timed run."""
     r, loads = workloads.routes(), workloads.shipments(n)
     kernel = KERNELS[kind][1]
 
@@ -63,15 +75,31 @@ def shipments_rate(kind: str, n: int, weeks: int, repeats: int) -> float:
                    rng.stream_key(7, rng.LOAD_INSPECT, week))
 
     run(None)
-    return n * weeks / median_seconds(run, repeats)
+    return run, lambda: None
 
 
-def mesa_rates(n: int, repeats: int) -> dict[str, float]:
-    """Agent-steps/s of the Mesa reference's users and shipments, one step per repetition."""
+def against_numpy(n: int, weeks: int, repeats: int) -> dict[str, float]:
+    """Agent-steps/s, side by side, of the users' and shipments' kernels and of their NumPy
+    twins ("numpy_users", "numpy_shipments") on n agents for `weeks`."""
+    seconds = side_by_side({"users": users_timed("numba", n, weeks),
+                            "shipments": shipments_timed("numba", n, weeks),
+                            "numpy_users": users_timed("numpy", n, weeks),
+                            "numpy_shipments": shipments_timed("numpy", n, weeks)}, repeats)
+    return {name: n * weeks / s for name, s in seconds.items()}
+
+
+def against_mesa(n: int, weeks: int, repeats: int) -> dict[str, float]:
+    """Agent-steps/s, side by side, of the users' and shipments' kernels ("users",
+    "shipments", `weeks` per repetition on the current threads) and of the Mesa reference
+    ("mesa_users", "mesa_shipments", one step per repetition)."""
     people = mesa_reference.UsersModel(*workloads.users(n), workloads.user_rules())
     loads = mesa_reference.ShipmentsModel(workloads.shipments(n)[0], workloads.routes())
-    return {"users": n / median_seconds(lambda _: people.step(), repeats),
-            "shipments": n / median_seconds(lambda _: loads.step(), repeats)}
+    seconds = side_by_side({"users": users_timed("numba", n, weeks),
+                            "shipments": shipments_timed("numba", n, weeks),
+                            "mesa_users": (lambda _: people.step(), lambda: None),
+                            "mesa_shipments": (lambda _: loads.step(), lambda: None)}, repeats)
+    steps = {"users": weeks, "shipments": weeks, "mesa_users": 1, "mesa_shipments": 1}
+    return {name: n * steps[name] / s for name, s in seconds.items()}
 
 
 def combined(rates: dict[str, float]) -> float:

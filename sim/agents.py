@@ -78,7 +78,7 @@ class Cartel(FixedAgent):
         lead_weeks = self.transit_weeks + (1 if self.in_us else p["stock_cover_weeks"])
         position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
         wanted = min(max(0.0, self.target_kg_per_week * lead_weeks - position),
-                     2.0 * self.target_kg_per_week)
+                     p["order_cap_weeks"] * self.target_kg_per_week)
         capacity = model.maker_capacity_kg[self.links]
         if wanted <= 0 or capacity.sum() <= 0:
             return self.links, np.zeros(self.links.size)
@@ -202,12 +202,15 @@ class Cartel(FixedAgent):
         needs; arm with the guns that flow south."""
         model, p = self.model, self.model.params["cartels"]
         supplied = self.delivered_kg if self.in_us else self.made_kg
-        self.supply_ema_kg += 0.1 * (supplied - self.supply_ema_kg)
-        growth = p["expansion_rate"] * float(np.clip(price_ratio - 1.0, -0.5, 1.0))
-        self.target_kg_per_week = float(np.clip(self.target_kg_per_week * (1.0 + growth), 0.01,
-                                                max(0.01, 2.0 * self.supply_ema_kg)))
+        self.supply_ema_kg += p["supply_memory_rate"] * (supplied - self.supply_ema_kg)
+        premium = float(np.clip(price_ratio - 1.0, p["price_premium_floor"],
+                                p["price_premium_ceiling"]))
+        cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
+        self.target_kg_per_week = float(np.clip(
+            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap))
         if not self.in_us:
-            wanted = math.ceil(1.25 * self.target_kg_per_week / p["lab_output_kg_per_week"])
+            wanted = math.ceil(p["lab_headroom"] * self.target_kg_per_week
+                               / p["lab_output_kg_per_week"])
             step = p["lab_build_rate"] * (wanted - self.labs)
             self.labs += math.ceil(step) if step > 0 else math.floor(step)
         target = self.equilibrium_strength(model.levers.guns_south_per_year)

@@ -479,7 +479,8 @@ class FentanylModel(mesa.Model):
         regulator sees in seizure and trade data); finished substances are not precursors."""
         by_chemical = np.where(self.chemicals.finished, 0.0, trade.by_chemical_kg)
         share = by_chemical / by_chemical.sum() if by_chemical.sum() > 0 else by_chemical
-        self.precursor_share_ema += 0.1 * (share - self.precursor_share_ema)
+        rate = self.params["regulators"]["un_share_memory_rate"]
+        self.precursor_share_ema += rate * (share - self.precursor_share_ema)
 
     def _makers_adapt(self) -> None:
         makers, p = self.makers, self.params["makers"]

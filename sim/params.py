@@ -141,6 +141,21 @@ TABLE: dict[str, dict[str, Param]] = {
                                 "assumption: the fentanyl share spread over 2014-2020 "
                                 "(RAND RR3117: 'episodically fast')" + FITTED, 0.0, 1.0),
         "stock_cover_weeks": Param(3.0, "weeks of expected sales held", ASSUMPTION, 0.0, 52.0),
+        "order_cap_weeks": Param(2.0, "weeks of target sales ordered at most in one week",
+                                 ASSUMPTION, 0.1, 52.0),
+        "supply_memory_rate": Param(0.1, "1/week", "assumption: weight of the latest week in a "
+                                    "cartel's average of what it supplied (about ten weeks' "
+                                    "memory)", 0.0, 1.0),
+        "target_supply_cap": Param(2.0, "x average weekly supply", "assumption: a cartel plans no "
+                                   "more than twice what it has lately supplied", 1.0, 100.0),
+        "price_premium_floor": Param(-0.5, "retail price / reference price - 1", "assumption: "
+                                     "the largest price drop a sales target responds to",
+                                     -1.0, 0.0),
+        "price_premium_ceiling": Param(1.0, "retail price / reference price - 1", "assumption: "
+                                       "the largest price rise a sales target responds to",
+                                       0.0, 100.0),
+        "lab_headroom": Param(1.25, "labs held per lab the sales target needs", ASSUMPTION,
+                              1.0, 10.0),
         "supplier_links_max": Param(24, "links", ASSUMPTION, 1, 256),
         "supplier_search_prob": Param(2.0, "sellers met/week via marketplaces and brokers",
                                       ASSUMPTION, 0.0, 10.0),
@@ -197,6 +212,8 @@ TABLE: dict[str, dict[str, Param]] = {
                                       0.001, 1e9),
         "detection_share_threshold": Param(0.15, "share of precursor kg shipped", ASSUMPTION,
                                            0.0, 1.0),
+        "un_share_memory_rate": Param(0.1, "1/week", "assumption: weight of the latest week in "
+                                      "the precursor shares the UN watches", 0.0, 1.0),
         "china_adoption_lag_weeks": Param(17, "weeks after UN control at cooperation 1",
                                           "events.csv: NPP/ANPP UN Oct 2017 -> China Feb 2018",
                                           0, 2000),

@@ -118,6 +118,22 @@ def test_sanctioned_firms_reregister_after_a_lag(run_model):
     assert still.sum() < 10   # most re-registered under new names
 
 
+def test_ending_one_sanction_keeps_firms_a_later_one_designated(run_model):
+    """Firms that re-register escape the first listing; a second sanctions policy lists them
+    again under their new names. When the first policy ends, those firms stay listed."""
+    first = {"type": "sanctions", "firms": 40, "start": "2016-01-04", "end": "2016-07-04",
+             "relist_lag_weeks": 3}
+    second = {"type": "sanctions", "firms": 40, "start": "2016-06-27", "relist_lag_weeks": 1000}
+    model = run_model(weeks=26, policies=[first, second])   # to the week before the first ends
+    a, b = model.policies
+    relisted = np.intersect1d(a.designated, b.designated)
+    listed_before = relisted[model.makers.sanctioned[relisted] == 1]
+    assert listed_before.size >= 5
+    assert model.week == a.end_week
+    model.run(2)
+    assert model.makers.sanctioned[listed_before].sum() >= listed_before.size - 1
+
+
 def test_fewer_us_guns_weaken_cartels_so_more_lab_raids_succeed(run_model):
     params = {"cartels": {"lab_raid_rate": 0.3, "mexico_enforcement": 1.0,
                           "armed_decay_per_week": 0.05, "lab_output_kg_per_week": 0.2}}

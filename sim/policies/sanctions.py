@@ -45,8 +45,15 @@ class Sanctions(Policy):
         makers.sanctioned[self.designated] = 1
 
     def on_end(self, model) -> None:
-        if self.designated is not None:
-            model.makers.sanctioned[self.designated] = 0
+        """Lift this designation. A slot another running `sanctions` policy has designated
+        since (a firm that re-registered, or an entrant in a vacated slot) stays listed."""
+        if self.designated is None:
+            return
+        others = [p.designated for p in model.policies if isinstance(p, Sanctions)
+                  and p is not self and p.designated is not None and p.active(model.week)]
+        lifted = np.setdiff1d(self.designated, np.concatenate(others)) if others else \
+            self.designated
+        model.makers.sanctioned[lifted] = 0
 
     def modify(self, levers: Levers, model) -> None:
         levers.sanction_capacity_loss = max(levers.sanction_capacity_loss, self.banking_loss)
