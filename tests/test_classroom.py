@@ -3,9 +3,13 @@ view, the event feed, and the page's components through Solara's render API."""
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
+from solara.server.kernel_context import PageStatus
 
 from sim.classroom import assets
 from sim.classroom.charts import charts_spec, smooth
@@ -29,6 +33,30 @@ def test_levers_at_rest_add_nothing_and_each_moved_lever_adds_its_policy():
     assert set(added[2].posts) == {"san_diego", "nogales", "el_paso", "laredo", "between_ports",
                                    "mail_express"}
     assert base.policies == classroom_scenario("classroom_small.yaml", 1, True).policies
+
+
+def tab(status: PageStatus, closed: bool = False) -> SimpleNamespace:
+    """A stand-in for the Solara session of a browser tab with one page."""
+    session = SimpleNamespace(page_status={"page": status}, closed_event=threading.Event())
+    if closed:
+        session.closed_event.set()
+    return session
+
+
+def test_play_stops_for_a_tab_that_is_gone_and_waits_for_one_that_reconnects():
+    gone = ClassroomModel(seed=4)
+    gone.session = tab(PageStatus.DISCONNECTED, closed=True)
+    gone.step()
+    assert gone.running is False and gone.week == 0       # Mesa's Play loop ends here
+    away = ClassroomModel(seed=4)
+    away.session = tab(PageStatus.DISCONNECTED)
+    threading.Timer(0.3, away.session.page_status.update, [{"page": PageStatus.CONNECTED}]).start()
+    away.step()                                            # waits, then steps
+    assert away.running is True and away.week == 1
+    here = ClassroomModel(seed=4)
+    here.session = tab(PageStatus.CONNECTED)
+    here.step()
+    assert here.week == 1 and ClassroomModel(seed=4).session is None   # no server, no waiting
 
 
 def test_classroom_size_and_picker():

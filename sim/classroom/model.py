@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from solara.server import kernel_context
+from solara.server.kernel_context import PageStatus
 
 from sim.classroom.levers import ClassroomLevers
 from sim.config import Scenario, load_scenario
@@ -23,6 +25,7 @@ CLASSROOM_SIZE = {"users.agents": 20_000, "makers.firms": 500}
 # thread, and numba's fallback threading layer (workqueue) aborts on concurrent parallel kernels.
 STEP_LOCK = threading.Lock()
 YIELD_S = 0.002   # pause between a reference run's weeks (s)
+TAB_POLL_S = 0.5  # how often a model whose tab is disconnected looks for it again (s)
 
 
 def scenario_files(folder: Path = SCENARIO_DIR) -> list[str]:
@@ -46,13 +49,32 @@ class ClassroomModel(FentanylModel):
         """`kwargs`: lever settings, the fields of `ClassroomLevers` (Mesa's SolaraViz expects
         this name for extra keyword arguments)."""
         self.lever_settings = ClassroomLevers(**kwargs)
+        # the Solara session (browser tab) that built this model; None outside a server
+        self.session = kernel_context.get_current_context() \
+            if kernel_context.has_current_context() else None
         self.reference_key = (str(scenario_folder), scenario, int(seed), bool(classroom_size))
         base = classroom_scenario(scenario, int(seed), classroom_size, scenario_folder)
         super().__init__(self.lever_settings.apply(base))
 
     def step(self) -> None:
+        if not self.wait_for_tab():
+            self.running = False   # ends Mesa's Play loop for a tab that is gone
+            return
         with STEP_LOCK:
             super().step()
+
+    def wait_for_tab(self) -> bool:
+        """Whether the browser tab that owns this model is still there. While it is
+        disconnected (closed, or its connection lost), wait here, so Play does not keep a core
+        busy for a page nobody sees; a reconnected tab plays on. False once Solara has closed
+        the tab's session (`server.CLOSED_TAB_KEPT` after the tab went away)."""
+        session = self.session
+        if session is None:
+            return True
+        while session.page_status and PageStatus.CONNECTED not in session.page_status.values():
+            if session.closed_event.wait(TAB_POLL_S):
+                return False
+        return not session.closed_event.is_set()
 
     def reference(self) -> pd.DataFrame | None:
         """The scenario's weekly series without the levers, or None while it is computed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from sim.classroom import assets
 
 APP = Path(__file__).with_name("app.py")
 SCENARIO_ENV = "CLASSROOM_SCENARIO"   # the scenario the page opens with (a file path)
+# How long Solara keeps a closed tab's session, model and Play loop (its default is 24 hours,
+# during which a tab closed while playing keeps a core busy). SOLARA_KERNEL_CULL_TIMEOUT wins.
+CLOSED_TAB_KEPT = "1m"
 
 
 def port_free(host: str, port: int) -> bool:
@@ -32,7 +36,8 @@ def solara_command(host: str, port: int) -> list[str]:
 
 def solara_env(scenario: Path) -> dict[str, str]:
     """The server's environment: offline assets, no telemetry, the opening scenario."""
-    return {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets.cache_dir()),
+    return {"SOLARA_KERNEL_CULL_TIMEOUT": CLOSED_TAB_KEPT, **os.environ,
+            "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets.cache_dir()),
             "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", SCENARIO_ENV: str(scenario.resolve())}
 
 
@@ -55,9 +60,13 @@ def serve(host: str, port: int, scenario: Path) -> int:
     print(f"Classroom dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ "
           "(Ctrl-C to stop)", flush=True)
     server = subprocess.Popen(solara_command(host, port), env=solara_env(scenario))
+    # stopped with SIGTERM (a service manager, a test), take the server down too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         return server.wait()
     except KeyboardInterrupt:
-        server.terminate()
-        server.wait()
         return 0
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait()

@@ -85,4 +85,4 @@ def uniforms_np(key, index: np.ndarray) -> np.ndarray:
 
 def draws(seed: int, stream: int, week: int, index) -> np.ndarray:
     """Uniform draws for Python-side decisions (cartels, regulators), same numbers as kernels."""
-    return uniforms_np(stream_key_np(seed, stream, week), np.atleast_1d(index))
+    return uniforms_np(stream_key(seed, stream, week), np.atleast_1d(index))
