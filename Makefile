@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Numba notices when a kernel's own file changes but not when a function it calls from another
 # file does (sim/kernels/rng.py), so the cache folder is named after all the kernels' sources.
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(shell cat sim/kernels/*.py | cksum | cut -d' ' -f1)
+ifndef NUMBA_CACHE_DIR
+NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache/$(shell cat sim/kernels/*.py | cksum | cut -d' ' -f1)
+endif
+export NUMBA_CACHE_DIR
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -40,8 +43,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Benchmarks (never part of `test`): about 15 minutes on 2 cores; `make bench QUICK=1` for a
-# rough 3-minute pass that writes benchmarks/results/quick.json instead of latest.json.
+# Benchmarks (never part of `test`): about 16 minutes on 2 cores; `make bench QUICK=1` for a
+# rough 2-minute pass that writes benchmarks/results/quick.json instead of latest.json.
 bench: $(VENV)/.installed-test   # the classroom figures need the dashboard and Chromium
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 

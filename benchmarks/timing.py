@@ -18,11 +18,14 @@ def median_seconds(run: Callable[[object], object], repeats: int,
 
 def side_by_side(runs: dict[str, Timed], repeats: int) -> dict[str, float]:
     """Median wall seconds of each named `run(prepare())`. The runs take turns within every
-    repetition, so a slow spell of a shared machine falls on all of them alike and their
-    ratios stay fair."""
+    repetition, starting one later each time, so a slow spell of a shared machine, or a cache
+    warmed by the run before, falls on all of them alike and their ratios stay fair."""
     seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, (run, prepare) in runs.items():
+    names = list(runs)
+    for repetition in range(repeats):
+        shift = repetition % len(names)
+        for name in names[shift:] + names[:shift]:
+            run, prepare = runs[name]
             inputs = prepare()
             started = time.perf_counter()
             run(inputs)

@@ -58,7 +58,7 @@ def resolve_file(block, declaring_file: Path) -> None:
 
 
 def _metrics() -> list[str]:
-    from sim.metrics import HOW  # here, so loading a scenario does not import the kernels
+    from sim.metrics import HOW  # here: sim.metrics imports Numba, which checking a file does not need
 
     return [m for m, how in HOW.items() if how == "sum"] + list(DERIVED_METRICS)
 

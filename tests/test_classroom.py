@@ -215,6 +215,33 @@ def test_lesson_command_writes_figure_and_table_and_keeps_what_exists(tmp_path):
     assert exit_info.value.code == 2
 
 
+def test_lessons_and_the_classroom_model_need_no_dashboard_packages():
+    """`run.py lesson` works on a `make run` install, which has no Solara (nor the other
+    `classroom` extras): in a process where importing them fails, the lesson module loads and a
+    classroom model steps."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = """
+import importlib.abc, sys
+class NoDashboard(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("solara", "ipyvuetify", "ipyvue", "altair", "playwright"):
+            raise ImportError(f"{name} is not installed")
+sys.meta_path.insert(0, NoDashboard())
+import sim.classroom.lessons
+from sim.classroom.model import ClassroomModel
+model = ClassroomModel(seed=1)
+model.step()
+print(model.week, model.session, "solara" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "None", "False"]
+
+
 def test_demo_refuses_bad_input_before_serving(tmp_path, capsys):
     import socket
 

@@ -44,11 +44,11 @@ def test_uniform_matches_twin_and_is_uniform():
 
 def test_threshold_on_bits_decides_as_the_uniform_does():
     """`bits < threshold(p)` is the same decision as `uniform < p`, also for p on the draw's
-    grid of 2**-53 steps, next to a draw, and outside [0, 1]."""
+    grid of 2**-53 steps, next to a draw, outside [0, 1] and NaN."""
     index = np.arange(2_000)
     draws = rng.uniforms_np(KEY, index)
     step = 2.0**-53
-    probs = [0.0, 1.0, -0.5, 1.5, 0.3, 1e-12, *draws[:20], *(draws[20:40] + step),
+    probs = [0.0, 1.0, -0.5, 1.5, 0.3, 1e-12, float("nan"), *draws[:20], *(draws[20:40] + step),
              *(draws[40:60] - step)]
     for p in probs:
         limit = rng.threshold(p)

@@ -4,13 +4,12 @@ run without the levers as a reference line."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pandas as pd
-from solara.server import kernel_context
-from solara.server.kernel_context import PageStatus
 
 from sim.classroom.levers import ClassroomLevers
 from sim.config import Scenario, load_scenario
@@ -40,6 +39,16 @@ def classroom_scenario(scenario: str, seed: int, classroom_size: bool,
     return apply_overrides(loaded, CLASSROOM_SIZE if classroom_size else {})
 
 
+def current_session():
+    """The Solara session (browser tab) this thread serves, or None outside a Solara server.
+    Solara is looked up, not imported: `run.py lesson` uses this module without the
+    `classroom` extra installed."""
+    kernel_context = sys.modules.get("solara.server.kernel_context")
+    if kernel_context is None or not kernel_context.has_current_context():
+        return None
+    return kernel_context.get_current_context()
+
+
 class ClassroomModel(FentanylModel):
     """The model as the dashboard builds it: a scenario file, seed and lever settings."""
 
@@ -49,9 +58,7 @@ class ClassroomModel(FentanylModel):
         """`kwargs`: lever settings, the fields of `ClassroomLevers` (Mesa's SolaraViz expects
         this name for extra keyword arguments)."""
         self.lever_settings = ClassroomLevers(**kwargs)
-        # the Solara session (browser tab) that built this model; None outside a server
-        self.session = kernel_context.get_current_context() \
-            if kernel_context.has_current_context() else None
+        self.session = current_session()   # the browser tab that built this model
         self.reference_key = (str(scenario_folder), scenario, int(seed), bool(classroom_size))
         base = classroom_scenario(scenario, int(seed), classroom_size, scenario_folder)
         super().__init__(self.lever_settings.apply(base))
@@ -67,11 +74,13 @@ class ClassroomModel(FentanylModel):
         """Whether the browser tab that owns this model is still there. While it is
         disconnected (closed, or its connection lost), wait here, so Play does not keep a core
         busy for a page nobody sees; a reconnected tab plays on. False once Solara has closed
-        the tab's session (`server.CLOSED_TAB_KEPT` after the tab went away)."""
+        the tab's session (at once for a closed tab, `server.DISCONNECTED_TAB_KEPT` after a
+        lost connection)."""
         session = self.session
         if session is None:
             return True
-        while session.page_status and PageStatus.CONNECTED not in session.page_status.values():
+        connected = sys.modules["solara.server.kernel_context"].PageStatus.CONNECTED
+        while session.page_status and connected not in session.page_status.values():
             if session.closed_event.wait(TAB_POLL_S):
                 return False
         return not session.closed_event.is_set()

@@ -13,9 +13,11 @@ from sim.classroom import assets
 
 APP = Path(__file__).with_name("app.py")
 SCENARIO_ENV = "CLASSROOM_SCENARIO"   # the scenario the page opens with (a file path)
-# How long Solara keeps a closed tab's session, model and Play loop (its default is 24 hours,
-# during which a tab closed while playing keeps a core busy). SOLARA_KERNEL_CULL_TIMEOUT wins.
-CLOSED_TAB_KEPT = "1m"
+# How long Solara keeps the session (model, levers) of a tab that lost its connection, for it to
+# come back to; the model waits meanwhile (`ClassroomModel.wait_for_tab`). Solara's default is
+# 24 hours; SOLARA_KERNEL_CULL_TIMEOUT in the environment wins.
+DISCONNECTED_TAB_KEPT = "15m"
+STOP_WAIT_S = 10   # how long a stopping server may take before it is killed (s)
 
 
 def port_free(host: str, port: int) -> bool:
@@ -36,7 +38,7 @@ def solara_command(host: str, port: int) -> list[str]:
 
 def solara_env(scenario: Path) -> dict[str, str]:
     """The server's environment: offline assets, no telemetry, the opening scenario."""
-    return {"SOLARA_KERNEL_CULL_TIMEOUT": CLOSED_TAB_KEPT, **os.environ,
+    return {"SOLARA_KERNEL_CULL_TIMEOUT": DISCONNECTED_TAB_KEPT, **os.environ,
             "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets.cache_dir()),
             "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", SCENARIO_ENV: str(scenario.resolve())}
 
@@ -59,9 +61,9 @@ def serve(host: str, port: int, scenario: Path) -> int:
                   file=sys.stderr)
     print(f"Classroom dashboard: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ "
           "(Ctrl-C to stop)", flush=True)
-    server = subprocess.Popen(solara_command(host, port), env=solara_env(scenario))
     # stopped with SIGTERM (a service manager, a test), take the server down too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    server = subprocess.Popen(solara_command(host, port), env=solara_env(scenario))
     try:
         return server.wait()
     except KeyboardInterrupt:
@@ -69,4 +71,8 @@ def serve(host: str, port: int, scenario: Path) -> int:
     finally:
         if server.poll() is None:
             server.terminate()
-            server.wait()
+            try:
+                server.wait(timeout=STOP_WAIT_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

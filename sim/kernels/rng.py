@@ -65,7 +65,9 @@ def uniform(key, index):
 def threshold(p):
     """The int64 t with `bits(key, i) < t` exactly when `uniform(key, i) < p`: a decision with
     probability p taken on the bits, without converting them to a float."""
-    return np.int64(math.ceil(min(max(p, -1.0), 1.0) / TO_UNIT))
+    if not p > 0.0:   # also NaN, as `uniform < nan` is never true
+        return np.int64(0)
+    return np.int64(math.ceil(min(p, 1.0) / TO_UNIT))
 
 
 def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:

@@ -21,6 +21,9 @@ N_COUNTS = 6
 # Fixed, so each chunk's partial counts (integers, added in chunk order) and every agent's draws
 # are the same on any number of threads.
 CHUNK_AGENTS = 4_096
+# Most agent slots a population may have: agent indices are int32 (the parameter bounds allow
+# at most 2e8 slots: users.agents x users.slot_headroom).
+MAX_SLOTS = 2**31 - 1
 # Relative slack of the cheap bounds in `overdoses`, far above the rounding of pow and expm1.
 BOUND_SLACK = 1e-9
 
@@ -42,8 +45,8 @@ def overdoses(u, rate, dose_g, tol, g):
 
 @numba.njit(cache=True)
 def group_by_state(state, lo, hi):
-    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32, as
-    the parameter bounds keep a population under 2e8 slots) whose rows 0, 1 and 2 start with
+    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32: see
+    MAX_SLOTS) whose rows 0, 1 and 2 start with
     the agents using, in treatment and idle, and how many of each. Handling each group in its
     own loop spares the mispredicted branch on a mixed population's states; draws are keyed
     on the agent, so the order changes no result."""
@@ -151,6 +154,8 @@ def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_
     tolerance raise risk. Tolerance moves toward heroin_mg x (mean dose / heroin_mg)^elasticity:
     it follows stronger supply only part of the way. `fatality` includes naloxone reversals.
     """
+    if state.size > MAX_SLOTS:
+        raise ValueError("step_users: more agent slots than MAX_SLOTS")
     g = hazard_exponent
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
                                    sigma_heroin, tolerance_elasticity)

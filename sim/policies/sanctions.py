@@ -45,12 +45,14 @@ class Sanctions(Policy):
         makers.sanctioned[self.designated] = 1
 
     def on_end(self, model) -> None:
-        """Lift this designation. A slot another running `sanctions` policy has designated
-        since (a firm that re-registered, or an entrant in a vacated slot) stays listed."""
+        """Lift this designation. A slot that a `sanctions` policy started later and still
+        running has designated (a firm that re-registered, or an entrant in a vacated slot)
+        stays listed; a later policy can only have listed it after this listing ended."""
         if self.designated is None:
             return
         others = [p.designated for p in model.policies if isinstance(p, Sanctions)
-                  and p is not self and p.designated is not None and p.active(model.week)]
+                  and p.start_week > self.start_week and p.designated is not None
+                  and p.active(model.week)]
         lifted = np.setdiff1d(self.designated, np.concatenate(others)) if others else \
             self.designated
         model.makers.sanctioned[lifted] = 0
