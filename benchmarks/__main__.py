@@ -48,9 +48,7 @@ def kernel_figures(repeats: int) -> dict:
     out = {"kernel_repeats": repeats}
     # against idiomatic Mesa at 1e5 agents, one thread
     numba.set_num_threads(1)
-    rates = kernels.against_mesa(100_000, 20, repeats)
-    fast = {kind: rates[kind] for kind in ("users", "shipments")}
-    mesa = {kind: rates[f"mesa_{kind}"] for kind in ("users", "shipments")}
+    fast, mesa = kernels.against("mesa", 100_000, 20, repeats)
     out["mesa_ratio_1e5"] = kernels.combined(fast) / kernels.combined(mesa)
     for kind in fast:
         out[f"mesa_ratio_{kind}_1e5"] = fast[kind] / mesa[kind]
@@ -58,9 +56,7 @@ def kernel_figures(repeats: int) -> dict:
         out[f"numba_{kind}_rate_1e5_one_thread"] = fast[kind]
     # against the NumPy-vectorised twins at 1e6 agents, all threads (NumPy uses one)
     numba.set_num_threads(threads)
-    rates = kernels.against_numpy(1_000_000, 5, repeats)
-    fast = {kind: rates[kind] for kind in ("users", "shipments")}
-    slow = {kind: rates[f"numpy_{kind}"] for kind in ("users", "shipments")}
+    fast, slow = kernels.against("numpy", 1_000_000, 5, repeats)
     out["numpy_ratio_1e6"] = kernels.combined(fast) / kernels.combined(slow)
     for kind in fast:
         out[f"numpy_ratio_{kind}_1e6"] = fast[kind] / slow[kind]

@@ -62,10 +62,14 @@ def play_weeks_per_s(seconds: float = 10.0, port: int = 8791) -> float | None:
             page.goto(url)
             page.get_by_text("Step: 0").wait_for(timeout=120_000)
             page.get_by_role("button", name="▶").click()
+            started = time.perf_counter()
             page.wait_for_timeout(seconds * 1000)
-            text = page.get_by_text("Step:").inner_text()
+            # pause before reading: a page busy redrawing can miss a read's deadline
+            page.get_by_role("button", name="❚❚").click(timeout=120_000)
+            played_s = time.perf_counter() - started
+            text = page.get_by_text("Step:").inner_text(timeout=120_000)
             browser.close()
-        return int(re.search(r"Step: (\d+)", text).group(1)) / seconds
+        return int(re.search(r"Step: (\d+)", text).group(1)) / played_s
     finally:
         server.terminate()
         server.wait(timeout=30)

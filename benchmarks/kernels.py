@@ -78,28 +78,29 @@ def shipments_timed(kind: str, n: int, weeks: int) -> Timed:
     return run, lambda: None
 
 
-def against_numpy(n: int, weeks: int, repeats: int) -> dict[str, float]:
-    """Agent-steps/s, side by side, of the users' and shipments' kernels and of their NumPy
-    twins ("numpy_users", "numpy_shipments") on n agents for `weeks`."""
-    seconds = side_by_side({"users": users_timed("numba", n, weeks),
-                            "shipments": shipments_timed("numba", n, weeks),
-                            "numpy_users": users_timed("numpy", n, weeks),
-                            "numpy_shipments": shipments_timed("numpy", n, weeks)}, repeats)
-    return {name: n * weeks / s for name, s in seconds.items()}
-
-
-def against_mesa(n: int, weeks: int, repeats: int) -> dict[str, float]:
-    """Agent-steps/s, side by side, of the users' and shipments' kernels ("users",
-    "shipments", `weeks` per repetition on the current threads) and of the Mesa reference
-    ("mesa_users", "mesa_shipments", one step per repetition)."""
+def reference_timed(reference: str, n: int, weeks: int) -> tuple[dict[str, Timed], int]:
+    """The users' and shipments' rules as the reference runs them, as timed runs, and the
+    weeks each run covers: "numpy" (the NumPy twins, `weeks`) or "mesa" (the Mesa model, one
+    step)."""
+    if reference == "numpy":
+        return {"users": users_timed("numpy", n, weeks),
+                "shipments": shipments_timed("numpy", n, weeks)}, weeks
     people = mesa_reference.UsersModel(*workloads.users(n), workloads.user_rules())
     loads = mesa_reference.ShipmentsModel(workloads.shipments(n)[0], workloads.routes())
+    return {"users": (lambda _: people.step(), lambda: None),
+            "shipments": (lambda _: loads.step(), lambda: None)}, 1
+
+
+def against(reference: str, n: int, weeks: int, repeats: int) -> tuple[dict, dict]:
+    """Agent-steps/s of the users' and shipments' kernels (`weeks` per repetition, on the
+    current threads) and of the same rules in `reference_timed`, side by side: two dicts keyed
+    "users" and "shipments"."""
+    slow, slow_weeks = reference_timed(reference, n, weeks)
     seconds = side_by_side({"users": users_timed("numba", n, weeks),
                             "shipments": shipments_timed("numba", n, weeks),
-                            "mesa_users": (lambda _: people.step(), lambda: None),
-                            "mesa_shipments": (lambda _: loads.step(), lambda: None)}, repeats)
-    steps = {"users": weeks, "shipments": weeks, "mesa_users": 1, "mesa_shipments": 1}
-    return {name: n * steps[name] / s for name, s in seconds.items()}
+                            **{f"slow_{kind}": run for kind, run in slow.items()}}, repeats)
+    return ({kind: n * weeks / seconds[kind] for kind in slow},
+            {kind: n * slow_weeks / seconds[f"slow_{kind}"] for kind in slow})
 
 
 def combined(rates: dict[str, float]) -> float:
