@@ -68,7 +68,7 @@ def kernel_figures(repeats: int) -> dict:
     at_1e7 = kernels.users_rates(runs, 10_000_000, 2, repeats)
     users_1e7, memory_1e7 = at_1e7["users"], at_1e7["memory"]
     one_thread, two_threads = at_1e7["one"], at_1e7.get("two", users_1e7)
-    users_1e5 = kernels.users_rate("numba", 100_000, 40, repeats, threads)
+    users_1e5 = kernels.users_rates({"users": ("numba", threads)}, 100_000, 40, repeats)["users"]
     same = all(np.array_equal(a, b) for a, b in zip(
         kernels.users_result(1_000_000, 3, 1), kernels.users_result(1_000_000, 3, two),
         strict=True))

@@ -51,11 +51,6 @@ def users_rates(runs: dict[str, tuple], n: int, weeks: int, repeats: int) -> dic
     return {name: n * weeks / s for name, s in seconds.items()}
 
 
-def users_rate(kind: str, n: int, weeks: int, repeats: int, threads: int | None = None) -> float:
-    """Agent-steps/s of one users' week kind on n agents."""
-    return users_rates({kind: (kind, threads)}, n, weeks, repeats)[kind]
-
-
 def users_result(n: int, weeks: int, threads: int) -> tuple:
     """The users kernel's counts and arrays after `weeks` on `threads` threads."""
     numba.set_num_threads(threads)

@@ -45,11 +45,10 @@ def overdoses(u, rate, dose_g, tol, g):
 
 @numba.njit(cache=True)
 def group_by_state(state, lo, hi):
-    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32: see
-    MAX_SLOTS) whose rows 0, 1 and 2 start with
-    the agents using, in treatment and idle, and how many of each. Handling each group in its
-    own loop spares the mispredicted branch on a mixed population's states; draws are keyed
-    on the agent, so the order changes no result."""
+    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32, see
+    MAX_SLOTS), whose rows 0, 1 and 2 start with the agents using, in treatment and idle, and
+    how many of each. Handling each group in its own loop spares the mispredicted branch on a
+    mixed population's states; draws are keyed on the agent, so the order changes no result."""
     index = np.empty((3, hi - lo), np.int32)
     n_using = n_treated = n_idle = 0
     for i in range(lo, hi):
@@ -98,8 +97,7 @@ def step_chunk(lo, hi, counts, state, region, tolerance_mg, dose_g, settled, rat
     the `threshold`s of (death, treatment after an overdose, treatment entry, remission,
     treatment exit, relapse, initiation); `tolerance_rules` is (adapt rate, loss in treatment,
     minimum mg, heroin mg); `keys` the streams of (overdose, death, treatment, exit,
-    initiation). A function of its own, not the body of the parallel loop: so compiled, the
-    loop runs as fast on each of 2 threads as on 1."""
+    initiation)."""
     dies, treated_after_overdose, enters, remits, leaves, relapses, starts = limits
     adapt_rate, loss, min_mg, heroin_mg = tolerance_rules
     od_key, death_key, treat_key, exit_key, init_key = keys

@@ -50,12 +50,9 @@ class Sanctions(Policy):
         stays listed; a later policy can only have listed it after this listing ended."""
         if self.designated is None:
             return
-        others = [p.designated for p in model.policies if isinstance(p, Sanctions)
-                  and p.start_week > self.start_week and p.designated is not None
-                  and p.active(model.week)]
-        lifted = np.setdiff1d(self.designated, np.concatenate(others)) if others else \
-            self.designated
-        model.makers.sanctioned[lifted] = 0
+        later = [p.designated for p in model.policies if isinstance(p, Sanctions)
+                 and p.start_week > self.start_week and p.active(model.week)]
+        model.makers.sanctioned[np.setdiff1d(self.designated, np.concatenate([[], *later]))] = 0
 
     def modify(self, levers: Levers, model) -> None:
         levers.sanction_capacity_loss = max(levers.sanction_capacity_loss, self.banking_loss)
