@@ -17,12 +17,13 @@ KERNELS = {"numba": (step_users, inspect), "numpy": (step_users_np, inspect_np)}
 
 
 @numba.njit(cache=True, parallel=True)
-def memory_pass(state, region, tolerance_mg, flag_mask, scale):
-    """Read and write the same bytes as `step_users` (state, region and tolerance in; state and
-    tolerance out) with no logic. flag_mask = 0 and scale = 1 leave the arrays unchanged but
-    are run-time values, so the compiler cannot skip the pass."""
+def memory_pass(state, tolerance_mg, region_start, flag, scale):
+    """Read and write the same bytes as `step_users` (state and tolerance in and out; agents
+    are stored by region, so the kernel reads no per-agent region) with no logic. flag = 0 and
+    scale = 1 leave the arrays unchanged but are run-time values, so the compiler cannot skip
+    the pass."""
     for i in numba.prange(state.size):
-        state[i] = state[i] | (region[i] & flag_mask)
+        state[i] = state[i] | flag
         tolerance_mg[i] = tolerance_mg[i] * scale
 
 
@@ -40,7 +41,7 @@ def users_timed(kind: str, n: int, weeks: int, threads: int | None = None) -> Ti
             else:
                 KERNELS[kind][0](*arrays, *rules.kernel_args(week))
 
-    run(tuple(a[:1000].copy() for a in base))   # compile (or load from the cache) untimed
+    run(workloads.users(1000))   # compile (or load from the cache) untimed
     return run, lambda: tuple(a.copy() for a in base)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import mesa
+import numpy as np
 
 from benchmarks.workloads import USER_RULES, Routes, UserRules
 from sim.kernels.users import DEAD, RECOVERED, TREATMENT, USING, region_terms
@@ -54,7 +55,7 @@ class Person(mesa.Agent):
 class UsersModel(mesa.Model):
     """Person-agents facing one retail market; counts overdoses and deaths per region."""
 
-    def __init__(self, state, region, tolerance_mg, rules: UserRules, seed: int = 1):
+    def __init__(self, state, tolerance_mg, region_start, rules: UserRules, seed: int = 1):
         super().__init__(seed=seed)
         p = USER_RULES
         self.rules = rules
@@ -64,6 +65,7 @@ class UsersModel(mesa.Model):
             p["dose_sigma_fentanyl"], p["dose_sigma_heroin"], p["tolerance_elasticity"])
         n_regions = rules.fentanyl_share.size
         self.overdoses, self.deaths = [0] * n_regions, [0] * n_regions
+        region = np.repeat(np.arange(n_regions), np.diff(region_start))
         for s, r, t in zip(state.tolist(), region.tolist(), tolerance_mg.tolist(), strict=True):
             Person(self, s, r, t)
 

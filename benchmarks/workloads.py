@@ -32,17 +32,16 @@ class UserRules:
     initiation_prob: float
 
     def kernel_args(self, week: int) -> tuple:
-        """Arguments after (state, region, tolerance_mg), in `step_users` order."""
+        """Arguments after (state, tolerance_mg, region_start), in `step_users` order."""
         p = USER_RULES
-        keys = [rng.stream_key(7, s, week)
-                for s in (rng.OVERDOSE, rng.DEATH, rng.TREATMENT, rng.EXIT, rng.INITIATION)]
+        keys = [rng.stream_key(7, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE, rng.TREATMENT)]
         return (self.fentanyl_share, self.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
                 p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
                 p["dose_sigma_heroin"], self.fatality, p["treatment_entry_prob"],
                 p["treatment_after_overdose_prob"], p["treatment_exit_prob"],
                 p["relapse_after_treatment_prob"], p["remission_prob"], self.initiation_prob,
                 p["tolerance_adapt_rate"], p["tolerance_elasticity"],
-                p["tolerance_loss_in_treatment"], p["tolerance_min_mg"], N_REGIONS, *keys)
+                p["tolerance_loss_in_treatment"], p["tolerance_min_mg"], *keys)
 
 
 def user_rules() -> UserRules:
@@ -55,12 +54,12 @@ def user_rules() -> UserRules:
 
 
 def users(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(state uint8, region uint8, tolerance_mg float32) for n agents, as in `sim.populations`."""
+    """(state uint8, tolerance_mg float32, region_start int64) for n agents, stored by region as
+    in `sim.populations`: five regions of n/5."""
     g = np.random.default_rng(1)
     state = g.choice(np.array(list(STATE_MIX), np.uint8), n, p=list(STATE_MIX.values()))
-    region = g.integers(0, N_REGIONS, n).astype(np.uint8)
     tolerance_mg = g.uniform(0.3, 1.5, n).astype(np.float32)
-    return state, region, tolerance_mg
+    return state, tolerance_mg, np.linspace(0, n, N_REGIONS + 1).astype(np.int64)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sim.config import Scenario
 from sim.kernels import rng
 from sim.kernels.makers import fill_orders, maker_week
 from sim.kernels.shipments import inspect
-from sim.kernels.users import C_TREATMENT, C_USING, step_users
+from sim.kernels.users import C_TREATMENT, C_USING, USING, step_users
 from sim.metrics import PrecursorTrade, columns_for, observe
 from sim.network import MAX_TRANSIT_WEEKS, build_graph, compile_routes
 from sim.pipeline import Pipeline
@@ -162,7 +162,8 @@ class FentanylModel(mesa.Model):
         self.people_per_agent = p["people_with_oud"] / p["agents"]
         n_slots = int(np.ceil(p["agents"] * p["slot_headroom"]))
         self.users = Users.create(n_slots, p["agents"], share, p["heroin_dose_mg"], self.seed)
-        self.people_using = np.bincount(self.users.region[: p["agents"]],
+        self.user_region_start = self.users.region_start(share.size)
+        self.people_using = np.bincount(self.users.region[self.users.state == USING],
                                         minlength=share.size) * self.people_per_agent
         self.people_in_treatment = 0.0
 
@@ -429,16 +430,16 @@ class FentanylModel(mesa.Model):
         fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
                                              * p["naloxone_efficacy"])
         keys = [rng.stream_key(self.seed, s, self.week)
-                for s in (rng.OVERDOSE, rng.DEATH, rng.TREATMENT, rng.EXIT, rng.INITIATION)]
+                for s in (rng.OVERDOSE, rng.STATE_CHANGE, rng.TREATMENT)]
         counts = step_users(
-            users.state, users.region, users.tolerance_mg, retail.fentanyl_share,
+            users.state, users.tolerance_mg, self.user_region_start, retail.fentanyl_share,
             retail.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
             p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
             p["dose_sigma_heroin"], fatality, entry_prob, p["treatment_after_overdose_prob"] * room,
             p["treatment_exit_prob"], p["relapse_after_treatment_prob"], p["remission_prob"],
             init_prob, p["tolerance_adapt_rate"], p["tolerance_elasticity"],
             p["tolerance_loss_in_treatment"],
-            p["tolerance_min_mg"], len(self.market_names), *keys)
+            p["tolerance_min_mg"], *keys)
         self.people_using = counts[C_USING] * ppa
         self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
         return counts

@@ -136,10 +136,18 @@ class Users(Population):
     @classmethod
     def create(cls, n_slots: int, n_using: int, region_share: np.ndarray, heroin_mg: float,
                seed: int) -> Users:
-        """n_slots agents; the first n_using are using at the start, each region by its share."""
+        """n_slots agents, each slot in a region drawn by the regions' shares; n_using of them
+        (the first n_using draws) are using at the start. Slots are stored by region (see
+        `region_start`), each region's users first."""
         u = rng.draws(seed, rng.SETUP, 0, np.arange(n_slots) + 2**40)
         region = np.searchsorted(np.cumsum(region_share) / region_share.sum(), u, "right")
+        region = np.minimum(region, region_share.size - 1).astype(np.uint8)
         state = np.full(n_slots, EMPTY, np.uint8)
         state[:n_using] = USING
-        return cls(state=state, region=np.minimum(region, region_share.size - 1).astype(np.uint8),
+        by_region = np.argsort(region, kind="stable")
+        return cls(state=state[by_region], region=region[by_region],
                    tolerance_mg=np.full(n_slots, heroin_mg, np.float32))
+
+    def region_start(self, n_regions: int) -> np.ndarray:
+        """Where each region's slots begin (int64, n_regions + 1 entries, the last = slots)."""
+        return np.searchsorted(self.region, np.arange(n_regions + 1)).astype(np.int64)

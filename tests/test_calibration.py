@@ -103,7 +103,8 @@ def test_calibrate_writes_fit_and_resumes(calibrated_scenario, tmp_path, scenari
     fitted = yaml.safe_load((out / "fitted.yaml").read_text())
     value = fitted["parameters"]["users"]["overdose_hazard_per_use"]
     assert 1e-5 <= value <= 1e-3
-    assert json.loads((out / "summary.json").read_text())["objective_value"] == pytest.approx(best)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective_value"] == pytest.approx(best, rel=1e-5)   # csv: 6 digits
     shipped = load_scenario(scenario_file(parameters=fitted["parameters"]))   # usable as is
     assert shipped.parameters["users"]["overdose_hazard_per_use"] == value
 

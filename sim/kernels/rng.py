@@ -4,6 +4,10 @@ No generator state is carried, so a draw depends only on who draws it, for which
 in which week. Two scenarios with the same seed therefore see the same numbers until their
 states differ (common random numbers), the draws do not depend on the order agents are
 processed in, and results are identical with and without `NUMBA_DISABLE_JIT=1`.
+
+Two widths: `bits`/`uniform` give 53 bits from a 64-bit hash (firms, shipments, Python-side
+decisions); `bits31` gives 31 bits from 32-bit hashes, which AVX2 computes eight at a time, for
+the users kernel's millions of person-agents.
 """
 
 import math
@@ -21,11 +25,19 @@ MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 S30, S27, S31, S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+# lowbias32 (C. Wellons, hash-prospector): a 32-bit integer hash, two multiplies a round
+LOW1, LOW2 = np.uint32(0x7FEB352D), np.uint32(0x846CA68B)
+U1, U15, U16, U32, LOW_HALF = (np.uint32(1), np.uint32(15), np.uint32(16), np.uint64(32),
+                               np.uint64(0xFFFFFFFF))
+TO_UNIT31 = 1.0 / 2147483648.0  # 2**-31
 
-# One stream per decision; never reuse a number for a different decision.
+# One stream per decision; never reuse a number for a different decision. Person-agents take
+# three numbers a week: OVERDOSE, STATE_CHANGE (death, remission, leaving treatment, starting)
+# and TREATMENT (entering it, relapse on leaving it); which one decides what depends on the
+# person's state, so no number serves two decisions. 14 and 15 are retired.
 REFUSE, MAKER_RAID, MAKER_SWITCH, MAKER_RELIST, MAKER_ENTRY = 1, 2, 3, 4, 5
 PRECURSOR_INSPECT, LOAD_INSPECT, LAB_RAID, SUPPLIER_SEARCH, LINK_LOSS = 6, 7, 8, 9, 10
-OVERDOSE, DEATH, TREATMENT, EXIT, INITIATION, SETUP = 11, 12, 13, 14, 15, 16
+OVERDOSE, STATE_CHANGE, TREATMENT, SETUP = 11, 12, 13, 16
 LAB_RAID_SUCCESS, LINK_CUT, DELIST, ENTRANT, ORDER_QUEUE = 17, 18, 19, 20, 21
 
 
@@ -68,6 +80,58 @@ def threshold(p):
     if not p > 0.0:   # also NaN, as `uniform < nan` is never true
         return np.int64(0)
     return np.int64(math.ceil(min(p, 1.0) / TO_UNIT))
+
+
+@numba.njit(inline="always")
+def lowbias32(x):
+    """One lowbias32 round: a bijective scramble of a uint32 (each step cast back to 32 bits, so
+    compiled and interpreted code wrap alike)."""
+    x = np.uint32(x ^ (x >> U16))
+    x = np.uint32(x * LOW1)
+    x = np.uint32(x ^ (x >> U15))
+    x = np.uint32(x * LOW2)
+    return np.uint32(x ^ (x >> U16))
+
+
+@numba.njit(inline="always")
+def halves(key):
+    """A 64-bit stream key as the (low, high) uint32 pair `bits31` takes."""
+    return np.uint32(key & LOW_HALF), np.uint32(key >> U32)
+
+
+@numba.njit(inline="always")
+def bits31(key_halves, index):
+    """31 random bits (an int32 in [0, 2**31)) for agent `index` (< 2**31) under a stream key
+    given as its `halves`: two 32-bit hash rounds, keyed by the low and the high half.
+    Vectorises on AVX2 (eight agents at a time)."""
+    low, high = key_halves
+    x = lowbias32(np.uint32(np.uint32(index) ^ low))
+    return np.int32(lowbias32(np.uint32(x + high)) >> U1)
+
+
+@numba.njit(cache=True)
+def threshold31(p):
+    """The int32 t with `bits31(key, i) <= t` exactly when `bits31(key, i) x 2**-31 < p`: -1
+    for p <= 0 or NaN (never), 2**31 - 1 for p >= 1 (always)."""
+    if not p > 0.0:
+        return np.int32(-1)
+    return np.int32(math.ceil(min(p, 1.0) / TO_UNIT31) - 1)
+
+
+def bits31_np(key, index: np.ndarray) -> np.ndarray:
+    """NumPy twin of `bits31`, vectorised over an index array."""
+    key = np.uint64(key)
+    low, high = np.uint32(key & LOW_HALF), np.uint32(key >> U32)
+    x = _lowbias32_np(np.asarray(index).astype(np.uint32) ^ low)
+    return (_lowbias32_np(x + high) >> U1).astype(np.int32)
+
+
+def _lowbias32_np(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> U16)
+    x = x * LOW1
+    x = x ^ (x >> U15)
+    x = x * LOW2
+    return x ^ (x >> U16)
 
 
 def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:

@@ -9,55 +9,131 @@ import math
 import numba
 import numpy as np
 
-from sim.kernels.rng import bits, threshold, uniform, uniforms_np
+from sim.kernels import rng
+from sim.kernels.rng import threshold31
 
 EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
+# a using agent whose overdose `fast_pass` left to `exact_pass` (within one step only)
+UNDECIDED = 0x80 | USING
 # rows of the counts the kernel returns, per region
 C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 4, 5
 N_COUNTS = 6
 
 
-# Agents per chunk of the parallel loop, small enough for a chunk's index lists to stay in cache.
-# Fixed, so each chunk's partial counts (integers, added in chunk order) and every agent's draws
-# are the same on any number of threads.
+# Agents per chunk of the parallel loop. Fixed, so each chunk's partial counts (integers, added
+# in chunk order) and every agent's draws are the same on any number of threads.
 CHUNK_AGENTS = 4_096
-# Most agent slots a population may have: agent indices are int32 (the parameter bounds allow
-# at most 2e8 slots: users.agents x users.slot_headroom).
+# Most agent slots a population may have: agent indices are hashed as 32-bit integers (the
+# parameter bounds allow at most 2e8 slots: users.agents x users.slot_headroom).
 MAX_SLOTS = 2**31 - 1
-# Relative slack of the cheap bounds in `overdoses`, far above the rounding of pow and expm1.
-BOUND_SLACK = 1e-9
+# Relative slack of the float32 overdose bounds in `overdose_bounds`: 50 times the float32
+# rounding they can accumulate (a few parts in 1e7).
+BOUND_SLACK = np.float32(1e-5)
+HALF, BELOW, ABOVE = np.float32(0.5), np.float32(1.0) - BOUND_SLACK, np.float32(1.0) + BOUND_SLACK
+TO_UNIT31_F32 = np.float32(rng.TO_UNIT31)
+
+
+@numba.njit(inline="always")
+def overdose_bounds(draw, tol_mg, rate_dose, hazard_is_square):
+    """Whether a using agent's overdose draw (31 bits) surely gives an overdose, and whether the
+    float32 bounds leave it undecided. The rule is u < p with u = draw x 2**-31 and p =
+    -expm1(-h), h = rate_dose x tol_mg**-g (float64); as h - h**2/2 <= p <= h, u below the
+    lower bound is an overdose and u at or above h is none, with `BOUND_SLACK` covering float32
+    rounding. Draw 0 and g != 2 (float32 pow does not vectorise) are always left to
+    `overdoses`."""
+    h = rate_dose / (tol_mg * tol_mg)
+    u = np.float32(draw) * TO_UNIT31_F32
+    sure_yes = hazard_is_square & (u < (h - HALF * h * h) * BELOW)
+    sure_no = hazard_is_square & (u > 0) & (u >= h * ABOVE)
+    return sure_yes, not (sure_yes | sure_no)
 
 
 @numba.njit(cache=True)
-def overdoses(u, rate, dose_g, tol, g):
-    """Whether a draw u gives an overdose: u < -expm1(-rate x dose_g x tol^-g), decided exactly as
-    that expression evaluates. With h the exponent, 1 - e^-h lies in [h - h^2/2, h]; pow and expm1
-    run only when u falls in that band (h^2/2 wide, about one draw in a million), and for
-    g = 2 the bounds take 1 / tol^2 instead of pow. Branch-light and 4x cheaper per agent."""
-    inverse = 1.0 / (tol * tol) if g == 2.0 else tol ** -g
-    h = rate * dose_g * inverse
-    if u >= h * (1.0 + BOUND_SLACK):
-        return False
-    if u < (h - 0.5 * h * h) * (1.0 - BOUND_SLACK):
-        return True
-    return u < -math.expm1(-rate * dose_g * tol ** -g)
+def overdoses(draw, rate_dose, tol_mg, g):
+    """The overdose rule itself: draw x 2**-31 < -expm1(-rate_dose x tol_mg**-g), in float64."""
+    return draw * rng.TO_UNIT31 < -math.expm1(-rate_dose * float(tol_mg) ** -g)
+
+
+@numba.njit(inline="always")
+def agent_week(state, tol_mg, overdose, change, treat, settled_mg, limits, rules):
+    """One person-agent's week, branch-free, given whether it overdoses (if using) and its
+    STATE_CHANGE and TREATMENT draws. Returns (state, tolerance_mg, overdoses, dies, enters
+    treatment, starts using). `limits` are `threshold31`s of (death, treatment after an
+    overdose, treatment entry, remission, treatment exit, relapse, initiation); `rules` is
+    float32 (adapt rate, 1 - loss in treatment, minimum mg, heroin mg)."""
+    dies, treated_after_overdose, enters, remits, leaves, relapses, starts = limits
+    adapt_rate, kept_in_treatment, min_mg, heroin_mg = rules
+    using, treated = state == USING, state == TREATMENT
+    idle = not (using | treated)
+    overdose = using & overdose
+    death = overdose & (change <= dies)
+    entry = using & (not death) & (treat <= (treated_after_overdose if overdose else enters))
+    remission = using & (not (overdose | entry)) & (change <= remits)
+    leave = treated & (change <= leaves)
+    relapse = leave & (treat <= relapses)
+    start = idle & (change <= starts)
+    new = state
+    new = np.uint8(USING) if relapse | start else new
+    new = np.uint8(TREATMENT) if entry else new
+    new = np.uint8(DEAD) if death else new
+    new = np.uint8(RECOVERED) if remission | (leave & (not relapse)) else new
+    tol = heroin_mg if start else tol_mg
+    tol = max(min_mg, tol_mg * kept_in_treatment) if treated else tol
+    tol = max(min_mg, tol_mg + adapt_rate * (settled_mg - tol_mg)) if using else tol
+    return new, tol, overdose, death, entry, start
+
+
+@numba.njit(cache=True, error_model="numpy")
+def fast_pass(first, state, tolerance_mg, rate_dose, hazard_is_square, settled_mg, limits, rules,
+              keys):
+    """`agent_week` for agents first, first + 1, ... of one region (state, tolerance_mg: their
+    slices), deciding overdoses on the float32 bounds; using agents the bounds leave undecided
+    keep their tolerance and are marked UNDECIDED. Vectorised: no branch, 32-bit lanes.
+    Returns the counts (deaths, overdoses, entered, using, in treatment, started) of the agents
+    it moved, and how many it marked."""
+    od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
+    n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = n_left = np.int32(0)
+    for k in range(state.size):
+        s, tol = state[k], tolerance_mg[k]
+        i = first + np.uint32(k)
+        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate_dose,
+                                          hazard_is_square)
+        undecided = undecided & (s == USING)
+        new, new_tol, overdose, death, entry, start = agent_week(
+            s, tol, sure, rng.bits31(change_key, i), rng.bits31(treat_key, i), settled_mg,
+            limits, rules)
+        new = np.uint8(UNDECIDED) if undecided else new
+        state[k] = new
+        tolerance_mg[k] = tol if undecided else new_tol
+        n_deaths = np.int32(n_deaths + death)
+        n_overdoses = np.int32(n_overdoses + overdose)
+        n_entered = np.int32(n_entered + (entry & (not undecided)))
+        n_using = np.int32(n_using + (new == USING))
+        n_treated = np.int32(n_treated + (new == TREATMENT))
+        n_started = np.int32(n_started + start)
+        n_left = np.int32(n_left + undecided)
+    return (n_deaths, n_overdoses, n_entered, n_using, n_treated, n_started), n_left
 
 
 @numba.njit(cache=True)
-def group_by_state(state, lo, hi):
-    """Agents lo..hi-1 split by state, without a branch per agent: returns index (int32, see
-    MAX_SLOTS), whose rows 0, 1 and 2 start with the agents using, in treatment and idle, and
-    how many of each. Handling each group in its own loop spares the mispredicted branch on a
-    mixed population's states; draws are keyed on the agent, so the order changes no result."""
-    index = np.empty((3, hi - lo), np.int32)
-    n_using = n_treated = n_idle = 0
-    for i in range(lo, hi):
-        s = state[i]
-        index[0, n_using] = index[1, n_treated] = index[2, n_idle] = i
-        n_using += s == USING
-        n_treated += s == TREATMENT
-        n_idle += (s != USING) & (s != TREATMENT)
-    return index, n_using, n_treated, n_idle
+def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys, counts):
+    """`agent_week` for the agents `fast_pass` left UNDECIDED, deciding their overdose with
+    `overdoses`; adds to counts[N_COUNTS]."""
+    od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
+    for k in range(state.size):
+        if state[k] != UNDECIDED:
+            continue
+        tol, i = tolerance_mg[k], first + k
+        overdose = overdoses(rng.bits31(od_key, i), rate_dose, tol, g)
+        new, new_tol, _, death, entry, _ = agent_week(
+            np.uint8(USING), tol, overdose, rng.bits31(change_key, i), rng.bits31(treat_key, i),
+            settled_mg, limits, rules)
+        state[k], tolerance_mg[k] = new, new_tol
+        counts[C_DEATHS] += death
+        counts[C_OVERDOSES] += overdose
+        counts[C_ENTERED] += entry
+        counts[C_USING] += new == USING
+        counts[C_TREATMENT] += new == TREATMENT
 
 
 @numba.njit(cache=True)
@@ -91,126 +167,111 @@ def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_
 
 
 @numba.njit(cache=True)
-def step_chunk(lo, hi, counts, state, region, tolerance_mg, dose_g, settled, rate, g, limits,
-               tolerance_rules, keys):
-    """`step_users` for agents lo..hi-1, adding to counts[N_COUNTS, n_regions]. `limits` are
-    the `threshold`s of (death, treatment after an overdose, treatment entry, remission,
-    treatment exit, relapse, initiation); `tolerance_rules` is (adapt rate, loss in treatment,
-    minimum mg, heroin mg); `keys` the streams of (overdose, death, treatment, exit,
-    initiation)."""
-    dies, treated_after_overdose, enters, remits, leaves, relapses, starts = limits
-    adapt_rate, loss, min_mg, heroin_mg = tolerance_rules
-    od_key, death_key, treat_key, exit_key, init_key = keys
-    mine, n_using, n_treated, n_idle = group_by_state(state, lo, hi)
-    for k in range(n_using):
-        i = mine[0, k]
-        r, tol = region[i], float(tolerance_mg[i])
-        tolerance_mg[i] = max(min_mg, tol + adapt_rate * (settled[r] - tol))
-        if overdoses(uniform(od_key, i), rate, dose_g[r], tol, g):
-            counts[C_OVERDOSES, r] += 1
-            if bits(death_key, i) < dies:
-                state[i] = DEAD
-                counts[C_DEATHS, r] += 1
-            elif bits(treat_key, i) < treated_after_overdose:
-                state[i] = TREATMENT
-                counts[C_ENTERED, r] += 1
-        elif bits(treat_key, i) < enters:
-            state[i] = TREATMENT
-            counts[C_ENTERED, r] += 1
-        elif bits(exit_key, i) < remits:
-            state[i] = RECOVERED
-        counts[C_USING, r] += state[i] == USING
-        counts[C_TREATMENT, r] += state[i] == TREATMENT
-    for k in range(n_treated):
-        i = mine[1, k]
-        r = region[i]
-        tolerance_mg[i] = max(min_mg, float(tolerance_mg[i]) * (1.0 - loss))
-        if bits(exit_key, i) < leaves:
-            state[i] = USING if bits(treat_key, i) < relapses else RECOVERED
-        counts[C_USING, r] += state[i] == USING
-        counts[C_TREATMENT, r] += state[i] == TREATMENT
-    for k in range(n_idle):
-        i = mine[2, k]
-        if bits(init_key, i) < starts:
-            state[i] = USING
-            tolerance_mg[i] = heroin_mg
-            counts[C_STARTED, region[i]] += 1
-            counts[C_USING, region[i]] += 1
+def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules,
+                 keys):
+    """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS]."""
+    state, tolerance_mg = state[lo:hi], tolerance_mg[lo:hi]
+    # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes
+    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, np.float32(rate_dose), g == 2.0,
+                              settled_mg, limits, rules, keys)
+    for row in range(N_COUNTS):
+        counts[row] += moved[row]
+    if n_left:
+        exact_pass(lo, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys,
+                   counts)
 
 
 @numba.njit(cache=True, parallel=True)
-def step_users(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
+def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, heroin_mg,
                uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
                fatality, treatment_entry_prob, treatment_after_overdose_prob,
                treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
                tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-               n_regions, od_key, death_key, treat_key, exit_key, init_key):
-    """One week for every person-agent. Returns counts[N_COUNTS, n_regions] (agents).
+               od_key, change_key, treat_key):
+    """One week for every person-agent. Agents are stored by region: region r holds slots
+    region_start[r]..region_start[r + 1] - 1. Returns counts[N_COUNTS, n_regions] (agents).
 
     Overdose hazard per use = hazard_per_use x (dose / tolerance)^exponent, averaged over a
     lognormal dose (mean-preserving, log-sd sigma), so stronger, more variable doses and lower
-    tolerance raise risk. Tolerance moves toward heroin_mg x (mean dose / heroin_mg)^elasticity:
-    it follows stronger supply only part of the way. `fatality` includes naloxone reversals.
+    tolerance raise risk. Tolerance (float32 mg) moves toward heroin_mg x (mean dose /
+    heroin_mg)^elasticity: it follows stronger supply only part of the way. `fatality` includes
+    naloxone reversals.
     """
+    n_regions = region_start.size - 1
     if state.size > MAX_SLOTS:
         raise ValueError("step_users: more agent slots than MAX_SLOTS")
+    if region_start[0] != 0 or region_start[n_regions] != state.size or np.any(
+            np.diff(region_start) < 0):
+        raise ValueError("step_users: region_start does not split the slots into regions")
     g = hazard_exponent
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
                                    sigma_heroin, tolerance_elasticity)
-    rate = uses_per_week * hazard_per_use
-    limits = (threshold(fatality), threshold(treatment_after_overdose_prob),
-              threshold(treatment_entry_prob), threshold(remission_prob),
-              threshold(treatment_exit_prob), threshold(relapse_prob), threshold(initiation_prob))
-    tolerance_rules = (tolerance_adapt_rate, tolerance_loss, tolerance_min_mg, heroin_mg)
-    keys = (od_key, death_key, treat_key, exit_key, init_key)
+    rate_dose = uses_per_week * hazard_per_use * dose_g
+    limits = (threshold31(fatality), threshold31(treatment_after_overdose_prob),
+              threshold31(treatment_entry_prob), threshold31(remission_prob),
+              threshold31(treatment_exit_prob), threshold31(relapse_prob),
+              threshold31(initiation_prob))
+    rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
+             np.float32(tolerance_min_mg), np.float32(heroin_mg))
+    keys = (od_key, change_key, treat_key)
     n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
     for c in numba.prange(n_chunks):
         lo = c * CHUNK_AGENTS
-        step_chunk(lo, min(state.size, lo + CHUNK_AGENTS), part[c], state, region, tolerance_mg,
-                   dose_g, settled, rate, g, limits, tolerance_rules, keys)
+        hi = min(state.size, lo + CHUNK_AGENTS)
+        for r in range(n_regions):
+            first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
+            if first < last:
+                step_segment(first, last, part[c, :, r], state, tolerance_mg, rate_dose[r], g,
+                             np.float32(settled[r]), limits, rules, keys)
     return sum_chunks(part)
 
 
-def step_users_np(state, region, tolerance_mg, fentanyl_share, fentanyl_mg, heroin_mg,
+def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, heroin_mg,
                   uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
                   fatality, treatment_entry_prob, treatment_after_overdose_prob,
                   treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
                   tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-                  n_regions, od_key, death_key, treat_key, exit_key, init_key):
+                  od_key, change_key, treat_key):
     """NumPy twin of `step_users`."""
+    n_regions = region_start.size - 1
+    region = np.repeat(np.arange(n_regions), np.diff(region_start))
     idx = np.arange(state.size)
-    g = hazard_exponent
-    u_od, u_death = uniforms_np(od_key, idx), uniforms_np(death_key, idx)
-    u_treat, u_exit = uniforms_np(treat_key, idx), uniforms_np(exit_key, idx)
-    u_init = uniforms_np(init_key, idx)
+    od_draw, change, treat = (rng.bits31_np(key, idx) for key in (od_key, change_key, treat_key))
+    dose_g, settled = region_terms.py_func(fentanyl_share, fentanyl_mg, heroin_mg,
+                                           hazard_exponent, sigma_fentanyl, sigma_heroin,
+                                           tolerance_elasticity)
+    rate_dose = uses_per_week * hazard_per_use * dose_g
     using, treated = state == USING, state == TREATMENT
     idle = ~using & ~treated
-    f, fmg = fentanyl_share[region], fentanyl_mg[region]
     tol = tolerance_mg.astype(np.float64)
-    dose_g = (f * np.exp(0.5 * g * (g - 1) * sigma_fentanyl**2) * fmg**g
-              + (1 - f) * np.exp(0.5 * g * (g - 1) * sigma_heroin**2) * heroin_mg**g)
-    p_overdose = -np.expm1(-uses_per_week * hazard_per_use * dose_g * tol**-g)
-    overdose = using & (u_od < p_overdose)
-    dies = overdose & (u_death < fatality)
-    od_treat = overdose & ~dies & (u_treat < treatment_after_overdose_prob)
-    enters = using & ~overdose & (u_treat < treatment_entry_prob)
-    remits = using & ~overdose & ~enters & (u_exit < remission_prob)
-    leaves = treated & (u_exit < treatment_exit_prob)
-    starts = idle & (u_init < initiation_prob)
-    settled = heroin_mg * ((f * fmg + (1 - f) * heroin_mg) / heroin_mg) ** tolerance_elasticity
-    new_tol = np.where(using, np.maximum(tolerance_min_mg,
-                                         tol + tolerance_adapt_rate * (settled - tol)), tol)
-    new_tol = np.where(treated, np.maximum(tolerance_min_mg, tol * (1 - tolerance_loss)), new_tol)
-    new_tol = np.where(starts, heroin_mg, new_tol)
-    tolerance_mg[:] = new_tol
+    overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
+                                                             ** -hazard_exponent))
+    limit = {name: rng.threshold31.py_func(p) for name, p in (
+        ("dies", fatality), ("after_overdose", treatment_after_overdose_prob),
+        ("enters", treatment_entry_prob), ("remits", remission_prob),
+        ("leaves", treatment_exit_prob), ("relapses", relapse_prob), ("starts", initiation_prob))}
+    dies = overdose & (change <= limit["dies"])
+    entered = using & ~dies & (treat <= np.where(overdose, limit["after_overdose"],
+                                                 limit["enters"]))
+    remits = using & ~overdose & ~entered & (change <= limit["remits"])
+    leaves = treated & (change <= limit["leaves"])
+    relapses = leaves & (treat <= limit["relapses"])
+    starts = idle & (change <= limit["starts"])
+    f32 = np.float32
+    tol32 = tolerance_mg.copy()
+    min_mg = f32(tolerance_min_mg)
+    adapted = np.maximum(min_mg, tol32 + f32(tolerance_adapt_rate)
+                         * (settled.astype(np.float32)[region] - tol32))
+    kept = np.maximum(min_mg, tol32 * f32(1.0 - tolerance_loss))
+    tolerance_mg[:] = np.where(using, adapted, np.where(treated, kept,
+                                                        np.where(starts, f32(heroin_mg), tol32)))
+    state[relapses | starts] = USING
+    state[entered] = TREATMENT
     state[dies] = DEAD
-    state[od_treat | enters] = TREATMENT
-    state[remits] = RECOVERED
-    state[leaves] = np.where(u_treat[leaves] < relapse_prob, USING, RECOVERED)
-    state[starts] = USING
+    state[remits | (leaves & ~relapses)] = RECOVERED
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
-    for row, mask in ((C_DEATHS, dies), (C_OVERDOSES, overdose), (C_ENTERED, od_treat | enters),
+    for row, mask in ((C_DEATHS, dies), (C_OVERDOSES, overdose), (C_ENTERED, entered),
                       (C_USING, state == USING), (C_TREATMENT, state == TREATMENT),
                       (C_STARTED, starts)):
         counts[row] = np.bincount(region[mask], minlength=n_regions)
