@@ -17,7 +17,7 @@ KERNELS = {"numba": (step_users, inspect), "numpy": (step_users_np, inspect_np)}
 
 
 @numba.njit(cache=True, parallel=True)
-def memory_pass(state, tolerance_mg, region_start, flag, scale):
+def memory_pass(state, tolerance_mg, flag, scale):
     """Read and write the same bytes as `step_users` (state and tolerance in and out; agents
     are stored by region, so the kernel reads no per-agent region) with no logic. flag = 0 and
     scale = 1 leave the arrays unchanged but are run-time values, so the compiler cannot skip
@@ -37,7 +37,7 @@ def users_timed(kind: str, n: int, weeks: int, threads: int | None = None) -> Ti
             numba.set_num_threads(threads)
         for week in range(weeks):
             if kind == "memory":
-                memory_pass(*arrays, np.uint8(0), np.float32(1.0))
+                memory_pass(arrays[0], arrays[1], np.uint8(0), np.float32(1.0))
             else:
                 KERNELS[kind][0](*arrays, *rules.kernel_args(week))
 

@@ -122,7 +122,9 @@ class Users(Population):
     """People who use illicit opioids; one agent stands for `people_per_agent` people.
 
     state: EMPTY (a free slot), USING, TREATMENT, DEAD, RECOVERED; tolerance_mg: fentanyl-
-    equivalent mg per use the body is used to; region: index into US market regions.
+    equivalent mg per use the body is used to; region: index into US market regions. Slots are
+    stored by region (`region_start`), which is how the users kernel finds them; `region` is
+    kept for people inspecting an agent.
     """
 
     state: np.ndarray           # uint8
@@ -150,4 +152,6 @@ class Users(Population):
 
     def region_start(self, n_regions: int) -> np.ndarray:
         """Where each region's slots begin (int64, n_regions + 1 entries, the last = slots)."""
+        if np.any(self.region[1:] < self.region[:-1]):
+            raise ValueError("Users.region_start: slots are not stored by region")
         return np.searchsorted(self.region, np.arange(n_regions + 1)).astype(np.int64)

@@ -26,6 +26,7 @@ from sim.kernels.users import (
     step_users,
     step_users_np,
 )
+from sim.populations import Users
 
 KEY = rng.stream_key(1, 2, 3)
 
@@ -91,8 +92,11 @@ def test_bits31_match_twin_and_are_uniform_and_independent_across_streams():
     others = [rng.bits31_np(key, index) * rng.TO_UNIT31 for key in keys[1:]]
     for v in (*others, u[1:]):
         assert abs(np.corrcoef(u[: v.size], v)[0, 1]) < 0.01
-    # rare events keep their rate: a probability of 1e-4 on 31-bit draws
+    # rare events keep their rate (1e-4 on 31-bit draws), and an agent's draws are independent:
+    # two 5% events together in 0.25% of agents
     assert abs((u < 1e-4).sum() - 40) < 4 * 40**0.5
+    assert abs(((u < 0.05) & (others[0] < 0.05)).sum() - 1000) < 4 * 1000**0.5
+    assert abs(((others[0] < 0.05) & (others[1] < 0.05)).sum() - 1000) < 4 * 1000**0.5
 
 
 def test_threshold31_decides_as_the_draw_compared_with_p():
@@ -302,6 +306,20 @@ def test_deaths_never_exceed_users_and_dead_stay_dead():
     assert counts[C_TREATMENT].sum() == (users[0] == TREATMENT).sum()
     assert np.array_equal(counts[C_USING], np.bincount(_region(users)[users[0] == USING],
                                                        minlength=3))
+
+
+def test_users_are_stored_by_region_with_their_users_first():
+    users = Users.create(1_000, 600, np.array([0.5, 0.2, 0.3]), 0.5, seed=3)
+    start = users.region_start(3)
+    assert start[0] == 0 and start[-1] == 1_000 and np.all(np.diff(users.region) >= 0)
+    for r in range(3):
+        block = users.state[start[r]:start[r + 1]]
+        n_using = (block == USING).sum()
+        assert np.all(block[:n_using] == USING) and np.all(block[n_using:] != USING)
+    assert (users.state == USING).sum() == 600
+    users.region[[0, -1]] = users.region[[-1, 0]]
+    with pytest.raises(ValueError, match="not stored by region"):
+        users.region_start(3)
 
 
 def test_region_start_must_split_the_slots():

@@ -10,7 +10,6 @@ import numba
 import numpy as np
 
 from sim.kernels import rng
-from sim.kernels.rng import threshold31
 
 EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
 # a using agent whose overdose `fast_pass` left to `exact_pass` (within one step only)
@@ -39,8 +38,9 @@ def overdose_bounds(draw, tol_mg, rate_dose, hazard_is_square):
     float32 bounds leave it undecided. The rule is u < p with u = draw x 2**-31 and p =
     -expm1(-h), h = rate_dose x tol_mg**-g (float64); as h - h**2/2 <= p <= h, u below the
     lower bound is an overdose and u at or above h is none, with `BOUND_SLACK` covering float32
-    rounding. Draw 0 and g != 2 (float32 pow does not vectorise) are always left to
-    `overdoses`."""
+    rounding. rate_dose (float32, per week at 1 mg tolerance: uses x hazard per use x E[dose^g])
+    is h x tol_mg^g. Draw 0 is never ruled out (h may have underflowed), and with g != 2
+    (float32 pow does not vectorise) every draw is left to `overdoses`."""
     h = rate_dose / (tol_mg * tol_mg)
     u = np.float32(draw) * TO_UNIT31_F32
     sure_yes = hazard_is_square & (u < (h - HALF * h * h) * BELOW)
@@ -50,7 +50,8 @@ def overdose_bounds(draw, tol_mg, rate_dose, hazard_is_square):
 
 @numba.njit(cache=True)
 def overdoses(draw, rate_dose, tol_mg, g):
-    """The overdose rule itself: draw x 2**-31 < -expm1(-rate_dose x tol_mg**-g), in float64."""
+    """The overdose rule itself: draw x 2**-31 < -expm1(-rate_dose x tol_mg**-g), in float64
+    (rate_dose as in `overdose_bounds`)."""
     return draw * rng.TO_UNIT31 < -math.expm1(-rate_dose * float(tol_mg) ** -g)
 
 
@@ -86,11 +87,11 @@ def agent_week(state, tol_mg, overdose, change, treat, settled_mg, limits, rules
 @numba.njit(cache=True, error_model="numpy")
 def fast_pass(first, state, tolerance_mg, rate_dose, hazard_is_square, settled_mg, limits, rules,
               keys):
-    """`agent_week` for agents first, first + 1, ... of one region (state, tolerance_mg: their
-    slices), deciding overdoses on the float32 bounds; using agents the bounds leave undecided
-    keep their tolerance and are marked UNDECIDED. Vectorised: no branch, 32-bit lanes.
-    Returns the counts (deaths, overdoses, entered, using, in treatment, started) of the agents
-    it moved, and how many it marked."""
+    """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
+    tolerance_mg: their slices), deciding overdoses on the float32 bounds; using agents the
+    bounds leave undecided keep their tolerance and are marked UNDECIDED. Vectorised: no
+    branch, 32-bit lanes. Returns the counts (deaths, overdoses, entered, using, in treatment,
+    started) of the agents it moved, and how many it marked."""
     od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
     n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = n_left = np.int32(0)
     for k in range(state.size):
@@ -117,8 +118,8 @@ def fast_pass(first, state, tolerance_mg, rate_dose, hazard_is_square, settled_m
 
 @numba.njit(cache=True)
 def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys, counts):
-    """`agent_week` for the agents `fast_pass` left UNDECIDED, deciding their overdose with
-    `overdoses`; adds to counts[N_COUNTS]."""
+    """`agent_week` for the agents `fast_pass` left UNDECIDED (first: the slice's first agent
+    index), deciding their overdose with `overdoses`; adds to counts[N_COUNTS]."""
     od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
     for k in range(state.size):
         if state[k] != UNDECIDED:
@@ -207,10 +208,10 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
                                    sigma_heroin, tolerance_elasticity)
     rate_dose = uses_per_week * hazard_per_use * dose_g
-    limits = (threshold31(fatality), threshold31(treatment_after_overdose_prob),
-              threshold31(treatment_entry_prob), threshold31(remission_prob),
-              threshold31(treatment_exit_prob), threshold31(relapse_prob),
-              threshold31(initiation_prob))
+    limits = (rng.threshold31(fatality), rng.threshold31(treatment_after_overdose_prob),
+              rng.threshold31(treatment_entry_prob), rng.threshold31(remission_prob),
+              rng.threshold31(treatment_exit_prob), rng.threshold31(relapse_prob),
+              rng.threshold31(initiation_prob))
     rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
              np.float32(tolerance_min_mg), np.float32(heroin_mg))
     keys = (od_key, change_key, treat_key)
@@ -238,16 +239,15 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     region = np.repeat(np.arange(n_regions), np.diff(region_start))
     idx = np.arange(state.size)
     od_draw, change, treat = (rng.bits31_np(key, idx) for key in (od_key, change_key, treat_key))
-    dose_g, settled = region_terms.py_func(fentanyl_share, fentanyl_mg, heroin_mg,
-                                           hazard_exponent, sigma_fentanyl, sigma_heroin,
-                                           tolerance_elasticity)
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent,
+                                   sigma_fentanyl, sigma_heroin, tolerance_elasticity)
     rate_dose = uses_per_week * hazard_per_use * dose_g
     using, treated = state == USING, state == TREATMENT
     idle = ~using & ~treated
     tol = tolerance_mg.astype(np.float64)
     overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
                                                              ** -hazard_exponent))
-    limit = {name: rng.threshold31.py_func(p) for name, p in (
+    limit = {name: rng.threshold31(p) for name, p in (
         ("dies", fatality), ("after_overdose", treatment_after_overdose_prob),
         ("enters", treatment_entry_prob), ("remits", remission_prob),
         ("leaves", treatment_exit_prob), ("relapses", relapse_prob), ("starts", initiation_prob))}
@@ -258,14 +258,13 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     leaves = treated & (change <= limit["leaves"])
     relapses = leaves & (treat <= limit["relapses"])
     starts = idle & (change <= limit["starts"])
-    f32 = np.float32
     tol32 = tolerance_mg.copy()
-    min_mg = f32(tolerance_min_mg)
-    adapted = np.maximum(min_mg, tol32 + f32(tolerance_adapt_rate)
+    min_mg = np.float32(tolerance_min_mg)
+    adapted = np.maximum(min_mg, tol32 + np.float32(tolerance_adapt_rate)
                          * (settled.astype(np.float32)[region] - tol32))
-    kept = np.maximum(min_mg, tol32 * f32(1.0 - tolerance_loss))
+    kept = np.maximum(min_mg, tol32 * np.float32(1.0 - tolerance_loss))
     tolerance_mg[:] = np.where(using, adapted, np.where(treated, kept,
-                                                        np.where(starts, f32(heroin_mg), tol32)))
+                                                        np.where(starts, np.float32(heroin_mg), tol32)))
     state[relapses | starts] = USING
     state[entered] = TREATMENT
     state[dies] = DEAD
