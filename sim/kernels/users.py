@@ -182,6 +182,27 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, 
                    counts)
 
 
+@numba.njit(cache=True)
+def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, heroin_mg, uses_x_hazard, g,
+               sigma_fentanyl, sigma_heroin, tolerance_elasticity):
+    """Checks the slots' layout; returns per region the weekly overdose hazard at 1 mg tolerance
+    (`rate_dose`, uses_x_hazard x E[dose^g]) and the settled tolerance (mg), and zeroed partial
+    counts[chunk, row, region]. A plain function: in `step_users` each array expression would
+    be a parallel region of its own (slower to compile, and a thread wake-up each week)."""
+    n_regions = region_start.size - 1
+    if n_slots > MAX_SLOTS:
+        raise ValueError("step_users: more agent slots than MAX_SLOTS")
+    splits = region_start[0] == 0 and region_start[n_regions] == n_slots
+    for r in range(n_regions):   # a loop: np.diff and np.any take seconds to compile
+        splits = splits and region_start[r] <= region_start[r + 1]
+    if not splits:
+        raise ValueError("step_users: region_start does not split the slots into regions")
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
+                                   sigma_heroin, tolerance_elasticity)
+    n_chunks = (n_slots + CHUNK_AGENTS - 1) // CHUNK_AGENTS
+    return uses_x_hazard * dose_g, settled, np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
+
+
 @numba.njit(cache=True, parallel=True)
 def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, heroin_mg,
                uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
@@ -198,16 +219,11 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
     heroin_mg)^elasticity: it follows stronger supply only part of the way. `fatality` includes
     naloxone reversals.
     """
-    n_regions = region_start.size - 1
-    if state.size > MAX_SLOTS:
-        raise ValueError("step_users: more agent slots than MAX_SLOTS")
-    if region_start[0] != 0 or region_start[n_regions] != state.size or np.any(
-            np.diff(region_start) < 0):
-        raise ValueError("step_users: region_start does not split the slots into regions")
     g = hazard_exponent
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
-                                   sigma_heroin, tolerance_elasticity)
-    rate_dose = uses_per_week * hazard_per_use * dose_g
+    rate_dose, settled, part = week_setup(state.size, region_start, fentanyl_share, fentanyl_mg,
+                                          heroin_mg, uses_per_week * hazard_per_use, g,
+                                          sigma_fentanyl, sigma_heroin, tolerance_elasticity)
+    n_regions = region_start.size - 1
     limits = (rng.threshold31(fatality), rng.threshold31(treatment_after_overdose_prob),
               rng.threshold31(treatment_entry_prob), rng.threshold31(remission_prob),
               rng.threshold31(treatment_exit_prob), rng.threshold31(relapse_prob),
@@ -215,9 +231,7 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
     rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
              np.float32(tolerance_min_mg), np.float32(heroin_mg))
     keys = (od_key, change_key, treat_key)
-    n_chunks = (state.size + CHUNK_AGENTS - 1) // CHUNK_AGENTS
-    part = np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
-    for c in numba.prange(n_chunks):
+    for c in numba.prange(part.shape[0]):
         lo = c * CHUNK_AGENTS
         hi = min(state.size, lo + CHUNK_AGENTS)
         for r in range(n_regions):
