@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 
 import mesa
-import numpy as np
 
 from benchmarks.workloads import USER_RULES, Routes, UserRules
-from sim.kernels.users import DEAD, RECOVERED, TREATMENT, USING, region_terms
+from sim.kernels.users import DEAD, RECOVERED, TREATMENT, USING, region_of, region_terms
 
 
 class Person(mesa.Agent):
@@ -65,8 +64,8 @@ class UsersModel(mesa.Model):
             p["dose_sigma_fentanyl"], p["dose_sigma_heroin"], p["tolerance_elasticity"])
         n_regions = rules.fentanyl_share.size
         self.overdoses, self.deaths = [0] * n_regions, [0] * n_regions
-        region = np.repeat(np.arange(n_regions), np.diff(region_start))
-        for s, r, t in zip(state.tolist(), region.tolist(), tolerance_mg.tolist(), strict=True):
+        for s, r, t in zip(state.tolist(), region_of(region_start).tolist(), tolerance_mg.tolist(),
+                           strict=True):
             Person(self, s, r, t)
 
     def step(self) -> None:

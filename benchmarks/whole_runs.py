@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "scenarios/baseline.yaml"
 
 
-def timed_process(args: list[str], env: dict | None = None) -> tuple[float, float]:
+def timed_process(args: list[str]) -> tuple[float, float]:
     """Run `python args...` in the project folder; returns (wall seconds, peak RSS in MB)."""
     with tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
+        process = subprocess.Popen([sys.executable, *args], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started

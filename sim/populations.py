@@ -123,8 +123,8 @@ class Users(Population):
 
     state: EMPTY (a free slot), USING, TREATMENT, DEAD, RECOVERED; tolerance_mg: fentanyl-
     equivalent mg per use the body is used to; region: index into US market regions. Slots are
-    stored by region (`region_start`), which is how the users kernel finds them; `region` is
-    kept for people inspecting an agent.
+    stored by region; `region_start`, computed from `region`, is how the users kernel finds
+    each region's slots.
     """
 
     state: np.ndarray           # uint8

@@ -23,6 +23,7 @@ from sim.kernels.users import (
     USING,
     overdose_bounds,
     overdoses,
+    region_of,
     step_users,
     step_users_np,
 )
@@ -251,12 +252,10 @@ def _users(n=20_000, seed=2, tolerance=(0.3, 1.5)):
     return state, tolerance, np.array([0, n // 3, n // 2, n], np.int64)
 
 
-def _region(users):
-    return np.repeat(np.arange(3), np.diff(users[2]))
-
-
 def _same(n, state, tolerance_mg):
-    return state, np.full(n, tolerance_mg, np.float32), np.array([0, n, n, n], np.int64)
+    """n agents in one state and tolerance, all in region 0."""
+    return (np.full(n, state, np.uint8), np.full(n, tolerance_mg, np.float32),
+            np.array([0, n, n, n], np.int64))
 
 
 USER_PARAMS = dict(heroin_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazard_exponent=2.0,
@@ -297,14 +296,14 @@ def test_step_users_matches_twin(g, tolerance):
 
 def test_deaths_never_exceed_users_and_dead_stay_dead():
     users = _users()
-    using_before = np.bincount(_region(users)[users[0] == USING], minlength=3)
+    using_before = np.bincount(region_of(users[2])[users[0] == USING], minlength=3)
     dead_before = users[0] == DEAD
     counts = _step(step_users, users, initiation_prob=0.0)
     assert np.all(counts[C_DEATHS] <= using_before)
     assert np.all(users[0][dead_before] == DEAD)
     assert counts[C_USING].sum() == (users[0] == USING).sum()
     assert counts[C_TREATMENT].sum() == (users[0] == TREATMENT).sum()
-    assert np.array_equal(counts[C_USING], np.bincount(_region(users)[users[0] == USING],
+    assert np.array_equal(counts[C_USING], np.bincount(region_of(users[2])[users[0] == USING],
                                                        minlength=3))
 
 
@@ -348,12 +347,12 @@ def test_stronger_and_more_variable_supply_raises_overdoses():
 
 
 def test_treatment_lowers_tolerance_and_relapse_is_riskier():
-    users = _same(10_000, np.full(10_000, TREATMENT, np.uint8), 1.0)
+    users = _same(10_000, TREATMENT, 1.0)
     _step(step_users, users, treatment_exit_prob=0.0, tolerance_loss=0.2)
     assert np.allclose(users[1], 0.8)
     # the same people using at low vs high tolerance: low tolerance overdoses more
-    low = _same(10_000, np.full(10_000, USING, np.uint8), 0.4)
-    high = _same(10_000, np.full(10_000, USING, np.uint8), 1.0)
+    low = _same(10_000, USING, 0.4)
+    high = _same(10_000, USING, 1.0)
     assert _step(step_users, low)[C_OVERDOSES].sum() > 2 * _step(step_users, high)[C_OVERDOSES].sum()
 
 

@@ -119,25 +119,23 @@ def threshold31(p):
 
 
 def bits31_np(key, index: np.ndarray) -> np.ndarray:
-    """NumPy twin of `bits31`, vectorised over an index array."""
-    key = np.uint64(key)
-    low, high = np.uint32(key & LOW_HALF), np.uint32(key >> U32)
-    x = _lowbias32_np(np.asarray(index).astype(np.uint32) ^ low)
-    return (_lowbias32_np(x + high) >> U1).astype(np.int32)
+    """NumPy twin of `bits31`, vectorised over an index array (`lowbias32` and `halves` run as
+    plain Python on uint32 arrays, which wrap as compiled code does)."""
+    low, high = _python(halves)(np.uint64(key))
+    hash32 = _python(lowbias32)
+    x = hash32(np.asarray(index).astype(np.uint32) ^ low)
+    return (hash32(x + high) >> U1).astype(np.int32)
 
 
-def _lowbias32_np(x: np.ndarray) -> np.ndarray:
-    x = x ^ (x >> U16)
-    x = x * LOW1
-    x = x ^ (x >> U15)
-    x = x * LOW2
-    return x ^ (x >> U16)
+def _python(function):
+    """A kernel's plain Python function (the function itself when the JIT is off)."""
+    return getattr(function, "py_func", function)
 
 
 def stream_key_np(seed: int, stream: int, week: int) -> np.uint64:
     """NumPy twin of `stream_key`."""
     with np.errstate(over="ignore"):
-        return np.uint64(getattr(_stream_key, "py_func", _stream_key)(seed, stream, week))
+        return np.uint64(_python(_stream_key)(seed, stream, week))
 
 
 def uniforms_np(key, index: np.ndarray) -> np.ndarray:

@@ -183,6 +183,21 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, 
 
 
 @numba.njit(cache=True)
+def decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
+                    remission_prob, treatment_exit_prob, relapse_prob, initiation_prob):
+    """The week's probabilities as `threshold31`s, in `agent_week`'s `limits` order."""
+    return (rng.threshold31(fatality), rng.threshold31(treatment_after_overdose_prob),
+            rng.threshold31(treatment_entry_prob), rng.threshold31(remission_prob),
+            rng.threshold31(treatment_exit_prob), rng.threshold31(relapse_prob),
+            rng.threshold31(initiation_prob))
+
+
+def region_of(region_start: np.ndarray) -> np.ndarray:
+    """Each slot's region, from where each region's slots begin."""
+    return np.repeat(np.arange(region_start.size - 1), np.diff(region_start))
+
+
+@numba.njit(cache=True)
 def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, heroin_mg, uses_x_hazard, g,
                sigma_fentanyl, sigma_heroin, tolerance_elasticity):
     """Checks the slots' layout; returns per region the weekly overdose hazard at 1 mg tolerance
@@ -224,14 +239,12 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
                                           heroin_mg, uses_per_week * hazard_per_use, g,
                                           sigma_fentanyl, sigma_heroin, tolerance_elasticity)
     n_regions = region_start.size - 1
-    limits = (rng.threshold31(fatality), rng.threshold31(treatment_after_overdose_prob),
-              rng.threshold31(treatment_entry_prob), rng.threshold31(remission_prob),
-              rng.threshold31(treatment_exit_prob), rng.threshold31(relapse_prob),
-              rng.threshold31(initiation_prob))
+    limits = decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
+                             remission_prob, treatment_exit_prob, relapse_prob, initiation_prob)
     rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
              np.float32(tolerance_min_mg), np.float32(heroin_mg))
-    keys = (od_key, change_key, treat_key)
-    for c in numba.prange(part.shape[0]):
+    keys = (od_key, change_key, treat_key)   # split into halves per segment: a parallel loop
+    for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
         lo = c * CHUNK_AGENTS
         hi = min(state.size, lo + CHUNK_AGENTS)
         for r in range(n_regions):
@@ -250,7 +263,7 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
                   od_key, change_key, treat_key):
     """NumPy twin of `step_users`."""
     n_regions = region_start.size - 1
-    region = np.repeat(np.arange(n_regions), np.diff(region_start))
+    region = region_of(region_start)
     idx = np.arange(state.size)
     od_draw, change, treat = (rng.bits31_np(key, idx) for key in (od_key, change_key, treat_key))
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent,
@@ -261,17 +274,15 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     tol = tolerance_mg.astype(np.float64)
     overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
                                                              ** -hazard_exponent))
-    limit = {name: rng.threshold31(p) for name, p in (
-        ("dies", fatality), ("after_overdose", treatment_after_overdose_prob),
-        ("enters", treatment_entry_prob), ("remits", remission_prob),
-        ("leaves", treatment_exit_prob), ("relapses", relapse_prob), ("starts", initiation_prob))}
-    dies = overdose & (change <= limit["dies"])
-    entered = using & ~dies & (treat <= np.where(overdose, limit["after_overdose"],
-                                                 limit["enters"]))
-    remits = using & ~overdose & ~entered & (change <= limit["remits"])
-    leaves = treated & (change <= limit["leaves"])
-    relapses = leaves & (treat <= limit["relapses"])
-    starts = idle & (change <= limit["starts"])
+    death_t, after_overdose_t, entry_t, remission_t, exit_t, relapse_t, start_t = decision_limits(
+        fatality, treatment_after_overdose_prob, treatment_entry_prob, remission_prob,
+        treatment_exit_prob, relapse_prob, initiation_prob)
+    dies = overdose & (change <= death_t)
+    entered = using & ~dies & (treat <= np.where(overdose, after_overdose_t, entry_t))
+    remits = using & ~overdose & ~entered & (change <= remission_t)
+    leaves = treated & (change <= exit_t)
+    relapses = leaves & (treat <= relapse_t)
+    starts = idle & (change <= start_t)
     tol32 = tolerance_mg.copy()
     min_mg = np.float32(tolerance_min_mg)
     adapted = np.maximum(min_mg, tol32 + np.float32(tolerance_adapt_rate)

@@ -52,7 +52,8 @@ class Sanctions(Policy):
             return
         later = [p.designated for p in model.policies if isinstance(p, Sanctions)
                  and p.start_week > self.start_week and p.active(model.week)]
-        model.makers.sanctioned[np.setdiff1d(self.designated, np.concatenate([[], *later]))] = 0
+        kept = np.concatenate(later) if later else np.empty(0, np.int64)
+        model.makers.sanctioned[np.setdiff1d(self.designated, kept)] = 0
 
     def modify(self, levers: Levers, model) -> None:
         levers.sanction_capacity_loss = max(levers.sanction_capacity_loss, self.banking_loss)
