@@ -34,7 +34,7 @@ class UserRules:
     def kernel_args(self, week: int) -> tuple:
         """Arguments after (state, tolerance_mg, region_start), in `step_users` order."""
         p = USER_RULES
-        keys = [rng.stream_key(7, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE, rng.TREATMENT)]
+        keys = [rng.stream_key(7, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
         return (self.fentanyl_share, self.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
                 p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
                 p["dose_sigma_heroin"], self.fatality, p["treatment_entry_prob"],

@@ -429,8 +429,7 @@ class FentanylModel(mesa.Model):
                         / ppa / idle_agents)
         fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
                                              * p["naloxone_efficacy"])
-        keys = [rng.stream_key(self.seed, s, self.week)
-                for s in (rng.OVERDOSE, rng.STATE_CHANGE, rng.TREATMENT)]
+        keys = [rng.stream_key(self.seed, s, self.week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
         counts = step_users(
             users.state, users.tolerance_mg, self.user_region_start, retail.fentanyl_share,
             retail.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],

@@ -15,10 +15,13 @@ from sim.kernels.makers import fill_orders, fill_orders_np, maker_week, maker_we
 from sim.kernels.shipments import inspect, inspect_np
 from sim.kernels.users import (
     C_DEATHS,
+    C_ENTERED,
     C_OVERDOSES,
+    C_STARTED,
     C_TREATMENT,
     C_USING,
     DEAD,
+    RECOVERED,
     TREATMENT,
     USING,
     overdose_bounds,
@@ -80,8 +83,7 @@ def _bits31_compiled(key, index):
 
 def test_bits31_match_twin_and_are_uniform_and_independent_across_streams():
     index = np.arange(400_000)
-    keys = [rng.stream_key(1, stream, 3) for stream in (rng.OVERDOSE, rng.STATE_CHANGE,
-                                                        rng.TREATMENT)]
+    keys = [rng.stream_key(1, stream, 3) for stream in (rng.OVERDOSE, rng.STATE_CHANGE)]
     twin = rng.bits31_np(keys[0], index)
     assert np.array_equal(_bits31_compiled(keys[0], index), twin)
     assert np.array_equal(_bits31_compiled.py_func(keys[0], index[:500]), twin[:500])
@@ -89,15 +91,15 @@ def test_bits31_match_twin_and_are_uniform_and_independent_across_streams():
     assert u.min() >= 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.003
     counts, _ = np.histogram(u, bins=20, range=(0, 1))
     assert counts.min() > 19_000 and counts.max() < 21_000
-    # one agent's three draws a week, and neighbouring agents' draws, are uncorrelated
-    others = [rng.bits31_np(key, index) * rng.TO_UNIT31 for key in keys[1:]]
-    for v in (*others, u[1:]):
+    # one agent's two draws a week, and neighbouring agents' draws, are uncorrelated
+    other = rng.bits31_np(keys[1], index) * rng.TO_UNIT31
+    for v in (other, u[1:]):
         assert abs(np.corrcoef(u[: v.size], v)[0, 1]) < 0.01
     # rare events keep their rate (1e-4 on 31-bit draws), and an agent's draws are independent:
-    # two 5% events together in 0.25% of agents
+    # two 5% events together in 0.25% of agents, a 1% and a 50% one in 0.5%
     assert abs((u < 1e-4).sum() - 40) < 4 * 40**0.5
-    assert abs(((u < 0.05) & (others[0] < 0.05)).sum() - 1000) < 4 * 1000**0.5
-    assert abs(((others[0] < 0.05) & (others[1] < 0.05)).sum() - 1000) < 4 * 1000**0.5
+    assert abs(((u < 0.05) & (other < 0.05)).sum() - 1000) < 4 * 1000**0.5
+    assert abs(((u < 0.01) & (other >= 0.5)).sum() - 2000) < 4 * 2000**0.5
 
 
 def test_threshold31_decides_as_the_draw_compared_with_p():
@@ -268,7 +270,7 @@ USER_PARAMS = dict(heroin_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazar
 
 def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), week=0, **overrides):
     params = {**USER_PARAMS, **overrides}
-    keys = [rng.stream_key(8, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE, rng.TREATMENT)]
+    keys = [rng.stream_key(8, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
     state, tolerance, region_start = users
     return kernel(state, tolerance, region_start, np.array(share), np.array(mg),
                   params["heroin_mg"], params["uses_per_week"], params["hazard_per_use"],
@@ -336,6 +338,38 @@ def test_naloxone_lowers_deaths_per_overdose():
     assert high[C_DEATHS].sum() < 0.5 * low[C_DEATHS].sum()
 
 
+def _within(count, n, p):
+    """count is a plausible Binomial(n, p) draw (4 standard deviations)."""
+    return abs(count - n * p) < 4 * (n * p * (1 - p)) ** 0.5 + 1
+
+
+def test_each_state_change_keeps_its_probability():
+    """One STATE_CHANGE draw decides a week's change through cumulative limits: every outcome
+    must keep the probability of the rules (death f; treatment after an overdose (1 - f) q;
+    treatment e and remission (1 - e) r without one; relapse l x, recovery l (1 - x); starting s).
+    Large probabilities so that a wrong limit shows."""
+    n, f, q, e, r, exit_p, x, s = 200_000, 0.3, 0.5, 0.2, 0.3, 0.4, 0.6, 0.25
+    rules = dict(fatality=f, treatment_after_overdose_prob=q, treatment_entry_prob=e,
+                 remission_prob=r, treatment_exit_prob=exit_p, relapse_prob=x, initiation_prob=s)
+    for tolerance_mg in (0.05, 5.0):   # nearly all overdose; nearly none do
+        users = _same(n, USING, tolerance_mg)
+        counts = _step(step_users, users, **rules).sum(axis=1)
+        overdosed = counts[C_OVERDOSES]
+        assert overdosed > 0.9 * n if tolerance_mg < 1 else overdosed < 0.01 * n
+        assert _within(counts[C_DEATHS], overdosed, f)
+        entered = overdosed * (1 - f) * q + (n - overdosed) * e
+        assert _within(counts[C_ENTERED], n, entered / n)
+        assert _within(np.sum(users[0] == RECOVERED), n - overdosed, (1 - e) * r)
+        stay = overdosed * (1 - f) * (1 - q) + (n - overdosed) * (1 - e) * (1 - r)
+        assert _within(counts[C_USING], n, stay / n)
+    treated = _same(n, TREATMENT, 1.0)
+    counts = _step(step_users, treated, **rules).sum(axis=1)
+    assert _within(counts[C_USING], n, exit_p * x)
+    assert _within(np.sum(treated[0] == RECOVERED), n, exit_p * (1 - x))
+    idle = _same(n, RECOVERED, 1.0)
+    assert _within(_step(step_users, idle, **rules)[C_STARTED].sum(), n, s)
+
+
 def test_stronger_and_more_variable_supply_raises_overdoses():
     base = _step(step_users, _users(), share=(0.5, 0.5, 0.5), mg=(1.0, 1.0, 1.0))
     stronger = _step(step_users, _users(), share=(0.5, 0.5, 0.5), mg=(2.0, 2.0, 2.0))
@@ -368,14 +402,14 @@ def test_overdose_bounds_never_contradict_the_rule(g):
         for draw in {0, 1, edge - 1, edge, edge + 1, edge // 2, min(2 * edge, 2**31 - 1),
                      2**31 - 1}:
             draw = np.int32(max(draw, 0))
-            sure, undecided = overdose_bounds(draw, tol, np.float32(rate_dose), g == 2.0)
+            bound_rate = np.float32(rate_dose if g == 2.0 else np.nan)
+            sure, undecided = overdose_bounds(draw, tol, bound_rate)
             exact = overdoses(draw, rate_dose, tol, g)
             assert exact == (draw * rng.TO_UNIT31 < p)
             if not undecided:
                 assert sure == exact, (tol, draw)
                 decided += 1
-            assert (sure, undecided) == overdose_bounds.py_func(
-                draw, tol, np.float32(rate_dose), g == 2.0)
+            assert (sure, undecided) == overdose_bounds.py_func(draw, tol, bound_rate)
     assert decided > 100 if g == 2.0 else decided == 0
 
 

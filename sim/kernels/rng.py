@@ -32,12 +32,12 @@ U1, U15, U16, U32, LOW_HALF = (np.uint32(1), np.uint32(15), np.uint32(16), np.ui
 TO_UNIT31 = 1.0 / 2147483648.0  # 2**-31
 
 # One stream per decision; never reuse a number for a different decision. Person-agents take
-# three numbers a week: OVERDOSE, STATE_CHANGE (death, remission, leaving treatment, starting)
-# and TREATMENT (entering it, relapse on leaving it); which one decides what depends on the
-# person's state, so no number serves two decisions. 14 and 15 are retired.
+# two numbers a week: OVERDOSE, and STATE_CHANGE, which one ladder of cumulative limits turns
+# into the week's state change (death, treatment, remission, relapse, recovery or starting; see
+# `sim.kernels.users.agent_week`). 13, 14 and 15 are retired.
 REFUSE, MAKER_RAID, MAKER_SWITCH, MAKER_RELIST, MAKER_ENTRY = 1, 2, 3, 4, 5
 PRECURSOR_INSPECT, LOAD_INSPECT, LAB_RAID, SUPPLIER_SEARCH, LINK_LOSS = 6, 7, 8, 9, 10
-OVERDOSE, STATE_CHANGE, TREATMENT, SETUP = 11, 12, 13, 16
+OVERDOSE, STATE_CHANGE, SETUP = 11, 12, 16
 LAB_RAID_SUCCESS, LINK_CUT, DELIST, ENTRANT, ORDER_QUEUE = 17, 18, 19, 20, 21
 
 

@@ -14,6 +14,9 @@ from sim.kernels import rng
 EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
 # a using agent whose overdose `fast_pass` left to `exact_pass` (within one step only)
 UNDECIDED = 0x80 | USING
+# the states as int32: `fast_pass` works on states widened to 32-bit lanes
+USING32, TREATMENT32, DEAD32, RECOVERED32, UNDECIDED32 = (
+    np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, UNDECIDED))
 # rows of the counts the kernel returns, per region
 C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 4, 5
 N_COUNTS = 6
@@ -33,18 +36,19 @@ TO_UNIT31_F32 = np.float32(rng.TO_UNIT31)
 
 
 @numba.njit(inline="always")
-def overdose_bounds(draw, tol_mg, rate_dose, hazard_is_square):
+def overdose_bounds(draw, tol_mg, rate_dose):
     """Whether a using agent's overdose draw (31 bits) surely gives an overdose, and whether the
     float32 bounds leave it undecided. The rule is u < p with u = draw x 2**-31 and p =
     -expm1(-h), h = rate_dose x tol_mg**-g (float64); as h - h**2/2 <= p <= h, u below the
     lower bound is an overdose and u at or above h is none, with `BOUND_SLACK` covering float32
     rounding. rate_dose (float32, per week at 1 mg tolerance: uses x hazard per use x E[dose^g])
-    is h x tol_mg^g. Draw 0 is never ruled out (h may have underflowed), and with g != 2
-    (float32 pow does not vectorise) every draw is left to `overdoses`."""
+    is h x tol_mg^2 here: for g != 2 (float32 pow does not vectorise) the caller passes NaN,
+    which leaves every draw to `overdoses`. Draw 0 is never ruled out (h may have underflowed).
+    """
     h = rate_dose / (tol_mg * tol_mg)
     u = np.float32(draw) * TO_UNIT31_F32
-    sure_yes = hazard_is_square & (u < (h - HALF * h * h) * BELOW)
-    sure_no = hazard_is_square & (u > 0) & (u >= h * ABOVE)
+    sure_yes = u < (h - HALF * h * h) * BELOW
+    sure_no = (u > 0) & (u >= h * ABOVE)
     return sure_yes, not (sure_yes | sure_no)
 
 
@@ -56,61 +60,71 @@ def overdoses(draw, rate_dose, tol_mg, g):
 
 
 @numba.njit(inline="always")
-def agent_week(state, tol_mg, overdose, change, treat, settled_mg, limits, rules):
-    """One person-agent's week, branch-free, given whether it overdoses (if using) and its
-    STATE_CHANGE and TREATMENT draws. Returns (state, tolerance_mg, overdoses, dies, enters
-    treatment, starts using). `limits` are `threshold31`s of (death, treatment after an
-    overdose, treatment entry, remission, treatment exit, relapse, initiation); `rules` is
-    float32 (adapt rate, 1 - loss in treatment, minimum mg, heroin mg)."""
-    dies, treated_after_overdose, enters, remits, leaves, relapses, starts = limits
+def agent_week(state, tol_mg, overdose, change, settled_mg, limits, rules):
+    """One person-agent's week, branch-free, given its state (int32), whether it overdoses (if
+    using) and its STATE_CHANGE draw (31 bits). Each kind of agent climbs a ladder of two rungs
+    on that one draw: change <= the first rung's limit moves it to the first rung's state, else
+    change <= the second's (a cumulative limit) to the second's, else it stays:
+
+        using, overdosed:  death        | treatment (after an overdose) | stays using
+        using, no overdose: treatment   | remission                      | stays using
+        in treatment:       relapse     | leaves, recovered              | stays in treatment
+        idle (free slot, dead, recovered): starts using                  | stays
+
+    Returns (state (int32), tolerance_mg, overdoses, dies, starts using). `limits` are the
+    `threshold31`s of `decision_limits`; `rules` is float32 (adapt rate, 1 - loss in treatment,
+    minimum mg, heroin mg)."""
+    dies, dies_or_treated, enters, enters_or_remits, relapses, leaves, starts = limits
     adapt_rate, kept_in_treatment, min_mg, heroin_mg = rules
-    using, treated = state == USING, state == TREATMENT
+    using, treated = state == USING32, state == TREATMENT32
     idle = not (using | treated)
     overdose = using & overdose
-    death = overdose & (change <= dies)
-    entry = using & (not death) & (treat <= (treated_after_overdose if overdose else enters))
-    remission = using & (not (overdose | entry)) & (change <= remits)
-    leave = treated & (change <= leaves)
-    relapse = leave & (treat <= relapses)
-    start = idle & (change <= starts)
-    new = state
-    new = np.uint8(USING) if relapse | start else new
-    new = np.uint8(TREATMENT) if entry else new
-    new = np.uint8(DEAD) if death else new
-    new = np.uint8(RECOVERED) if remission | (leave & (not relapse)) else new
+    first = dies if overdose else enters
+    first = relapses if treated else first
+    first = starts if idle else first
+    second = dies_or_treated if overdose else enters_or_remits
+    second = leaves if treated else second
+    second = starts if idle else second
+    to_first = DEAD32 if overdose else TREATMENT32
+    to_first = USING32 if treated | idle else to_first
+    to_second = TREATMENT32 if overdose else RECOVERED32
+    to_second = USING32 if idle else to_second
+    on_first = change <= first
+    new = to_first if on_first else (to_second if change <= second else state)
+    start = idle & on_first
     tol = heroin_mg if start else tol_mg
     tol = max(min_mg, tol_mg * kept_in_treatment) if treated else tol
     tol = max(min_mg, tol_mg + adapt_rate * (settled_mg - tol_mg)) if using else tol
-    return new, tol, overdose, death, entry, start
+    return new, tol, overdose, overdose & on_first, start
 
 
 @numba.njit(cache=True, error_model="numpy")
-def fast_pass(first, state, tolerance_mg, rate_dose, hazard_is_square, settled_mg, limits, rules,
-              keys):
+def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, rules, keys, zero):
     """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
     tolerance_mg: their slices), deciding overdoses on the float32 bounds; using agents the
     bounds leave undecided keep their tolerance and are marked UNDECIDED. Vectorised: no
-    branch, 32-bit lanes. Returns the counts (deaths, overdoses, entered, using, in treatment,
-    started) of the agents it moved, and how many it marked."""
-    od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
+    branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see: OR-ed into each state,
+    it keeps the state comparisons in 32-bit lanes (without it LLVM narrows them to bytes and
+    converts masks between widths, about 1.7x slower). Returns the counts (deaths, overdoses,
+    entered, using, in treatment, started) of the agents it moved, and how many it marked."""
+    od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = n_left = np.int32(0)
     for k in range(state.size):
-        s, tol = state[k], tolerance_mg[k]
+        s, tol = np.int32(np.int32(state[k]) | zero), tolerance_mg[k]
         i = first + np.uint32(k)
-        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate_dose,
-                                          hazard_is_square)
-        undecided = undecided & (s == USING)
-        new, new_tol, overdose, death, entry, start = agent_week(
-            s, tol, sure, rng.bits31(change_key, i), rng.bits31(treat_key, i), settled_mg,
-            limits, rules)
-        new = np.uint8(UNDECIDED) if undecided else new
-        state[k] = new
+        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate_dose)
+        undecided = undecided & (s == USING32)
+        new, new_tol, overdose, death, start = agent_week(
+            s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, rules)
+        entry = (s == USING32) & (new == TREATMENT32) & (not undecided)
+        new = UNDECIDED32 if undecided else new
+        state[k] = np.uint8(new)
         tolerance_mg[k] = tol if undecided else new_tol
         n_deaths = np.int32(n_deaths + death)
         n_overdoses = np.int32(n_overdoses + overdose)
-        n_entered = np.int32(n_entered + (entry & (not undecided)))
-        n_using = np.int32(n_using + (new == USING))
-        n_treated = np.int32(n_treated + (new == TREATMENT))
+        n_entered = np.int32(n_entered + entry)
+        n_using = np.int32(n_using + (new == USING32))
+        n_treated = np.int32(n_treated + (new == TREATMENT32))
         n_started = np.int32(n_started + start)
         n_left = np.int32(n_left + undecided)
     return (n_deaths, n_overdoses, n_entered, n_using, n_treated, n_started), n_left
@@ -120,21 +134,20 @@ def fast_pass(first, state, tolerance_mg, rate_dose, hazard_is_square, settled_m
 def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys, counts):
     """`agent_week` for the agents `fast_pass` left UNDECIDED (first: the slice's first agent
     index), deciding their overdose with `overdoses`; adds to counts[N_COUNTS]."""
-    od_key, change_key, treat_key = rng.halves(keys[0]), rng.halves(keys[1]), rng.halves(keys[2])
+    od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     for k in range(state.size):
         if state[k] != UNDECIDED:
             continue
         tol, i = tolerance_mg[k], first + k
         overdose = overdoses(rng.bits31(od_key, i), rate_dose, tol, g)
-        new, new_tol, _, death, entry, _ = agent_week(
-            np.uint8(USING), tol, overdose, rng.bits31(change_key, i), rng.bits31(treat_key, i),
-            settled_mg, limits, rules)
-        state[k], tolerance_mg[k] = new, new_tol
+        new, new_tol, _, death, _ = agent_week(
+            USING32, tol, overdose, rng.bits31(change_key, i), settled_mg, limits, rules)
+        state[k], tolerance_mg[k] = np.uint8(new), new_tol
         counts[C_DEATHS] += death
         counts[C_OVERDOSES] += overdose
-        counts[C_ENTERED] += entry
-        counts[C_USING] += new == USING
-        counts[C_TREATMENT] += new == TREATMENT
+        counts[C_ENTERED] += new == TREATMENT32
+        counts[C_USING] += new == USING32
+        counts[C_TREATMENT] += new == TREATMENT32
 
 
 @numba.njit(cache=True)
@@ -169,12 +182,14 @@ def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_
 
 @numba.njit(cache=True)
 def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules,
-                 keys):
-    """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS]."""
+                 keys, zero):
+    """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS] (zero: see `fast_pass`)."""
     state, tolerance_mg = state[lo:hi], tolerance_mg[lo:hi]
-    # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes
-    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, np.float32(rate_dose), g == 2.0,
-                              settled_mg, limits, rules, keys)
+    # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes; NaN: the float32
+    # bounds hold for hazard exponent 2 only
+    bound_rate = np.float32(rate_dose) if g == 2.0 else np.float32(np.nan)
+    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rate, settled_mg, limits,
+                              rules, keys, zero)
     for row in range(N_COUNTS):
         counts[row] += moved[row]
     if n_left:
@@ -185,11 +200,15 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, 
 @numba.njit(cache=True)
 def decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
                     remission_prob, treatment_exit_prob, relapse_prob, initiation_prob):
-    """The week's probabilities as `threshold31`s, in `agent_week`'s `limits` order."""
-    return (rng.threshold31(fatality), rng.threshold31(treatment_after_overdose_prob),
-            rng.threshold31(treatment_entry_prob), rng.threshold31(remission_prob),
-            rng.threshold31(treatment_exit_prob), rng.threshold31(relapse_prob),
-            rng.threshold31(initiation_prob))
+    """The week's ladder rungs as `threshold31`s, in `agent_week`'s `limits` order; second rungs
+    are cumulative, so each outcome keeps its probability: death f, treatment after an overdose
+    (1 - f) q; treatment e, remission (1 - e) r; relapse x l, recovery (1 - x) l; starting s."""
+    f, q = fatality, treatment_after_overdose_prob
+    e, r = treatment_entry_prob, remission_prob
+    return (rng.threshold31(f), rng.threshold31(f + (1.0 - f) * q),
+            rng.threshold31(e), rng.threshold31(e + (1.0 - e) * r),
+            rng.threshold31(treatment_exit_prob * relapse_prob),
+            rng.threshold31(treatment_exit_prob), rng.threshold31(initiation_prob))
 
 
 def region_of(region_start: np.ndarray) -> np.ndarray:
@@ -224,7 +243,7 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
                fatality, treatment_entry_prob, treatment_after_overdose_prob,
                treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
                tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-               od_key, change_key, treat_key):
+               od_key, change_key):
     """One week for every person-agent. Agents are stored by region: region r holds slots
     region_start[r]..region_start[r + 1] - 1. Returns counts[N_COUNTS, n_regions] (agents).
 
@@ -243,7 +262,8 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
                              remission_prob, treatment_exit_prob, relapse_prob, initiation_prob)
     rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
              np.float32(tolerance_min_mg), np.float32(heroin_mg))
-    keys = (od_key, change_key, treat_key)   # split into halves per segment: a parallel loop
+    keys = (od_key, change_key)   # split into halves per segment: a parallel loop
+    zero = np.int32(region_start[0])   # 0 (checked in week_setup), unknown to the compiler
     for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
         lo = c * CHUNK_AGENTS
         hi = min(state.size, lo + CHUNK_AGENTS)
@@ -251,7 +271,7 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
             first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
             if first < last:
                 step_segment(first, last, part[c, :, r], state, tolerance_mg, rate_dose[r], g,
-                             np.float32(settled[r]), limits, rules, keys)
+                             np.float32(settled[r]), limits, rules, keys, zero)
     return sum_chunks(part)
 
 
@@ -260,12 +280,12 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
                   fatality, treatment_entry_prob, treatment_after_overdose_prob,
                   treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
                   tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-                  od_key, change_key, treat_key):
+                  od_key, change_key):
     """NumPy twin of `step_users`."""
     n_regions = region_start.size - 1
     region = region_of(region_start)
     idx = np.arange(state.size)
-    od_draw, change, treat = (rng.bits31_np(key, idx) for key in (od_key, change_key, treat_key))
+    od_draw, change = rng.bits31_np(od_key, idx), rng.bits31_np(change_key, idx)
     dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent,
                                    sigma_fentanyl, sigma_heroin, tolerance_elasticity)
     rate_dose = uses_per_week * hazard_per_use * dose_g
@@ -274,15 +294,17 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     tol = tolerance_mg.astype(np.float64)
     overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
                                                              ** -hazard_exponent))
-    death_t, after_overdose_t, entry_t, remission_t, exit_t, relapse_t, start_t = decision_limits(
-        fatality, treatment_after_overdose_prob, treatment_entry_prob, remission_prob,
-        treatment_exit_prob, relapse_prob, initiation_prob)
-    dies = overdose & (change <= death_t)
-    entered = using & ~dies & (treat <= np.where(overdose, after_overdose_t, entry_t))
-    remits = using & ~overdose & ~entered & (change <= remission_t)
-    leaves = treated & (change <= exit_t)
-    relapses = leaves & (treat <= relapse_t)
-    starts = idle & (change <= start_t)
+    (dies_t, dies_or_treated_t, enters_t, enters_or_remits_t, relapses_t, leaves_t,
+     starts_t) = decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
+                                 remission_prob, treatment_exit_prob, relapse_prob,
+                                 initiation_prob)
+    dies = overdose & (change <= dies_t)
+    entered = np.where(overdose, ~dies & (change <= dies_or_treated_t),
+                       using & (change <= enters_t))
+    remits = using & ~overdose & ~entered & (change <= enters_or_remits_t)
+    relapses = treated & (change <= relapses_t)
+    recovers = treated & ~relapses & (change <= leaves_t)
+    starts = idle & (change <= starts_t)
     tol32 = tolerance_mg.copy()
     min_mg = np.float32(tolerance_min_mg)
     adapted = np.maximum(min_mg, tol32 + np.float32(tolerance_adapt_rate)
@@ -293,7 +315,7 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     state[relapses | starts] = USING
     state[entered] = TREATMENT
     state[dies] = DEAD
-    state[remits | (leaves & ~relapses)] = RECOVERED
+    state[remits | recovers] = RECOVERED
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
     for row, mask in ((C_DEATHS, dies), (C_OVERDOSES, overdose), (C_ENTERED, entered),
                       (C_USING, state == USING), (C_TREATMENT, state == TREATMENT),
