@@ -282,18 +282,32 @@ def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), week=0, **ov
                   params["tolerance_loss"], params["tolerance_min_mg"], *keys)
 
 
+LARGE = dict(fatality=0.3, treatment_after_overdose_prob=0.5, treatment_entry_prob=0.2,
+             remission_prob=0.3, treatment_exit_prob=0.4, relapse_prob=0.6, initiation_prob=0.25)
+# limits at the ends of [0, 1], and an entry probability above 1 (the entry multiplier)
+EDGES = dict(fatality=1.0, treatment_after_overdose_prob=0.0, treatment_entry_prob=1.5,
+             remission_prob=1.0, treatment_exit_prob=0.0, relapse_prob=1.0, initiation_prob=0.0)
+
+
+@pytest.mark.parametrize("rules", [{}, LARGE, EDGES], ids=["default", "large", "edges"])
 @pytest.mark.parametrize("g", [2.0, 1.5])
 @pytest.mark.parametrize("tolerance", [(0.3, 1.5), (0.02, 0.2)])
-def test_step_users_matches_twin(g, tolerance):
+def test_step_users_matches_twin(g, tolerance, rules):
     """Bit for bit, also where the float32 bounds leave many overdoses to the exact rule (low
-    tolerance: large hazards; g != 2: every using agent)."""
+    tolerance: large hazards; g != 2: every using agent), and with large and extreme
+    probabilities on the ladders."""
     a, b = _users(tolerance=tolerance), _users(tolerance=tolerance)
-    counts = _step(step_users, a, hazard_exponent=g)
-    counts_np = _step(step_users_np, b, hazard_exponent=g)
+    counts = _step(step_users, a, hazard_exponent=g, **rules)
+    counts_np = _step(step_users_np, b, hazard_exponent=g, **rules)
     assert np.array_equal(counts, counts_np)
     assert np.array_equal(a[0], b[0])
     assert np.array_equal(a[1], b[1])
-    assert counts[C_DEATHS].sum() > 0 and counts[C_OVERDOSES].sum() > counts[C_DEATHS].sum()
+    assert counts[C_DEATHS].sum() > 0
+    if rules is EDGES:   # every overdose kills, everyone else enters treatment, nobody leaves it
+        assert counts[C_OVERDOSES].sum() == counts[C_DEATHS].sum()
+        assert counts[C_USING].sum() == 0 and counts[C_STARTED].sum() == 0
+    else:
+        assert counts[C_OVERDOSES].sum() > counts[C_DEATHS].sum()
 
 
 def test_deaths_never_exceed_users_and_dead_stay_dead():
@@ -348,9 +362,10 @@ def test_each_state_change_keeps_its_probability():
     must keep the probability of the rules (death f; treatment after an overdose (1 - f) q;
     treatment e and remission (1 - e) r without one; relapse l x, recovery l (1 - x); starting s).
     Large probabilities so that a wrong limit shows."""
-    n, f, q, e, r, exit_p, x, s = 200_000, 0.3, 0.5, 0.2, 0.3, 0.4, 0.6, 0.25
-    rules = dict(fatality=f, treatment_after_overdose_prob=q, treatment_entry_prob=e,
-                 remission_prob=r, treatment_exit_prob=exit_p, relapse_prob=x, initiation_prob=s)
+    n, rules = 200_000, LARGE
+    f, q, e, r = (rules[k] for k in ("fatality", "treatment_after_overdose_prob",
+                                      "treatment_entry_prob", "remission_prob"))
+    exit_p, x, s = (rules[k] for k in ("treatment_exit_prob", "relapse_prob", "initiation_prob"))
     for tolerance_mg in (0.05, 5.0):   # nearly all overdose; nearly none do
         users = _same(n, USING, tolerance_mg)
         counts = _step(step_users, users, **rules).sum(axis=1)

@@ -105,8 +105,10 @@ def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, rules, 
     bounds leave undecided keep their tolerance and are marked UNDECIDED. Vectorised: no
     branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see: OR-ed into each state,
     it keeps the state comparisons in 32-bit lanes (without it LLVM narrows them to bytes and
-    converts masks between widths, about 1.7x slower). Returns the counts (deaths, overdoses,
-    entered, using, in treatment, started) of the agents it moved, and how many it marked."""
+    converts masks between widths, about 1.7x slower). Never compile it with `fastmath`: a NaN
+    `rate_dose` (hazard exponent != 2) must compare false. Returns the counts (deaths,
+    overdoses, entered, using, in treatment, started) of the agents it moved, and how many it
+    marked."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = n_left = np.int32(0)
     for k in range(state.size):
@@ -197,18 +199,26 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, 
                    counts)
 
 
+@numba.njit(inline="always")
+def probability(p):
+    """p clamped to [0, 1], NaN as 0 (never), as `threshold31` reads each alone."""
+    return min(max(p, 0.0), 1.0) if p == p else 0.0
+
+
 @numba.njit(cache=True)
 def decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
                     remission_prob, treatment_exit_prob, relapse_prob, initiation_prob):
     """The week's ladder rungs as `threshold31`s, in `agent_week`'s `limits` order; second rungs
     are cumulative, so each outcome keeps its probability: death f, treatment after an overdose
-    (1 - f) q; treatment e, remission (1 - e) r; relapse x l, recovery (1 - x) l; starting s."""
-    f, q = fatality, treatment_after_overdose_prob
-    e, r = treatment_entry_prob, remission_prob
+    (1 - f) q; treatment e, remission (1 - e) r; relapse x l, recovery (1 - x) l; starting s.
+    Each probability is clamped first (an entry probability above 1 means everyone enters)."""
+    f, q = probability(fatality), probability(treatment_after_overdose_prob)
+    e, r = probability(treatment_entry_prob), probability(remission_prob)
+    leave, x = probability(treatment_exit_prob), probability(relapse_prob)
     return (rng.threshold31(f), rng.threshold31(f + (1.0 - f) * q),
             rng.threshold31(e), rng.threshold31(e + (1.0 - e) * r),
-            rng.threshold31(treatment_exit_prob * relapse_prob),
-            rng.threshold31(treatment_exit_prob), rng.threshold31(initiation_prob))
+            rng.threshold31(leave * x), rng.threshold31(leave),
+            rng.threshold31(probability(initiation_prob)))
 
 
 def region_of(region_start: np.ndarray) -> np.ndarray:
