@@ -2,11 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Numba notices when a kernel's own file changes but not when a function it calls from another
-# file does (sim/kernels/rng.py), so the cache folder is named after all the kernels' sources.
-ifndef NUMBA_CACHE_DIR
-NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache/$(shell cat sim/kernels/*.py | cksum | cut -d' ' -f1)
-endif
+# compiled kernels, in a subfolder named after the kernels' sources (sim/kernels/__init__.py)
+NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export NUMBA_CACHE_DIR
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -52,4 +49,4 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .numba_cache .pytest_cache
+	rm -rf $(VENV) .numba_cache .pytest_cache sim/kernels/__pycache__/numba-*

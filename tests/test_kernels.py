@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import pytest
 
-from sim.kernels import rng
+from sim.kernels import cache_folder, rng
 from sim.kernels.makers import fill_orders, fill_orders_np, maker_week, maker_week_np
 from sim.kernels.shipments import inspect, inspect_np
 from sim.kernels.users import (
@@ -448,3 +448,19 @@ def test_step_users_identical_on_one_and_two_threads():
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                             text=True, env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     assert result.returncode == 0, result.stderr
+
+
+def test_kernel_cache_folder_follows_every_kernel_source(tmp_path):
+    """A change to any kernel source (here rng.py, which users.py inlines) moves the compiled
+    kernels to a new cache folder, so no stale kernel is loaded; NUMBA_CACHE_DIR is honoured."""
+    kernels = tmp_path / "kernels"
+    kernels.mkdir()
+    for source in (ROOT / "sim" / "kernels").glob("*.py"):
+        (kernels / source.name).write_bytes(source.read_bytes())
+    before = cache_folder(kernels, {})
+    assert before.parent == kernels / "__pycache__"
+    assert cache_folder(kernels, {"NUMBA_CACHE_DIR": "/elsewhere"}) == Path("/elsewhere") / before.name
+    with (kernels / "rng.py").open("a") as rng_source:
+        rng_source.write("# changed\n")
+    assert cache_folder(kernels, {}) != before
+    assert numba.config.CACHE_DIR.endswith(cache_folder(ROOT / "sim" / "kernels", os.environ).name)
