@@ -85,8 +85,9 @@ def test_scheduling_moves_trade_to_analogs_and_class_control_slows_the_rebound(b
         assert whole["fentanyl_to_us_kg"].iloc[year].sum() < one["fentanyl_to_us_kg"].iloc[year].sum()
         reached_kg["one"] += one["fentanyl_to_us_kg"].iloc[year].sum()
         reached_kg["whole"] += whole["fentanyl_to_us_kg"].iloc[year].sum()
-    # and by more than noise over the paired seeds: over seeds 1-10 the first year's cut is 2%
-    # to 26% (12% pooled), seeds 1 and 2 give 2% and 6%
+    # and by more than noise over the paired seeds. With the ladder draws (two a person-week),
+    # over seeds 1-10 the first year's cut is -12% to +29%, 11% pooled (seed 9 goes the other
+    # way at classroom size); seeds 1 and 2 give 16% and 6%
     assert reached_kg["whole"] < 0.97 * reached_kg["one"]
 
 
