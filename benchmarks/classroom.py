@@ -40,7 +40,7 @@ def step_ms(steps: int = 30, warmup: int = 5) -> float:
 
 def play_weeks_per_s(seconds: float = 10.0, port: int = 8791) -> float | None:
     """Weeks a second while playing, read off the page's step counter in Chromium (None when
-    Chromium is missing)."""
+    Chromium is missing). Raises PlaywrightError when the page does not answer in time."""
     if not Path(CHROMIUM).exists():
         return None
     from playwright.sync_api import sync_playwright
@@ -77,8 +77,18 @@ def play_weeks_per_s(seconds: float = 10.0, port: int = 8791) -> float | None:
 
 def figures() -> dict:
     """`classroom_step_ms`: median Step with redraw (target <= 200); `classroom_play_weeks_per_s`:
-    weeks a second while playing in the browser (target >= 5; None without Chromium)."""
-    return {"classroom_step_ms": step_ms(), "classroom_play_weeks_per_s": play_weeks_per_s()}
+    weeks a second while playing in the browser (target >= 5; None without Chromium, or when
+    the page did not answer, with the reason in `classroom_play_error`, so that one browser
+    failure does not lose the run's other figures)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    out = {"classroom_step_ms": step_ms()}
+    try:
+        out["classroom_play_weeks_per_s"] = play_weeks_per_s()
+    except PlaywrightError as error:
+        out["classroom_play_weeks_per_s"] = None
+        out["classroom_play_error"] = str(error).splitlines()[0]
+    return out
 
 
 if __name__ == "__main__":

@@ -49,3 +49,23 @@ def test_mesa_reference_follows_the_kernels_rules():
     mesa.step()
     assert sum(mesa.overdoses) == pytest.approx(counts[C_OVERDOSES].sum(), rel=0.15)
     assert sum(mesa.deaths) == pytest.approx(counts[C_DEATHS].sum(), abs=25)
+
+
+def test_a_play_that_does_not_answer_is_recorded_and_the_other_figures_kept(monkeypatch):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from benchmarks import classroom
+    from benchmarks.__main__ import table
+
+    def no_answer():
+        raise PlaywrightTimeout("Locator.click: Timeout 120000ms exceeded.\nCall log: ...")
+
+    monkeypatch.setattr(classroom, "step_ms", lambda: 120.0)
+    monkeypatch.setattr(classroom, "play_weeks_per_s", no_answer)
+    figures = classroom.figures()
+    assert figures == {"classroom_step_ms": 120.0, "classroom_play_weeks_per_s": None,
+                       "classroom_play_error": "Locator.click: Timeout 120000ms exceeded."}
+    shown = table(figures).splitlines()
+    assert any(line.startswith("classroom_play_weeks_per_s") and line.endswith("not measured")
+               for line in shown)
+    assert any(line.startswith("classroom_step_ms") and line.endswith("ok") for line in shown)
