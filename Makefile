@@ -40,7 +40,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Benchmarks (never part of `test`): about 16 minutes on 2 cores; `make bench QUICK=1` for a
+# Benchmarks (never part of `test`): about 6 minutes on 2 cores; `make bench QUICK=1` for a
 # rough 2-minute pass that writes benchmarks/results/quick.json instead of latest.json.
 bench: $(VENV)/.installed-test   # the classroom figures need the dashboard and Chromium
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)

@@ -43,7 +43,7 @@ def baseline_run(out: Path, agents: int | None = None, weeks: int | None = None
 def first_week(cache_dir: Path) -> float:
     """Wall seconds from starting a fresh process to the end of its week 1, with this Numba
     cache folder (interpreter shutdown after the week is not counted). Python caches bytecode
-    as it does by default, even where PYTHONDONTWRITEBYTECODE is set (as on our CI machines):
+    as it does by default, even where PYTHONDONTWRITEBYTECODE is set (as on this machine):
     a warm start is warm in both caches."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -1,5 +1,7 @@
 """Rules that keep the model fast and the benchmarks honest (nothing here is timed)."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,7 @@ def test_a_play_that_does_not_answer_is_recorded_and_the_other_figures_kept(monk
     def no_answer():
         raise PlaywrightTimeout("Locator.click: Timeout 120000ms exceeded.\nCall log: ...")
 
+    monkeypatch.setattr(classroom, "CHROMIUM", sys.executable)   # a file that exists
     monkeypatch.setattr(classroom, "step_ms", lambda: 120.0)
     monkeypatch.setattr(classroom, "play_weeks_per_s", no_answer)
     figures = classroom.figures()
