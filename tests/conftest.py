@@ -10,6 +10,7 @@ import yaml
 from sim.config import load_scenario
 from sim.model import FentanylModel
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
 SMALL = DATA / "small.yaml"
