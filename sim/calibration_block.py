@@ -18,8 +18,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.config import Source, check_keys, check_number, fail, suggest
 from sim.params import TABLE
+from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
 FREE_KEYS = ("path", "low", "high", "source")

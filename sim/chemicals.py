@@ -12,7 +12,7 @@ from importlib import resources
 
 import numpy as np
 
-from sim.config import load_yaml
+from sim.validation import load_yaml
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.config import ScenarioError
 from sim.metrics import HOW, UNITS
+from sim.validation import ScenarioError
 
 DEFAULT_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
                    "fentanyl_seized_mx_kg", "precursor_shipped_kg", "retail_price_usd_per_mg",

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.config import Scenario, ScenarioError, fail, load_scenario
+from sim.config import Scenario, load_scenario
 from sim.params import TABLE
+from sim.validation import ScenarioError, fail
 
 
 class EnsembleError(RuntimeError):
@@ -193,7 +194,7 @@ def replicate_seeds(first_seed: int, replicates: int) -> list[int]:
 def parse_settings(items: list[str]) -> dict[str, list[float]]:
     """`--set group.key=v1,v2` options -> {path: [values]}, checked against the parameter
     table (unknown keys get a "did you mean")."""
-    from sim.config import Source, check_number, suggest
+    from sim.validation import Source, check_number, suggest
 
     grid: dict[str, list[float]] = {}
     source = Source(Path("--set"))

@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import yaml
 
-from sim.config import ScenarioError, Source, check_keys, check_nested, fail, load_yaml
+from sim.validation import ScenarioError, Source, check_keys, check_nested, fail, load_yaml
 
 MAKER_MODES = ("mail", "air", "sea")
 MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length (sim.model.RING_WEEKS)

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare import DEFAULT_METRICS, Window, comparison_table, parse_window, total  # noqa: E402
-from sim.config import ScenarioError, load_scenario, suggest  # noqa: E402
+from sim.config import load_scenario  # noqa: E402
 from sim.ensemble import (  # noqa: E402
     RunSpec,
     RunStore,
@@ -34,6 +34,7 @@ from sim.ensemble import (  # noqa: E402
 from sim.metrics import HOW  # noqa: E402
 from sim.output import atomic_folder  # noqa: E402
 from sim.report import ReportInput, versions, write_report  # noqa: E402
+from sim.validation import ScenarioError, suggest  # noqa: E402
 
 
 def check_metrics(text: str | None) -> tuple[str, ...]:

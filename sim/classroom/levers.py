@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.config import Scenario, Source
+from sim.config import Scenario
 from sim.policies import build_policy
+from sim.validation import Source
 
 CLASSROOM_SOURCE = Source(file="classroom levers")
 

@@ -8,8 +8,8 @@ from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 
-from sim.config import Source, check_keys, check_number, fail, parse_date, suggest
 from sim.populations import COUNTRIES
+from sim.validation import Source, check_keys, check_number, fail, parse_date, suggest
 
 POLICY_TYPES: dict[str, type[Policy]] = {}
 
