@@ -30,7 +30,7 @@ def memory_pass(state, tolerance_mg, flag, scale):
 def users_timed(kind: str, n: int, weeks: int, threads: int | None = None) -> Timed:
     """The users' week ("numba", "numpy" or "memory") on n agents for `weeks`, as a timed run
     on `threads` threads (None: leave the setting) and its preparation (fresh arrays)."""
-    rules, base = workloads.user_rules(), workloads.users(n)
+    rules, base = workloads.user_workload(), workloads.users(n)
 
     def run(arrays):
         if threads is not None:
@@ -55,7 +55,7 @@ def users_rates(runs: dict[str, tuple], n: int, weeks: int, repeats: int) -> dic
 def users_result(n: int, weeks: int, threads: int) -> tuple:
     """The users kernel's counts and arrays after `weeks` on `threads` threads."""
     numba.set_num_threads(threads)
-    rules, arrays = workloads.user_rules(), workloads.users(n)
+    rules, arrays = workloads.user_workload(), workloads.users(n)
     counts = [step_users(*arrays, *rules.kernel_args(week)) for week in range(weeks)]
     return (*counts, *arrays)
 
@@ -81,7 +81,7 @@ def reference_timed(reference: str, n: int, weeks: int) -> tuple[dict[str, Timed
     if reference == "numpy":
         return {"users": users_timed("numpy", n, weeks),
                 "shipments": shipments_timed("numpy", n, weeks)}, weeks
-    people = mesa_reference.UsersModel(*workloads.users(n), workloads.user_rules())
+    people = mesa_reference.UsersModel(*workloads.users(n), workloads.user_workload())
     loads = mesa_reference.ShipmentsModel(workloads.shipments(n)[0], workloads.routes())
     return {"users": (lambda _: people.step(), lambda: None),
             "shipments": (lambda _: loads.step(), lambda: None)}, 1

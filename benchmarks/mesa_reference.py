@@ -11,7 +11,7 @@ import math
 
 import mesa
 
-from benchmarks.workloads import USER_RULES, Routes, UserRules
+from benchmarks.workloads import USER_RULES, Routes, UserWorkload
 from sim.kernels.users import DEAD, RECOVERED, TREATMENT, USING, region_of, region_terms
 
 
@@ -54,14 +54,13 @@ class Person(mesa.Agent):
 class UsersModel(mesa.Model):
     """Person-agents facing one retail market; counts overdoses and deaths per region."""
 
-    def __init__(self, state, tolerance_mg, region_start, rules: UserRules, seed: int = 1):
+    def __init__(self, state, tolerance_mg, region_start, rules: UserWorkload, seed: int = 1):
         super().__init__(seed=seed)
         p = USER_RULES
         self.rules = rules
         self.rate = p["uses_per_week"] * p["overdose_hazard_per_use"]
-        self.dose_g, self.settled = region_terms(
-            rules.fentanyl_share, rules.fentanyl_mg, p["heroin_dose_mg"], p["hazard_exponent"],
-            p["dose_sigma_fentanyl"], p["dose_sigma_heroin"], p["tolerance_elasticity"])
+        self.dose_g, self.settled = region_terms(rules.fentanyl_share, rules.fentanyl_mg,
+                                                 rules.kernel_rules())
         n_regions = rules.fentanyl_share.size
         self.overdoses, self.deaths = [0] * n_regions, [0] * n_regions
         for s, r, t in zip(state.tolist(), region_of(region_start).tolist(), tolerance_mg.tolist(),

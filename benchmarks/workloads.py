@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.kernels import rng
-from sim.kernels.users import EMPTY, TREATMENT, USING
+from sim.kernels.users import EMPTY, TREATMENT, USING, UserRules, user_rules
 from sim.params import TABLE
 
 N_REGIONS, N_ROUTES, N_POSTS = 5, 64, 24
@@ -23,7 +23,7 @@ USER_RULES = {key: param.value for key, param in TABLE["users"].items()}
 
 
 @dataclass
-class UserRules:
+class UserWorkload:
     """What `step_users` takes besides the arrays, for one week (units as in `sim.params`)."""
 
     fentanyl_share: np.ndarray   # per region, 0-1
@@ -33,20 +33,30 @@ class UserRules:
 
     def kernel_args(self, week: int) -> tuple:
         """Arguments after (state, tolerance_mg, region_start), in `step_users` order."""
-        p = USER_RULES
         keys = [rng.stream_key(7, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
-        return (self.fentanyl_share, self.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
-                p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
-                p["dose_sigma_heroin"], self.fatality, p["treatment_entry_prob"],
-                p["treatment_after_overdose_prob"], p["treatment_exit_prob"],
-                p["relapse_after_treatment_prob"], p["remission_prob"], self.initiation_prob,
-                p["tolerance_adapt_rate"], p["tolerance_elasticity"],
-                p["tolerance_loss_in_treatment"], p["tolerance_min_mg"], *keys)
+        return (self.fentanyl_share, self.fentanyl_mg, self.kernel_rules(), *keys)
+
+    def kernel_rules(self) -> UserRules:
+        """The kernels' rules record: the table's defaults with this workload's fatality and
+        initiation."""
+        p = USER_RULES
+        return user_rules(
+            heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
+            hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
+            sigma_fentanyl=p["dose_sigma_fentanyl"], sigma_heroin=p["dose_sigma_heroin"],
+            fatality=self.fatality, treatment_entry_prob=p["treatment_entry_prob"],
+            treatment_after_overdose_prob=p["treatment_after_overdose_prob"],
+            treatment_exit_prob=p["treatment_exit_prob"],
+            relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
+            initiation_prob=self.initiation_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
+            tolerance_elasticity=p["tolerance_elasticity"],
+            tolerance_loss=p["tolerance_loss_in_treatment"],
+            tolerance_min_mg=p["tolerance_min_mg"])
 
 
-def user_rules() -> UserRules:
+def user_workload() -> UserWorkload:
     p = USER_RULES
-    return UserRules(fentanyl_share=np.linspace(0.4, 0.8, N_REGIONS),
+    return UserWorkload(fentanyl_share=np.linspace(0.4, 0.8, N_REGIONS),
                      fentanyl_mg=np.linspace(0.8, 1.4, N_REGIONS),
                      fatality=p["overdose_fatality"] * (1 - p["naloxone_coverage"]
                                                         * p["naloxone_efficacy"]),

@@ -22,7 +22,7 @@ from sim.config import Scenario
 from sim.kernels import rng
 from sim.kernels.makers import fill_orders, maker_week
 from sim.kernels.shipments import inspect
-from sim.kernels.users import C_TREATMENT, C_USING, USING, step_users
+from sim.kernels.users import C_TREATMENT, C_USING, USING, step_users, user_rules
 from sim.metrics import PrecursorTrade, columns_for, observe
 from sim.network import MAX_TRANSIT_WEEKS, build_graph, compile_routes
 from sim.pipeline import Pipeline
@@ -430,15 +430,19 @@ class FentanylModel(mesa.Model):
         fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
                                              * p["naloxone_efficacy"])
         keys = [rng.stream_key(self.seed, s, self.week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
-        counts = step_users(
-            users.state, users.tolerance_mg, self.user_region_start, retail.fentanyl_share,
-            retail.fentanyl_mg, p["heroin_dose_mg"], p["uses_per_week"],
-            p["overdose_hazard_per_use"], p["hazard_exponent"], p["dose_sigma_fentanyl"],
-            p["dose_sigma_heroin"], fatality, entry_prob, p["treatment_after_overdose_prob"] * room,
-            p["treatment_exit_prob"], p["relapse_after_treatment_prob"], p["remission_prob"],
-            init_prob, p["tolerance_adapt_rate"], p["tolerance_elasticity"],
-            p["tolerance_loss_in_treatment"],
-            p["tolerance_min_mg"], *keys)
+        rules = user_rules(
+            heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
+            hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
+            sigma_fentanyl=p["dose_sigma_fentanyl"], sigma_heroin=p["dose_sigma_heroin"],
+            fatality=fatality, treatment_entry_prob=entry_prob,
+            treatment_after_overdose_prob=p["treatment_after_overdose_prob"] * room,
+            treatment_exit_prob=p["treatment_exit_prob"],
+            relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
+            initiation_prob=init_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
+            tolerance_elasticity=p["tolerance_elasticity"],
+            tolerance_loss=p["tolerance_loss_in_treatment"], tolerance_min_mg=p["tolerance_min_mg"])
+        counts = step_users(users.state, users.tolerance_mg, self.user_region_start,
+                            retail.fentanyl_share, retail.fentanyl_mg, rules, *keys)
         self.people_using = counts[C_USING] * ppa
         self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
         return counts

@@ -29,6 +29,7 @@ from sim.kernels.users import (
     region_of,
     step_users,
     step_users_np,
+    user_rules,
 )
 from sim.populations import Users
 
@@ -260,7 +261,7 @@ def _same(n, state, tolerance_mg):
             np.array([0, n, n, n], np.int64))
 
 
-USER_PARAMS = dict(heroin_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazard_exponent=2.0,
+USER_PARAMS = dict(heroin_dose_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazard_exponent=2.0,
                    sigma_fentanyl=0.8, sigma_heroin=0.3, fatality=0.1,
                    treatment_entry_prob=0.01, treatment_after_overdose_prob=0.2,
                    treatment_exit_prob=0.05, relapse_prob=0.6, remission_prob=0.01,
@@ -273,13 +274,7 @@ def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), week=0, **ov
     keys = [rng.stream_key(8, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
     state, tolerance, region_start = users
     return kernel(state, tolerance, region_start, np.array(share), np.array(mg),
-                  params["heroin_mg"], params["uses_per_week"], params["hazard_per_use"],
-                  params["hazard_exponent"], params["sigma_fentanyl"], params["sigma_heroin"],
-                  params["fatality"], params["treatment_entry_prob"],
-                  params["treatment_after_overdose_prob"], params["treatment_exit_prob"],
-                  params["relapse_prob"], params["remission_prob"], params["initiation_prob"],
-                  params["tolerance_adapt_rate"], params["tolerance_elasticity"],
-                  params["tolerance_loss"], params["tolerance_min_mg"], *keys)
+                  user_rules(**params), *keys)
 
 
 LARGE = dict(fatality=0.3, treatment_after_overdose_prob=0.5, treatment_entry_prob=0.2,

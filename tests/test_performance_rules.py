@@ -45,7 +45,7 @@ def test_user_state_is_narrow_and_per_week_memory_does_not_grow_with_weeks(run_m
 def test_mesa_reference_follows_the_kernels_rules():
     """Same population and rules, different random numbers: overdoses and deaths agree within
     sampling noise."""
-    rules, n = workloads.user_rules(), 40_000
+    rules, n = workloads.user_workload(), 40_000
     counts = step_users(*workloads.users(n), *rules.kernel_args(0))
     mesa = mesa_reference.UsersModel(*workloads.users(n), rules)
     mesa.step()

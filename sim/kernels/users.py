@@ -5,6 +5,7 @@ share of doses that contain fentanyl and their mean fentanyl content.
 """
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -20,6 +21,35 @@ USING32, TREATMENT32, DEAD32, RECOVERED32, UNDECIDED32 = (
 # rows of the counts the kernel returns, per region
 C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 4, 5
 N_COUNTS = 6
+
+
+class UserRules(NamedTuple):
+    """One week's rules for every person-agent, as one record the kernels take (all float64;
+    units as in the parameter table, `sim.actors.users.PARAMS`). Built with `user_rules`."""
+
+    heroin_dose_mg: float                 # mg fentanyl-equivalent in a heroin dose
+    uses_per_week: float                  # uses per person-week
+    hazard_per_use: float                 # overdoses per use at dose = tolerance
+    hazard_exponent: float                # g: hazard grows with (dose / tolerance)^g
+    sigma_fentanyl: float                 # log-sd of mg in a fentanyl dose
+    sigma_heroin: float                   # log-sd of mg in a heroin dose
+    fatality: float                       # deaths per overdose, naloxone reversals included
+    treatment_entry_prob: float           # 1/week, using -> treatment
+    treatment_after_overdose_prob: float  # per non-fatal overdose
+    treatment_exit_prob: float            # 1/week, leaving treatment
+    relapse_prob: float                   # share of leavers who return to use
+    remission_prob: float                 # 1/week, using -> recovered without treatment
+    initiation_prob: float                # 1/week per idle slot, starting to use
+    tolerance_adapt_rate: float           # 1/week
+    tolerance_elasticity: float           # d log tolerance / d log mean dose
+    tolerance_loss: float                 # 1/week, lost in treatment
+    tolerance_min_mg: float               # mg fentanyl-equivalent
+
+
+def user_rules(**values: float) -> UserRules:
+    """A `UserRules` from keyword values, each converted to float (so the kernels compile once,
+    for one record type); a missing or unknown name is an error."""
+    return UserRules(**{name: float(value) for name, value in values.items()})
 
 
 # Agents per chunk of the parallel loop. Fixed, so each chunk's partial counts (integers, added
@@ -60,7 +90,7 @@ def overdoses(draw, rate_dose, tol_mg, g):
 
 
 @numba.njit(inline="always")
-def agent_week(state, tol_mg, overdose, change, settled_mg, limits, rules):
+def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_rules):
     """One person-agent's week, branch-free, given its state (int32), whether it overdoses (if
     using) and its STATE_CHANGE draw (31 bits). Each kind of agent climbs a ladder of two rungs
     on that one draw: change <= the first rung's limit moves it to the first rung's state, else
@@ -72,10 +102,10 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, rules):
         idle (free slot, dead, recovered): starts using                  | stays
 
     Returns (state (int32), tolerance_mg, overdoses, dies, starts using). `limits` are the
-    `threshold31`s of `decision_limits`; `rules` is float32 (adapt rate, 1 - loss in treatment,
+    `threshold31`s of `decision_limits`; `tolerance_rules` is float32 (adapt rate, 1 - loss in treatment,
     minimum mg, heroin mg)."""
     dies, dies_or_treated, enters, enters_or_remits, relapses, leaves, starts = limits
-    adapt_rate, kept_in_treatment, min_mg, heroin_mg = rules
+    adapt_rate, kept_in_treatment, min_mg, heroin_mg = tolerance_rules
     using, treated = state == USING32, state == TREATMENT32
     idle = not (using | treated)
     overdose = using & overdose
@@ -99,7 +129,7 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, rules):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, rules, keys, zero):
+def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, tolerance_rules, keys, zero):
     """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
     tolerance_mg: their slices), deciding overdoses on the float32 bounds; using agents the
     bounds leave undecided keep their tolerance and are marked UNDECIDED. Vectorised: no
@@ -117,7 +147,7 @@ def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, rules, 
         sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate_dose)
         undecided = undecided & (s == USING32)
         new, new_tol, overdose, death, start = agent_week(
-            s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, rules)
+            s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
         entry = (s == USING32) & (new == TREATMENT32) & (not undecided)
         new = UNDECIDED32 if undecided else new
         state[k] = np.uint8(new)
@@ -133,7 +163,7 @@ def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, rules, 
 
 
 @numba.njit(cache=True)
-def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys, counts):
+def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules, keys, counts):
     """`agent_week` for the agents `fast_pass` left UNDECIDED (first: the slice's first agent
     index), deciding their overdose with `overdoses`; adds to counts[N_COUNTS]."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
@@ -143,7 +173,7 @@ def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, rul
         tol, i = tolerance_mg[k], first + k
         overdose = overdoses(rng.bits31(od_key, i), rate_dose, tol, g)
         new, new_tol, _, death, _ = agent_week(
-            USING32, tol, overdose, rng.bits31(change_key, i), settled_mg, limits, rules)
+            USING32, tol, overdose, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
         state[k], tolerance_mg[k] = np.uint8(new), new_tol
         counts[C_DEATHS] += death
         counts[C_OVERDOSES] += overdose
@@ -164,13 +194,12 @@ def sum_chunks(part):
 
 
 @numba.njit(cache=True)
-def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_fentanyl,
-                 sigma_heroin, tolerance_elasticity):
+def region_terms(fentanyl_share, fentanyl_mg, tolerance_rules):
     """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
-    the tolerance (mg) that users settle at."""
-    g = hazard_exponent
-    spread_f = math.exp(0.5 * g * (g - 1.0) * sigma_fentanyl * sigma_fentanyl)
-    spread_h = math.exp(0.5 * g * (g - 1.0) * sigma_heroin * sigma_heroin)
+    the tolerance (mg) that users settle at (`UserRules` in)."""
+    g, heroin_mg = tolerance_rules.hazard_exponent, tolerance_rules.heroin_dose_mg
+    spread_f = math.exp(0.5 * g * (g - 1.0) * tolerance_rules.sigma_fentanyl * tolerance_rules.sigma_fentanyl)
+    spread_h = math.exp(0.5 * g * (g - 1.0) * tolerance_rules.sigma_heroin * tolerance_rules.sigma_heroin)
     n_regions = fentanyl_share.size
     dose_g = np.empty(n_regions)
     settled = np.empty(n_regions)
@@ -178,12 +207,12 @@ def region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent, sigma_
         f = fentanyl_share[r]
         dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
         mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
-        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_elasticity
+        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_rules.tolerance_elasticity
     return dose_g, settled
 
 
 @numba.njit(cache=True)
-def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules,
+def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules,
                  keys, zero):
     """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS] (zero: see `fast_pass`)."""
     state, tolerance_mg = state[lo:hi], tolerance_mg[lo:hi]
@@ -191,11 +220,11 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, 
     # bounds hold for hazard exponent 2 only
     bound_rate = np.float32(rate_dose) if g == 2.0 else np.float32(np.nan)
     moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rate, settled_mg, limits,
-                              rules, keys, zero)
+                              tolerance_rules, keys, zero)
     for row in range(N_COUNTS):
         counts[row] += moved[row]
     if n_left:
-        exact_pass(lo, state, tolerance_mg, rate_dose, g, settled_mg, limits, rules, keys,
+        exact_pass(lo, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules, keys,
                    counts)
 
 
@@ -206,19 +235,19 @@ def probability(p):
 
 
 @numba.njit(cache=True)
-def decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
-                    remission_prob, treatment_exit_prob, relapse_prob, initiation_prob):
-    """The week's ladder rungs as `threshold31`s, in `agent_week`'s `limits` order; second rungs
-    are cumulative, so each outcome keeps its probability: death f, treatment after an overdose
-    (1 - f) q; treatment e, remission (1 - e) r; relapse x l, recovery (1 - x) l; starting s.
-    Each probability is clamped first (an entry probability above 1 means everyone enters)."""
-    f, q = probability(fatality), probability(treatment_after_overdose_prob)
-    e, r = probability(treatment_entry_prob), probability(remission_prob)
-    leave, x = probability(treatment_exit_prob), probability(relapse_prob)
+def decision_limits(rules):
+    """The week's ladder rungs (`UserRules` in) as `threshold31`s, in `agent_week`'s `limits`
+    order; second rungs are cumulative, so each outcome keeps its probability: death f,
+    treatment after an overdose (1 - f) q; treatment e, remission (1 - e) r; relapse x l,
+    recovery (1 - x) l; starting s. Each probability is clamped first (an entry probability
+    above 1 means everyone enters)."""
+    f, q = probability(rules.fatality), probability(rules.treatment_after_overdose_prob)
+    e, r = probability(rules.treatment_entry_prob), probability(rules.remission_prob)
+    leave, x = probability(rules.treatment_exit_prob), probability(rules.relapse_prob)
     return (rng.threshold31(f), rng.threshold31(f + (1.0 - f) * q),
             rng.threshold31(e), rng.threshold31(e + (1.0 - e) * r),
             rng.threshold31(leave * x), rng.threshold31(leave),
-            rng.threshold31(probability(initiation_prob)))
+            rng.threshold31(probability(rules.initiation_prob)))
 
 
 def region_of(region_start: np.ndarray) -> np.ndarray:
@@ -227,11 +256,10 @@ def region_of(region_start: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, heroin_mg, uses_x_hazard, g,
-               sigma_fentanyl, sigma_heroin, tolerance_elasticity):
+def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, rules):
     """Checks the slots' layout; returns per region the weekly overdose hazard at 1 mg tolerance
-    (`rate_dose`, uses_x_hazard x E[dose^g]) and the settled tolerance (mg), and zeroed partial
-    counts[chunk, row, region]. A plain function: in `step_users` each array expression would
+    (`rate_dose`, uses x hazard per use x E[dose^g]) and the settled tolerance (mg), and zeroed
+    partial counts[chunk, row, region]. A plain function: in `step_users` each array expression would
     be a parallel region of its own (slower to compile, and a thread wake-up each week)."""
     n_regions = region_start.size - 1
     if n_slots > MAX_SLOTS:
@@ -241,20 +269,17 @@ def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, heroin_mg, us
         splits = splits and region_start[r] <= region_start[r + 1]
     if not splits:
         raise ValueError("step_users: region_start does not split the slots into regions")
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, g, sigma_fentanyl,
-                                   sigma_heroin, tolerance_elasticity)
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, rules)
     n_chunks = (n_slots + CHUNK_AGENTS - 1) // CHUNK_AGENTS
+    uses_x_hazard = rules.uses_per_week * rules.hazard_per_use
     return uses_x_hazard * dose_g, settled, np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
 
 
 @numba.njit(cache=True, parallel=True)
-def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, heroin_mg,
-               uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
-               fatality, treatment_entry_prob, treatment_after_overdose_prob,
-               treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
-               tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-               od_key, change_key):
-    """One week for every person-agent. Agents are stored by region: region r holds slots
+def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, rules, od_key,
+               change_key):
+    """One week for every person-agent under `rules` (a `UserRules`), given each region's share
+    of doses with fentanyl and their mean mg. Agents are stored by region: region r holds slots
     region_start[r]..region_start[r + 1] - 1. Returns counts[N_COUNTS, n_regions] (agents).
 
     Overdose hazard per use = hazard_per_use x (dose / tolerance)^exponent, averaged over a
@@ -263,15 +288,13 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
     heroin_mg)^elasticity: it follows stronger supply only part of the way. `fatality` includes
     naloxone reversals.
     """
-    g = hazard_exponent
+    g = rules.hazard_exponent
     rate_dose, settled, part = week_setup(state.size, region_start, fentanyl_share, fentanyl_mg,
-                                          heroin_mg, uses_per_week * hazard_per_use, g,
-                                          sigma_fentanyl, sigma_heroin, tolerance_elasticity)
+                                          rules)
     n_regions = region_start.size - 1
-    limits = decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
-                             remission_prob, treatment_exit_prob, relapse_prob, initiation_prob)
-    rules = (np.float32(tolerance_adapt_rate), np.float32(1.0 - tolerance_loss),
-             np.float32(tolerance_min_mg), np.float32(heroin_mg))
+    limits = decision_limits(rules)
+    tolerance_rules = (np.float32(rules.tolerance_adapt_rate), np.float32(1.0 - rules.tolerance_loss),
+               np.float32(rules.tolerance_min_mg), np.float32(rules.heroin_dose_mg))
     keys = (od_key, change_key)   # split into halves per segment: a parallel loop
     zero = np.int32(region_start[0])   # 0 (checked in week_setup), unknown to the compiler
     for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
@@ -281,33 +304,26 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, h
             first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
             if first < last:
                 step_segment(first, last, part[c, :, r], state, tolerance_mg, rate_dose[r], g,
-                             np.float32(settled[r]), limits, rules, keys, zero)
+                             np.float32(settled[r]), limits, tolerance_rules, keys, zero)
     return sum_chunks(part)
 
 
-def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, heroin_mg,
-                  uses_per_week, hazard_per_use, hazard_exponent, sigma_fentanyl, sigma_heroin,
-                  fatality, treatment_entry_prob, treatment_after_overdose_prob,
-                  treatment_exit_prob, relapse_prob, remission_prob, initiation_prob,
-                  tolerance_adapt_rate, tolerance_elasticity, tolerance_loss, tolerance_min_mg,
-                  od_key, change_key):
+def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, rules, od_key,
+                  change_key):
     """NumPy twin of `step_users`."""
     n_regions = region_start.size - 1
     region = region_of(region_start)
     idx = np.arange(state.size)
     od_draw, change = rng.bits31_np(od_key, idx), rng.bits31_np(change_key, idx)
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, heroin_mg, hazard_exponent,
-                                   sigma_fentanyl, sigma_heroin, tolerance_elasticity)
-    rate_dose = uses_per_week * hazard_per_use * dose_g
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, rules)
+    rate_dose = rules.uses_per_week * rules.hazard_per_use * dose_g
     using, treated = state == USING, state == TREATMENT
     idle = ~using & ~treated
     tol = tolerance_mg.astype(np.float64)
     overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
-                                                             ** -hazard_exponent))
+                                                             ** -rules.hazard_exponent))
     (dies_t, dies_or_treated_t, enters_t, enters_or_remits_t, relapses_t, leaves_t,
-     starts_t) = decision_limits(fatality, treatment_after_overdose_prob, treatment_entry_prob,
-                                 remission_prob, treatment_exit_prob, relapse_prob,
-                                 initiation_prob)
+     starts_t) = decision_limits(rules)
     dies = overdose & (change <= dies_t)
     entered = np.where(overdose, ~dies & (change <= dies_or_treated_t),
                        using & (change <= enters_t))
@@ -316,12 +332,13 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     recovers = treated & ~relapses & (change <= leaves_t)
     starts = idle & (change <= starts_t)
     tol32 = tolerance_mg.copy()
-    min_mg = np.float32(tolerance_min_mg)
-    adapted = np.maximum(min_mg, tol32 + np.float32(tolerance_adapt_rate)
+    min_mg = np.float32(rules.tolerance_min_mg)
+    adapted = np.maximum(min_mg, tol32 + np.float32(rules.tolerance_adapt_rate)
                          * (settled.astype(np.float32)[region] - tol32))
-    kept = np.maximum(min_mg, tol32 * np.float32(1.0 - tolerance_loss))
+    kept = np.maximum(min_mg, tol32 * np.float32(1.0 - rules.tolerance_loss))
+    heroin_mg = np.float32(rules.heroin_dose_mg)
     tolerance_mg[:] = np.where(using, adapted, np.where(treated, kept,
-                                                        np.where(starts, np.float32(heroin_mg), tol32)))
+                                                        np.where(starts, heroin_mg, tol32)))
     state[relapses | starts] = USING
     state[entered] = TREATMENT
     state[dies] = DEAD
