@@ -16,8 +16,8 @@ import numba
 import numpy as np
 
 from benchmarks import classroom, growth, kernels, whole_runs
+from sim.actors.users import Users
 from sim.params import TABLE
-from sim.populations import Users
 
 RESULTS = Path(__file__).parent / "results"
 KERNEL_REPEATS = 3   # kernel comparisons repeat 3x as often as whole runs

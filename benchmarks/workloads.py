@@ -65,7 +65,7 @@ def user_workload() -> UserWorkload:
 
 def users(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(state uint8, tolerance_mg float32, region_start int64) for n agents, stored by region as
-    in `sim.populations`: five regions of n/5."""
+    in `sim.actors.users`: five regions of n/5."""
     g = np.random.default_rng(1)
     state = g.choice(np.array(list(STATE_MIX), np.uint8), n, p=list(STATE_MIX.values()))
     tolerance_mg = g.uniform(0.3, 1.5, n).astype(np.float32)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.calibration_block import check_calibration, resolve_file
+from sim.kernels import layout
 from sim.network import load_world
 from sim.params import TABLE, defaults
 from sim.policies import build_policy
@@ -165,6 +166,9 @@ def load_scenario(path: str | Path) -> Scenario:
         weeks = check_number(data.get("weeks", 782), int, source, ("weeks",), 1, 5218)
     seed = check_number(data.get("seed", 42), int, source, ("seed",), 0, 2**63 - 1)
     parameters = merge(defaults(), data.get("parameters") or {})
+    problem = layout.size_problem(parameters)
+    if problem is not None:
+        fail(source, ("parameters", *problem[0]), problem[1])
     world = load_world(data.get("network"), source)
     policies = []
     for raw in raw_policies:

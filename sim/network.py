@@ -16,10 +16,12 @@ import networkx as nx
 import numpy as np
 import yaml
 
+from sim.countries import COUNTRIES
+from sim.kernels import layout
 from sim.validation import ScenarioError, Source, check_keys, check_nested, fail, load_yaml
 
 MAKER_MODES = ("mail", "air", "sea")
-MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length (sim.model.RING_WEEKS)
+MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length
 FENTANYL_MODES = ("vehicle", "between_ports", "mail")
 ENTITY_LISTS = ("customs_posts", "cartels", "maker_regions")
 POST_FIELDS = {"traffic_per_week": (float, 0, 1e10), "inspections_per_week": (float, 0, 1e10),
@@ -70,7 +72,7 @@ REQUIRED = {
 def check_world(world: dict) -> None:
     """Build the graph and routes once, so a network file that cannot be run fails at
     validation with its file named, not in the middle of a run."""
-    from sim.populations import COUNTRIES
+
 
     path = world.get("file")
     countries = {r["country"] for r in world["regulators"]}
@@ -81,6 +83,7 @@ def check_world(world: dict) -> None:
         routes, precursor_route, *_ = compile_routes(build_graph(world), world)
     except (KeyError, TypeError, ValueError) as err:
         raise ScenarioError(f"{path}: cannot build the network: {err!r}") from None
+    layout.check_route_posts(np.diff(routes.post_ptr), routes.names, path)
     for b, cartel in enumerate(world["cartels"]):
         if not (precursor_route[:, :, b] >= 0).any():
             raise ScenarioError(f"{path}: cartels: '{cartel['name']}' has no precursor route "
@@ -249,3 +252,57 @@ def compile_routes(graph: nx.DiGraph, world: dict):
         node_paths=paths,
     )
     return routes, precursor_route, entry_route, entries, market_share
+
+
+@dataclass
+class TradeNetwork:
+    """Everything the trade steps look up about the network, compiled once per model.
+
+    routes: the compressed routes; precursor_route[region, mode, buyer] and
+    entry_route[buyer, entry]: route ids (-1: none); entry_market_share[entry, market]: how a US
+    entry's deliveries spread over the markets it serves; route_owner[route]: the buyer a route
+    serves; route_entry[route]: the US entry it crosses (len(entry_names): none);
+    route_passes_post[route, post]: 1 where the route passes the post.
+    """
+
+    graph: nx.DiGraph
+    node_index: dict[str, int]
+    routes: Routes
+    precursor_route: np.ndarray
+    entry_route: np.ndarray
+    entry_names: list[str]
+    market_names: list[str]
+    entry_market_share: np.ndarray
+    route_owner: np.ndarray
+    route_entry: np.ndarray
+    route_passes_post: np.ndarray
+    post_names: list[str]
+
+
+def trade_network(world: dict) -> TradeNetwork:
+    """Build the graph and compile its routes and lookups."""
+    graph = build_graph(world)
+    routes, precursor_route, entry_route, entry_names, entry_market_share = compile_routes(
+        graph, world)
+    post_names = [p["name"] for a in world["customs_agencies"] for p in a["posts"]]
+    n_routes, n_entries = len(routes.names), len(entry_names)
+    route_owner = np.zeros(n_routes, np.int64)
+    route_entry = np.full(n_routes, n_entries, np.int64)
+    for b in range(precursor_route.shape[2]):
+        ids = precursor_route[:, :, b]
+        route_owner[ids[ids >= 0]] = b
+    for b, e in zip(*np.nonzero(entry_route >= 0), strict=True):
+        route_owner[entry_route[b, e]] = b
+    route_passes_post = np.zeros((n_routes, len(post_names)))
+    for r in range(n_routes):
+        on_route = routes.posts[routes.post_ptr[r]:routes.post_ptr[r + 1]]
+        route_passes_post[r, on_route] = 1.0
+        for post in on_route:
+            if post_names[post] in entry_names:
+                route_entry[r] = entry_names.index(post_names[post])
+    return TradeNetwork(
+        graph=graph, node_index=graph.graph["index"], routes=routes,
+        precursor_route=precursor_route, entry_route=entry_route, entry_names=entry_names,
+        market_names=[n["name"] for n in world["nodes"] if n["kind"] == "us_market"],
+        entry_market_share=entry_market_share, route_owner=route_owner, route_entry=route_entry,
+        route_passes_post=route_passes_post, post_names=post_names)

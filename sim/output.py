@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 import sim
+from sim.actors import customs
 from sim.compare import total
 from sim.metrics import units_for
 from sim.plots import plot_run
@@ -98,13 +99,13 @@ def write_results(model, folder: Path, run_time_s: float, plots: bool = True) ->
         "how_totalled": {name: how for name, (_, how) in units.items()},
         "policies": [{"type": p.type_name, "label": p.describe(), "start": p.start.isoformat(),
                       "end": p.end.isoformat() if p.end else None} for p in model.policies],
-        "events": [{"week": w, "date": (scenario.start + dt.timedelta(weeks=w)).isoformat(),
-                    "event": text} for w, text in model.events],
+        "events": [{"week": e.week, "date": (scenario.start + dt.timedelta(weeks=e.week))
+                    .isoformat(), "event": str(e)} for e in model.events],
     }
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (folder / "scenario_resolved.yaml").write_text(
         yaml.safe_dump(json.loads(json.dumps(scenario.resolved, default=str)), sort_keys=False))
     if plots:
-        agencies = {a.name: [model.post_names[p] for p in a.posts] for a in model.customs}
+        agencies = {a.name: [model.posts.names[p] for p in a.posts] for a in customs.agencies(model)}
         plot_run(frame, policy_markers(model), f"{scenario.name} (seed {scenario.seed})", folder,
                  agencies)

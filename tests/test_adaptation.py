@@ -110,7 +110,7 @@ def test_a_regulator_lists_an_analog_sooner_when_more_of_it_is_seized(run_model)
     for label, policies in (("unseized", [china]), ("seized", [china, mexico])):
         model = run_model(base=TINY, weeks=100, policies=policies, parameters=params,
                           network=port)
-        weeks[label] = next(w for w, t in model.events if t.startswith("un controls 4-ap"))
+        weeks[label] = next(e.week for e in model.events if str(e).startswith("un controls 4-ap"))
         if label == "seized":
             assert frame(model)["precursor_seized_kg"].sum() > 5
     assert weeks["seized"] < weeks["unseized"] - 5

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from solara.server.kernel_context import PageStatus
 
+from sim.actors.customs import agencies
+from sim.actors.regulators import regulators as regulator_agents
 from sim.classroom import assets
 from sim.classroom.charts import charts_spec, smooth
 from sim.classroom.events import _leader_changes, display_name, event_feed, explain
@@ -94,26 +96,28 @@ def test_network_view_follows_the_week():
     assert sum(edge_flows_kg(model).values()) == 0
     model.run(20)
     flows = edge_flows_kg(model)
-    index = model.node_index
+    index = model.network.node_index
     into_entries = sum(kg for (a, b), kg in flows.items()
-                       if b in [index[e] for e in model.entry_names])
+                       if b in [index[e] for e in model.network.entry_names])
     out_of_entries = sum(kg for (a, b), kg in flows.items()
-                         if a in [index[e] for e in model.entry_names])
+                         if a in [index[e] for e in model.network.entry_names])
     assert into_entries > 0
-    entry_nodes = {index[e] for e in model.entry_names}
-    crossing = [r for r, path in enumerate(model.routes.node_paths) if entry_nodes & set(path)]
+    entry_nodes = {index[e] for e in model.network.entry_names}
+    crossing = [r for r, path in enumerate(model.network.routes.node_paths)
+                if entry_nodes & set(path)]
     out = model.week_outcome
     assert out_of_entries == pytest.approx(
         (out.fentanyl_delivered_kg + out.finished_delivered_kg)[crossing].sum())
     shares = inspection_shares(model)
-    for agency in model.customs:
+    for agency in agencies(model):
         assert shares[agency.posts].sum() == pytest.approx(1.0)
     labels = node_labels(model)
     assert "of insp." in labels[index["san_diego"]]
     assert "labs" in labels[index["mx_sinaloa"]]
     layers = network_spec(model)["layer"]
     nodes, regulators = layers[1]["data"]["values"], layers[4]["data"]["values"]
-    assert len(nodes) == len(model.graph) and len(regulators) == len(model.regulators)
+    assert len(nodes) == len(model.network.graph)
+    assert len(regulators) == len(regulator_agents(model)) == 5
     assert any("cooperation" in r["label"] for r in regulators)
     widths = [edge["width"] for edge in layers[0]["data"]["values"]]
     assert min(widths) >= 0.5 and max(widths) == pytest.approx(9.5)
@@ -122,8 +126,8 @@ def test_network_view_follows_the_week():
 def test_every_model_event_is_explained_in_plain_words():
     model = ClassroomModel(seed=1, sanctions=True, taskforce_china=True)
     model.run(400)
-    for _, text in model.events:
-        plain = explain(model, text)
+    for event in model.events:
+        plain = explain(event)
         assert "_" not in plain and "(policy)" not in plain, plain
     feed = event_feed(model)
     assert [d for d, _ in feed] == sorted((d for d, _ in feed), reverse=True)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sim.actors.buyers import buyers
 from sim.config import load_scenario
 from sim.model import FentanylModel
 from tests.conftest import SMALL, frame
@@ -16,8 +17,9 @@ def checked_run():
     scenario = load_scenario(SMALL).with_overrides(weeks=260)
     model = FentanylModel(scenario)
     ring = model.pipeline.ring
-    initial_fentanyl_kg = (sum(c.fentanyl_stock_kg for c in model.cartels)
-                           + model.retail_stock_kg.sum())
+    dealers = model.dealers
+    initial_fentanyl_kg = (sum(b.fentanyl_stock_kg for b in buyers(model))
+                           + dealers.stock_kg.sum())
     problems = []
     for week in range(scenario.weeks):
         model.step()
@@ -27,15 +29,15 @@ def checked_run():
         accounted = df["precursor_delivered_kg"].sum() + df["precursor_seized_kg"].sum()
         if abs(shipped - accounted - pending_precursor) > 1e-6 * max(shipped, 1):
             problems.append((week, "precursor", shipped, accounted, pending_precursor))
-        held = (sum(c.fentanyl_stock_kg for c in model.cartels) + model.retail_stock_kg.sum()
+        held = (sum(b.fentanyl_stock_kg for b in buyers(model)) + dealers.stock_kg.sum()
                 + ring["fentanyl_delivered_kg"].sum() + ring["fentanyl_seized_kg"].sum()
                 + ring["finished_delivered_kg"].sum() + ring["finished_seized_kg"].sum())
         made = initial_fentanyl_kg + df["fentanyl_made_kg"].sum()
         gone = df["fentanyl_sold_kg"].sum() + sum(df[c].sum() for c in SEIZED)
         if abs(made - gone - held) > 1e-6 * made:
             problems.append((week, "fentanyl", made, gone, held))
-        stocks = [v for c in model.cartels for v in (c.fentanyl_stock_kg, c.precursor_stock_kg)]
-        if min(stocks) < -1e-9 or model.retail_stock_kg.min() < -1e-9:
+        stocks = [v for b in buyers(model) for v in (b.fentanyl_stock_kg, b.precursor_stock_kg)]
+        if min(stocks) < -1e-9 or dealers.stock_kg.min() < -1e-9:
             problems.append((week, "negative stock", stocks))
     return model, problems
 
@@ -53,7 +55,7 @@ def test_deaths_never_exceed_users_and_counts_are_whole_people(checked_run):
     df = frame(model)
     assert (df["overdose_deaths"] <= df["users_active"].shift(1).fillna(np.inf)).all()
     assert (df["overdose_deaths"] <= df["overdoses"]).all()
-    per_agent = df["overdose_deaths"] / model.people_per_agent
+    per_agent = df["overdose_deaths"] / model.users.people_per_agent
     assert np.allclose(per_agent, np.round(per_agent))
     assert (df.drop(columns=["date"]) >= 0).all().all()
 

@@ -10,7 +10,9 @@ import numba
 import numpy as np
 import pytest
 
+from sim.actors.users import Users
 from sim.kernels import cache_folder, rng
+from sim.kernels.layout import order_index
 from sim.kernels.makers import fill_orders, fill_orders_np, maker_week, maker_week_np
 from sim.kernels.shipments import inspect, inspect_np
 from sim.kernels.users import (
@@ -31,7 +33,6 @@ from sim.kernels.users import (
     step_users_np,
     user_rules,
 )
-from sim.populations import Users
 
 KEY = rng.stream_key(1, 2, 3)
 
@@ -125,13 +126,13 @@ def _orders(n_orders=400, n_makers=50, seed=0):
     capacity = g.uniform(0, 10, n_makers)
     compliance = g.uniform(0, 1, n_makers).astype(np.float32)
     pressure = np.where(g.uniform(size=n_makers) < 0.5, g.uniform(size=n_makers), 0.0)
-    return maker, buyer, kg, capacity, compliance, pressure
+    return maker, order_index(maker, 4, buyer), kg, capacity, compliance, pressure
 
 
 def test_fill_orders_matches_twin():
     args = _orders()
-    shipped, refused = fill_orders(*args, 4, KEY)
-    shipped_np, refused_np = fill_orders_np(*args, 4, KEY)
+    shipped, refused = fill_orders(*args, KEY)
+    shipped_np, refused_np = fill_orders_np(*args, KEY)
     assert np.array_equal(refused, refused_np)
     assert np.allclose(shipped, shipped_np, atol=1e-12)
     maker, _, kg, capacity, _, _ = args
@@ -147,10 +148,11 @@ def test_fully_compliant_maker_refuses_controlled_chemical_orders():
     kg = np.ones(50)
     capacity = np.array([1000.0])
     compliance = np.array([1.0], np.float32)
-    shipped, refused = fill_orders(maker, buyer, kg, capacity, compliance, np.array([1.0]), 5, KEY)
+    index = order_index(maker, 5, buyer)
+    shipped, refused = fill_orders(maker, index, kg, capacity, compliance, np.array([1.0]), KEY)
     assert refused.all() and shipped.sum() == 0
     # the same maker, chemical uncontrolled (no pressure): every order filled
-    shipped, refused = fill_orders(maker, buyer, kg, capacity, compliance, np.array([0.0]), 5, KEY)
+    shipped, refused = fill_orders(maker, index, kg, capacity, compliance, np.array([0.0]), KEY)
     assert not refused.any() and shipped.sum() == pytest.approx(50.0)
 
 

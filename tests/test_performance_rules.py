@@ -6,13 +6,11 @@ import numpy as np
 import pytest
 
 from benchmarks import mesa_reference, workloads
+from sim.actors.users import Users
 from sim.cli import main
 from sim.kernels.users import C_DEATHS, C_OVERDOSES, step_users
-from sim.populations import Users
+from sim.model import PHASES
 from tests.conftest import TINY
-
-PHASES = ("policies", "precursor_trade", "labs", "fentanyl_movement", "receive", "market",
-          "users", "adaptation", "record")
 
 
 def test_profile_prints_the_time_of_every_phase(capsys):
@@ -20,7 +18,7 @@ def test_profile_prints_the_time_of_every_phase(capsys):
     out = capsys.readouterr().out
     assert "3,200 user slots" in out
     for phase in PHASES:
-        assert f"\n{phase} " in out
+        assert f"\n{phase.name} " in out
 
 
 def test_run_set_changes_a_parameter_and_takes_one_value(tmp_path, capsys):
@@ -36,10 +34,20 @@ def test_user_state_is_narrow_and_per_week_memory_does_not_grow_with_weeks(run_m
     users = Users.create(1000, 600, np.ones(5), 0.5, 1)
     assert sum(a.itemsize for a in (users.state, users.region, users.tolerance_mg)) <= 8
     model = run_model(weeks=20)
-    sizes = {name: a.nbytes for name, a in vars(model).items() if isinstance(a, np.ndarray)}
+    sizes = array_bytes(model)
+    assert sizes["users.state"] > 0 and sizes["makers.active"] > 0 and sizes["posts.inspections"] > 0
     model.run(30)
-    assert sizes == {name: a.nbytes for name, a in vars(model).items()
-                     if isinstance(a, np.ndarray) and name in sizes}
+    assert array_bytes(model) == sizes
+
+
+def array_bytes(model) -> dict[str, int]:
+    """Bytes of every array the model and its array-backed actors hold, by name."""
+    holders = {"model": model, "users": model.users, "makers": model.makers,
+               "posts": model.posts, "dealers": model.dealers, "controls": model.controls}
+    sizes = {f"{who}.{name}": a.nbytes for who, holder in holders.items()
+             for name, a in vars(holder).items() if isinstance(a, np.ndarray)}
+    sizes.update({f"pipeline.{name}": a.nbytes for name, a in model.pipeline.ring.items()})
+    return sizes
 
 
 def test_mesa_reference_follows_the_kernels_rules():

@@ -4,7 +4,9 @@ that must emerge from them. Paired runs share a seed, so differences come from t
 import numpy as np
 import pytest
 
-from sim import market
+from sim.actors import retail
+from sim.actors.cartels import cartels
+from sim.actors.customs import agencies
 from sim.config import load_scenario
 from sim.model import FentanylModel
 from tests.conftest import frame
@@ -13,7 +15,7 @@ SURE = {"inspections_per_week": 1e6, "detection_prob": 1.0}
 
 
 def week_of(event_text: str, model) -> int:
-    return next(w for w, text in model.events if event_text in text)
+    return next(e.week for e in model.events if event_text in str(e))
 
 
 def test_route_with_certain_detection_delivers_nothing(run_model):
@@ -30,7 +32,7 @@ def test_cartel_shifts_its_split_away_from_a_route_where_it_lost_loads(run_model
     df = frame(model)
     assert df["route_share_entry_a"].iloc[0] == pytest.approx(0.5)
     assert df["route_share_entry_a"].iloc[-10:].mean() < 0.15
-    cartel = model.cartels[0]
+    cartel = cartels(model)[0]
     assert cartel.route_loss[0] > cartel.route_loss[1] + 0.2 and cartel.route_loss[1] < 0.05
 
 
@@ -74,7 +76,7 @@ def test_china_adopts_un_controls_sooner_when_cooperating(run_model):
 
 def test_un_controls_a_prominent_precursor_after_its_detection_lag(run_model):
     model = run_model(weeks=40, parameters={"regulators": {"un_detection_lag_weeks": 20}})
-    detected = [(w, t) for w, t in model.events if t.startswith("un controls")]
+    detected = [(e.week, str(e)) for e in model.events if str(e).startswith("un controls")]
     assert detected and 20 <= detected[0][0] <= 30
     assert "npp" in detected[0][1]
 
@@ -105,8 +107,8 @@ def test_sanctions_cut_sanctioned_firms_output_and_chinas_cooperation(run_model)
     designated = sanctioned.policies[0].designated
     assert designated.size == 20
     assert sanctioned.makers.sanctioned[designated].sum() >= 15     # a few exit or re-register
-    capacity = sanctioned.maker_capacity_kg[designated].sum()
-    assert capacity < 0.5 * base.maker_capacity_kg[designated].sum()
+    capacity = sanctioned.makers.capacity_kg[designated].sum()
+    assert capacity < 0.5 * base.makers.capacity_kg[designated].sum()
     coop_base = frame(base)["china_cooperation"].iloc[-1]
     assert frame(sanctioned)["china_cooperation"].iloc[-1] < coop_base - 0.03
 
@@ -175,8 +177,8 @@ def test_market_shortage_raises_price_and_surplus_raises_potency():
     mkt = {"retail_turnover": 1.0, "retail_price_ref_usd_per_mg": 3.0,
            "price_scarcity_exponent": 0.5}
     people = np.array([1e5, 1e5])
-    wanted_kg = 1e5 * 10 * 1.0 / market.MG_PER_KG
-    out = market.clear(np.array([0.25 * wanted_kg, 2 * wanted_kg]), people, mkt, users)
+    wanted_kg = 1e5 * 10 * 1.0 / retail.MG_PER_KG
+    out = retail.clear(np.array([0.25 * wanted_kg, 2 * wanted_kg]), people, mkt, users)
     assert out.fentanyl_share[0] == pytest.approx(0.25)
     assert out.fentanyl_mg[0] == pytest.approx(1.0)
     assert out.price_usd_per_mg[0] == pytest.approx(6.0)
@@ -187,14 +189,15 @@ def test_market_shortage_raises_price_and_surplus_raises_potency():
 
 def test_customs_seizure_chance_falls_with_traffic_and_rises_with_intel(scenario_file):
     model = FentanylModel(load_scenario(scenario_file()))
-    agency = next(a for a in model.customs if a.name == "us_cbp")
-    model.post_inspections[:] = 1000.0
+    agency = next(a for a in agencies(model) if a.name == "us_cbp")
+    posts = model.posts
+    posts.inspections[:] = 1000.0
     agency.step()
-    base = model.seize_prob[agency.posts].copy()
-    model.post_traffic[agency.posts] *= 4
+    base = posts.seize_prob[agency.posts].copy()
+    posts.traffic[agency.posts] *= 4
     agency.step()
-    assert np.all(model.seize_prob[agency.posts] == pytest.approx(base / 4))
-    model.post_traffic[agency.posts] /= 4
-    model.post_intel[agency.posts] = 0.5
+    assert np.all(posts.seize_prob[agency.posts] == pytest.approx(base / 4))
+    posts.traffic[agency.posts] /= 4
+    posts.intel[agency.posts] = 0.5
     agency.step()
-    assert np.all(model.seize_prob[agency.posts] > 2 * base)
+    assert np.all(posts.seize_prob[agency.posts] > 2 * base)

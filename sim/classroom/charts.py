@@ -81,7 +81,7 @@ def _panel(title: str, values: list[dict], domain: tuple[float, float], now: flo
 def _route_panel(model, first: float, domain: tuple[float, float]) -> dict:
     """Stacked shares of fentanyl sent north by US entry route (13-week mean)."""
     values = []
-    for name in model.entry_names:
+    for name in model.network.entry_names:
         years, shares = thinned(first, model.recorder.series(f"route_share_{name}"))
         values += _points(years, shares, route=name.replace("_", " "))
     x = _x_years(domain)

@@ -10,33 +10,22 @@ import re
 
 import numpy as np
 
+from sim.actors.customs import agencies
 from sim.classroom.charts import smooth
+from sim.events import (
+    ADOPTED_UN_CONTROL,
+    BY_POLICY,
+    CONTROL,
+    DECONTROL,
+    POLICY_END,
+    UN_DETECTION,
+    Event,
+)
+from sim.policies import POLICY_TYPES
 
-# what each policy type does, for a classroom (the full rules are in docs/ODD.md)
-POLICY_STORIES = {
-    "class_scheduling": "makers there must stop selling these chemicals or switch to one "
-                        "that is not controlled yet",
-    "sanctions": "sanctioned Chinese firms lose their banks and much of their capacity, then "
-                 "re-register under new names; China cooperates less while they stand",
-    "diplomatic_shock": "China stops cooperating on counternarcotics, so it enforces less",
-    "bilateral_deal": "China cooperates more and cracks down on online sellers",
-    "economic_pressure": "China's need for good relations shifts its cooperation",
-    "taskforce": "members share intelligence and raid makers and cartels' supplier links "
-                 "together",
-    "global_coalition": "members share intelligence and raid suppliers, without China",
-    "customs_surge": "more inspections at these posts; the agencies may move them as they "
-                     "learn where loads are",
-    "platform_enforcement": "online marketplaces take listings down, so cartels find "
-                            "suppliers more slowly",
-    "mexico_enforcement": "Mexico inspects more precursor imports and raids more labs",
-    "arms_control": "fewer US guns reach the cartels, so more Mexican lab raids succeed",
-    "demand_reduction": "more treatment and naloxone in the US: fewer people die per overdose "
-                        "and more leave use",
-}
-CONTROL = re.compile(r"^(\w+) (controls|lifts control of) (.+) \((.+)\)$")
+CAUSES = {BY_POLICY: "by decision", ADOPTED_UN_CONTROL: "following the UN",
+          UN_DETECTION: "after finding it in seizures"}
 DATED = re.compile(r"^([A-Z][a-z]{2} )?\d{4}: ")   # a label's own date, e.g. "May 2019: "
-CAUSES = {"policy": "by decision", "adopted UN control": "following the UN",
-          "detected": "after finding it in seizures"}
 SHIFT_GAP_WEEKS = 8   # a leader must change this long after the last change to be news
 SHIFT_MARGIN = 0.03   # ... and lead the old one by this share (13-week means) to be news
 ACRONYMS = {"un", "us", "cbp", "dea", "cnd", "mx", "cn", "npp", "anpp", "ap", "nncc", "ncb",
@@ -59,23 +48,20 @@ def display_name(name: str, chemical: bool = False) -> str:
                     for w in name.split("_"))
 
 
-def explain(model, text: str) -> str:
-    """One of `model.events` in plain words."""
-    match = CONTROL.match(text)
-    if match:
-        who, verb, names, cause = match.groups()
-        who = display_name(who)
-        chemicals = ", ".join(display_name(n, chemical=True) for n in names.split(", "))
-        if verb == "controls":
-            return (f"{who} controls {chemicals} ({CAUSES.get(cause, cause)}): makers there "
-                    "must stop or switch to an analog that is not controlled yet.")
+def explain(event: Event) -> str:
+    """One of `model.events` in plain words, from its fields (a policy's story is its class's
+    `story`)."""
+    if event.kind in (CONTROL, DECONTROL):
+        who = display_name(event.actors[0])
+        chemicals = ", ".join(display_name(n, chemical=True) for n in event.chemicals)
+        if event.kind == CONTROL:
+            return (f"{who} controls {chemicals} ({CAUSES.get(event.cause, event.cause)}): makers "
+                    "there must stop or switch to an analog that is not controlled yet.")
         return f"{who} lifts its control of {chemicals}."
-    when, _, label = text.partition(": ")
-    policy = next((p for p in model.policies if p.describe() == label), None)
-    story = POLICY_STORIES.get(policy.type_name, "") if policy is not None else ""
-    label = DATED.sub("", label)   # the feed gives the date
-    if when == "ends":
+    label = DATED.sub("", event.cause)   # the feed gives the date
+    if event.kind == POLICY_END:
         return f"Ends: {label}."
+    story = POLICY_TYPES[event.actors[0]].story
     return f"{label}: {story}." if story else f"{label}."
 
 
@@ -104,12 +90,13 @@ def emergent_events(model) -> list[tuple[int, str]]:
             chemicals, [rec.series(f"precursor_share_{c}") for c in chemicals]):
         out.append((week, f"Makers switch: {display_name(name)} is now the chemical most shipped "
                           f"({share:.0%} of kg)."))
+    entries = model.network.entry_names
     for week, name, share in _leader_changes(
-            model.entry_names, [rec.series(f"route_share_{e}") for e in model.entry_names]):
+            entries, [rec.series(f"route_share_{e}") for e in entries]):
         out.append((week, f"Traffickers shift: most fentanyl now crosses at {display_name(name)} "
                           f"({share:.0%})."))
-    for agency in model.customs:
-        posts = [model.post_names[p] for p in agency.posts]
+    for agency in agencies(model):
+        posts = [model.posts.names[p] for p in agency.posts]
         if len(posts) < 2:
             continue
         for week, name, share in _leader_changes(
@@ -128,8 +115,8 @@ def emergent_events(model) -> list[tuple[int, str]]:
 def event_feed(model) -> list[tuple[dt.date, str]]:
     """Every event so far, newest first, as (date, plain text)."""
     # a chemical controlled by a policy is told by the policy's own event
-    events = [(w, explain(model, text)) for w, text in model.events
-              if not text.endswith("(policy)")]
+    events = [(e.week, explain(e)) for e in model.events
+              if not (e.kind in (CONTROL, DECONTROL) and e.cause == BY_POLICY)]
     events += emergent_events(model)
     events.sort(key=lambda e: e[0], reverse=True)
     return [(date_of(model, w), text) for w, text in events]

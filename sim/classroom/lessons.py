@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 from sim.classroom.model import CLASSROOM_SIZE, SCENARIO_DIR  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
 from sim.ensemble import run  # noqa: E402
-from sim.metrics import CORE, EXTRA  # noqa: E402
+from sim.metrics import HOW  # noqa: E402
 from sim.output import atomic_folder  # noqa: E402
 
 SOUTHWEST = ("san_diego", "nogales", "el_paso", "laredo")
@@ -72,7 +72,7 @@ def yearly(frame: pd.DataFrame, series: str) -> pd.Series:
     if series == "southwest_share":
         frame = frame.assign(southwest_share=sum(frame[f"route_share_{e}"] for e in SOUTHWEST))
     grouped = frame.groupby("year")[series]
-    how = "mean" if series == "southwest_share" else {**CORE, **EXTRA}[series][1]
+    how = "mean" if series == "southwest_share" else HOW[series]
     return grouped.mean() if how == "mean" else grouped.sum()
 
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.actors.cartels import cartels
+from sim.actors.customs import agencies
+from sim.actors.regulators import regulators
 from sim.classroom.events import display_name
+from sim.countries import COUNTRIES
 from sim.kernels.users import C_DEATHS
-from sim.populations import COUNTRIES
 
 LAYERS = ("producer_region", "export_hub", "mexican_port", "lab_region", "transit", "us_entry",
           "us_market")
@@ -39,20 +42,21 @@ def layered_positions(graph) -> dict[int, tuple[float, float]]:
 def edge_flows_kg(model) -> dict[tuple[int, int], float]:
     """kg arriving this week along the routes through each edge, and on from each US entry to
     the markets it serves (0 before the first step)."""
-    flows = {edge: 0.0 for edge in model.graph.edges}
+    network = model.network
+    flows = {edge: 0.0 for edge in network.graph.edges}
     out = model.week_outcome
     if out is None:
         return flows
     by_route = sum(getattr(out, name) for name in ROUTE_FLOWS)
-    entries = [model.node_index[name] for name in model.entry_names]
-    markets = [model.node_index[name] for name in model.market_names]
-    for route, path in enumerate(model.routes.node_paths):
+    entries = [network.node_index[name] for name in network.entry_names]
+    markets = [network.node_index[name] for name in network.market_names]
+    for route, path in enumerate(network.routes.node_paths):
         if by_route[route] > 0:
             for edge in zip(path[:-1], path[1:], strict=True):
                 flows[edge] += float(by_route[route])
         if path[-1] in entries:   # a cartel's load goes on to markets, by the entry's shares
             e = entries.index(path[-1])
-            for m, share in enumerate(model.entry_market_share[e]):
+            for m, share in enumerate(network.entry_market_share[e]):
                 if share > 0:
                     flows[path[-1], markets[m]] += float(out.fentanyl_delivered_kg[route] * share)
     return flows
@@ -62,15 +66,15 @@ def post_seized_kg(model) -> np.ndarray:
     """kg of goods seized this week at each customs post."""
     out = model.week_outcome
     if out is None:
-        return np.zeros(len(model.post_names))
+        return np.zeros(len(model.posts))
     return sum(getattr(out, name) for name in SEIZED_AT_POST)
 
 
 def inspection_shares(model) -> np.ndarray:
     """Each post's share of its agency's inspections (the learned split)."""
-    shares = np.zeros(len(model.post_names))
-    for agency in model.customs:
-        pool = model.post_inspections[agency.posts]
+    shares = np.zeros(len(model.posts))
+    for agency in agencies(model):
+        pool = model.posts.inspections[agency.posts]
         shares[agency.posts] = pool / max(pool.sum(), 1e-12)
     return shares
 
@@ -83,7 +87,7 @@ def active_firms_by_region(model) -> tuple[list[str], np.ndarray]:
 
 def node_labels(model) -> dict[int, str]:
     """Each node's name and the state of the agents on it."""
-    graph, index = model.graph, model.node_index
+    graph, index = model.network.graph, model.network.node_index
     labels = {n: display_name(data["name"].removeprefix("cn_").removeprefix("mx_")
                               .removeprefix("in_").removeprefix("us_"))
               for n, data in graph.nodes(data=True)}
@@ -91,17 +95,16 @@ def node_labels(model) -> dict[int, str]:
     for r, name in enumerate(region_names):
         labels[index[name]] += f"\n{active[r]} firms"
     shares, seized = inspection_shares(model), post_seized_kg(model)
-    for p, name in enumerate(model.post_names):
+    for p, name in enumerate(model.posts.names):
         labels[index[name]] += f"\n{shares[p]:.0%} of insp."
         if seized[p] >= 0.5:
             labels[index[name]] += f"\nseized {seized[p]:,.0f} kg"
-    for cartel in model.cartels:
-        if not cartel.in_us:
-            labels[cartel.cell.coordinate] = f"{display_name(cartel.name)}\n{cartel.labs} labs"
-    counts = model.week_user_counts
-    for m, name in enumerate(model.market_names):
-        deaths = 0 if counts is None else counts[C_DEATHS, m] * model.people_per_agent
-        labels[index[name]] += (f"\n{model.people_using[m] / 1000:,.0f}k using"
+    for cartel in cartels(model):
+        labels[cartel.cell.coordinate] = f"{display_name(cartel.name)}\n{cartel.labs} labs"
+    users = model.users
+    for m, name in enumerate(model.network.market_names):
+        deaths = 0 if users.counts is None else users.counts[C_DEATHS, m] * users.people_per_agent
+        labels[index[name]] += (f"\n{users.people_using[m] / 1000:,.0f}k using"
                                 f"\n{deaths:,.0f} died")
     return labels
 
@@ -115,12 +118,13 @@ GREENS = ("#e5f5e0", "#a1d99b", "#41ab5d", "#006d2c")   # share of an agency's i
 def regulator_nodes(model) -> list[dict]:
     """Each regulator's square: chemicals it controls; China's cooperation and enforcement."""
     nodes = []
-    for country, regulator in model.regulators.items():
-        name = COUNTRIES[country]
-        label = f"{display_name(regulator.name)}\ncontrols {int(model.controlled[country, :-1].sum())}"
+    for regulator in regulators(model):
+        name = COUNTRIES[regulator.country]
+        controls = int(model.controls.controlled[regulator.country, :-1].sum())
+        label = f"{display_name(regulator.name)}\ncontrols {controls}"
         if regulator is model.china:
-            label += (f"\ncooperation {model.china_cooperation:.2f}"
-                      f"\nenforcement {model.china_enforcement:.2f}")
+            label += (f"\ncooperation {model.china.cooperation:.2f}"
+                      f"\nenforcement {model.china.enforcement:.2f}")
         nodes.append({"x": REGULATOR_X.get(name, 3.0), "y": REGULATOR_ROW_Y, "label": label})
     return nodes
 
@@ -136,7 +140,7 @@ def _axis(field: str, domain: tuple[float, float]) -> dict:
 
 def network_spec(model) -> dict:
     """A Vega-Lite spec of the layered network this week (drawn by the browser)."""
-    graph = model.graph
+    graph, index = model.network.graph, model.network.node_index
     positions = layered_positions(graph)
     flows = edge_flows_kg(model)
     biggest = max(max(flows.values()), 1e-9)
@@ -148,14 +152,14 @@ def network_spec(model) -> dict:
     region_names, active = active_firms_by_region(model)
     size = {n: 150.0 for n in graph.nodes}
     for r, name in enumerate(region_names):
-        size[model.node_index[name]] = 40.0 + 700.0 * active[r] / max(active.max(), 1)
-    for m, name in enumerate(model.market_names):
-        size[model.node_index[name]] = 40.0 + 700.0 * model.people_using[m] / max(
-            model.people_using.max(), 1e-9)
+        size[index[name]] = 40.0 + 700.0 * active[r] / max(active.max(), 1)
+    people = model.users.people_using
+    for m, name in enumerate(model.network.market_names):
+        size[index[name]] = 40.0 + 700.0 * people[m] / max(people.max(), 1e-9)
     fill = {n: "#cccccc" for n in graph.nodes}
     rings = []
-    for p, name in enumerate(model.post_names):
-        node = model.node_index[name]
+    for p, name in enumerate(model.posts.names):
+        node = index[name]
         fill[node] = _green(shares[p])
         if seized[p] > 0:
             rings.append({"x": positions[node][0], "y": positions[node][1],

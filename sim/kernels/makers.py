@@ -1,6 +1,6 @@
 """Precursor makers: filling cartel orders, and the weekly raid / switch / re-register rules.
 
-Arrays are one entry per maker slot (see `sim.populations.Makers`).
+Arrays are one entry per maker slot (see `sim.actors.makers.Makers`).
 """
 
 import numba
@@ -10,11 +10,11 @@ from sim.kernels.rng import uniform, uniforms_np
 
 
 @numba.njit(cache=True)
-def fill_orders(order_maker, order_buyer, order_kg, capacity_kg, compliance, pressure,
-                n_buyers, key):
+def fill_orders(order_maker, order_index, order_kg, capacity_kg, compliance, pressure, key):
     """Makers fill orders in array order, up to their weekly capacity, unless they refuse.
 
-    A maker refuses an order with probability compliance x enforcement pressure on its chemical.
+    A maker refuses an order with probability compliance x enforcement pressure on its chemical
+    (the draw of the order's `order_index`, `sim.kernels.layout.order_index`).
     Returns (shipped_kg per order, refused flag per order).
     """
     remaining_kg = capacity_kg.astype(np.float64)
@@ -22,7 +22,7 @@ def fill_orders(order_maker, order_buyer, order_kg, capacity_kg, compliance, pre
     refused = np.zeros(order_kg.size, np.uint8)
     for o in range(order_kg.size):
         m = order_maker[o]
-        if uniform(key, m * n_buyers + order_buyer[o]) < compliance[m] * pressure[m]:
+        if uniform(key, order_index[o]) < compliance[m] * pressure[m]:
             refused[o] = 1
             continue
         kg = min(order_kg[o], remaining_kg[m])
@@ -31,10 +31,9 @@ def fill_orders(order_maker, order_buyer, order_kg, capacity_kg, compliance, pre
     return shipped_kg, refused
 
 
-def fill_orders_np(order_maker, order_buyer, order_kg, capacity_kg, compliance, pressure,
-                   n_buyers, key):
+def fill_orders_np(order_maker, order_index, order_kg, capacity_kg, compliance, pressure, key):
     """NumPy twin of `fill_orders`."""
-    u = uniforms_np(key, order_maker.astype(np.int64) * n_buyers + order_buyer)
+    u = uniforms_np(key, order_index)
     refused = (u < compliance[order_maker] * pressure[order_maker]).astype(np.uint8)
     request = np.where(refused == 1, 0.0, order_kg)
     order = np.argsort(order_maker, kind="stable")
@@ -58,8 +57,9 @@ def maker_week(active, chemical, sanctioned, compliance, online, controlled, rai
 
     - raid: exit with probability raid_prob (x online_exposure for online sellers);
     - a maker whose chemical is controlled where it operates reconsiders at its switch_hazard:
-      it quits with probability = its compliance; otherwise it switches to the substitute
-      chemical, or, when none is left uncontrolled, keeps selling the controlled one;
+      it quits with probability = its compliance (the draw of index m + n, `sim.kernels.layout`);
+      otherwise it switches to the substitute chemical, or, when none is left uncontrolled,
+      keeps selling the controlled one;
     - a sanctioned maker re-registers under a new name at rate relist_hazard.
     Returns counts [raided, switched, quit, relisted].
     """

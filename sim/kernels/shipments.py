@@ -3,9 +3,8 @@
 import numba
 import numpy as np
 
+from sim.kernels.layout import MAX_POSTS_PER_ROUTE
 from sim.kernels.rng import bits, threshold, uniforms_np
-
-MAX_POSTS_PER_ROUTE = 16
 
 
 @numba.njit(cache=True)

@@ -1,6 +1,6 @@
 """People who use illicit opioids: overdose, death, treatment, relapse, remission, initiation.
 
-One entry per person-agent (see `sim.populations.Users`); the market hands each region the
+One entry per person-agent (see `sim.actors.users.Users`); the market hands each region the
 share of doses that contain fentanyl and their mean fentanyl content.
 """
 

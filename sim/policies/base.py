@@ -8,7 +8,8 @@ from dataclasses import MISSING, dataclass, field, fields
 
 import numpy as np
 
-from sim.populations import COUNTRIES
+from sim.countries import COUNTRIES
+from sim.events import POLICY_END, POLICY_START, Event
 from sim.validation import Source, check_keys, check_number, fail, parse_date, suggest
 
 POLICY_TYPES: dict[str, type[Policy]] = {}
@@ -93,6 +94,7 @@ class Policy:
     end_week: int | None = field(default=None, init=False, repr=False)
     type_name: typing.ClassVar[str] = ""
     order: typing.ClassVar[int] = 5  # levers are modified in this order (sanctions before deals)
+    story: typing.ClassVar[str] = ""   # what it does, in plain words for a classroom
 
     def active(self, week: int) -> bool:
         return week >= self.start_week and (self.end_week is None or week < self.end_week)
@@ -175,3 +177,22 @@ def build_policy(raw: dict, source: Source, path: tuple, start: dt.date,
         key, message = problem
         fail(source, path + (key,), message)
     return policy
+
+
+def policies_week(model, week) -> None:
+    """Phase: policies that start or end this week change state (and are recorded as events);
+    then this week's levers are rebuilt from the parameters and every active policy's changes."""
+    for policy in model.policies:
+        if week.number == policy.start_week:
+            policy.on_start(model)
+            model.events.append(Event(week.number, POLICY_START, (policy.type_name,),
+                                      cause=policy.describe()))
+        if policy.end_week is not None and week.number == policy.end_week:
+            policy.on_end(model)
+            model.events.append(Event(week.number, POLICY_END, (policy.type_name,),
+                                      cause=policy.describe()))
+    levers = Levers.from_params(model.params, len(model.posts))
+    for policy in model.policies:
+        if policy.active(week.number):
+            policy.modify(levers, model)
+    model.levers = levers

@@ -15,6 +15,9 @@ class DemandReduction(Policy):
     on the weekly chance of entering treatment), naloxone coverage (raised to at least
     `naloxone_coverage`), and initiation (x 1 - `prevention`)."""
 
+    story = ("more treatment and naloxone in the US: fewer people die per overdose and more leave "
+             "use")
+
     treatment_capacity_multiplier: float = spec(1.5, low=0.0, high=20.0, unit="x places",
                                                 doc="lever")
     treatment_entry_multiplier: float = spec(1.5, low=0.0, high=20.0, unit="x entry chance",

@@ -14,6 +14,8 @@ class DiplomaticShock(Policy):
     counternarcotics cooperation. Changes China's cooperation target: capped at
     `cooperation_level` while active (cooperation then decays toward it)."""
 
+    story = ("China stops cooperating on counternarcotics, so it enforces less")
+
     cooperation_level: float = spec(0.05, low=0.0, high=1.0, unit="cooperation (0-1)",
                                     doc="assumption: suspension leaves little")
     order = 2
@@ -32,6 +34,8 @@ class BilateralDeal(Policy):
     by `enforcement_bonus`; raids on online sellers are multiplied by `marketplace_crackdown`.
     With `requires_sanction_lifted`, none of this acts while an objected-to sanction stands.
     """
+
+    story = ("China cooperates more and cracks down on online sellers")
 
     cooperation_boost: float = spec(0.35, low=0.0, high=1.0, unit="cooperation (0-1)",
                                     doc="assumption")
@@ -57,6 +61,8 @@ class EconomicPressure(Policy):
     """China's economic downturn (from 2021) or US trade threats tied to fentanyl (the 2025
     tariffs): China needs good relations for capital and exports, so its interest in
     cooperating rises. Changes China's cooperation target (+ `cooperation_boost`)."""
+
+    story = ("China's need for good relations shifts its cooperation")
 
     cooperation_boost: float = spec(0.1, low=0.0, high=1.0, unit="cooperation (0-1)",
                                     doc="assumption")

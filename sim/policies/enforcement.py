@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.countries import COUNTRIES
 from sim.policies.base import Levers, Policy, register, spec
-from sim.populations import COUNTRIES
 
 MEMBER_COUNTRIES = ("china", "india", "mexico", "us")
 
@@ -19,7 +19,7 @@ def _posts(world: dict, countries=None, agencies=None) -> list[str]:
 
 
 def _post_mask(model, names) -> list[int]:
-    return [model.post_names.index(n) for n in names]
+    return [model.posts.names.index(n) for n in names]
 
 
 @register("taskforce")
@@ -36,6 +36,8 @@ class Taskforce(Policy):
     (controlled chemical or not) at `supplier_raid_rate`; cartels' supplier links to makers in
     member countries are cut with weekly probability `link_cut_prob`.
     """
+
+    story = ("members share intelligence and raid makers and cartels' supplier links together")
 
     members: list[str] = spec(["china", "us", "mexico"], choices=MEMBER_COUNTRIES,
                               doc="countries in the taskforce")
@@ -76,6 +78,8 @@ class GlobalCoalition(Taskforce):
     launch; China is not a member). Changes the same rules as `taskforce` (intel at member
     posts, raids and supplier-link cuts in member countries), with China excluded."""
 
+    story = ("members share intelligence and raid suppliers, without China")
+
     members: list[str] = spec(["us", "mexico", "india"], choices=("india", "mexico", "us"),
                               doc="member countries (China is not a member)")
     intel_sharing: float = spec(0.1, low=0.0, high=1.0, unit="intel (0-1) added",
@@ -97,6 +101,9 @@ class CustomsSurge(Policy):
     Unless `pinned`, the added inspections join the agency's pool: they start at the chosen
     posts and the agency's learning may move them; pinned, they stay."""
 
+    story = ("more inspections at these posts; the agencies may move them as they learn where "
+             "loads are")
+
     posts: list[str] = spec(["san_diego", "nogales"], doc="customs post names from the network")
     inspections_multiplier: float = spec(2.0, low=1.0, high=100.0, unit="x base inspections",
                                          doc="lever")
@@ -115,15 +122,15 @@ class CustomsSurge(Policy):
         self._posts = _post_mask(model, self.posts)
 
     def _extra(self, model):
-        return model.post_base_inspections[self._posts] * (self.inspections_multiplier - 1)
+        return model.posts.base_inspections[self._posts] * (self.inspections_multiplier - 1)
 
     def on_start(self, model) -> None:
         if not self.pinned:
-            model.add_inspections(self._posts, self._extra(model))
+            model.posts.add_inspections(self._posts, self._extra(model))
 
     def on_end(self, model) -> None:
         if not self.pinned:
-            model.add_inspections(self._posts, -self._extra(model))
+            model.posts.add_inspections(self._posts, -self._extra(model))
 
     def modify(self, levers: Levers, model) -> None:
         if self.pinned:
@@ -138,6 +145,8 @@ class PlatformEnforcement(Policy):
     taken down with weekly probability `takedown_rate` (it can then be found only through
     brokers), raids on online sellers are multiplied by `raid_multiplier`, and cartels' supplier
     search is slowed by `search_reduction`."""
+
+    story = ("online marketplaces take listings down, so cartels find suppliers more slowly")
 
     takedown_rate: float = spec(0.05, low=0.0, high=1.0, unit="1/week", doc="assumption")
     raid_multiplier: float = spec(1.5, low=1.0, high=20.0, unit="x raids on online sellers",
@@ -159,6 +168,8 @@ class MexicoEnforcement(Policy):
     customs inspect precursor imports at the Pacific ports and air cargo more
     (x `port_inspections_multiplier`, + `port_intel_bonus`), and lab raid attempts rise
     (x `lab_raid_multiplier`)."""
+
+    story = ("Mexico inspects more precursor imports and raids more labs")
 
     port_inspections_multiplier: float = spec(3.0, low=0.0, high=100.0, unit="x inspections",
                                               doc="assumption")
@@ -183,6 +194,8 @@ class ArmsControl(Policy):
     """The US curbs guns flowing south (about 200,000 a year, GAO-21-322). Changes the gun
     inflow that feeds cartels' armed strength (x 1 - `reduction`); strength then decays, so
     Mexican lab raids succeed more often."""
+
+    story = ("fewer US guns reach the cartels, so more Mexican lab raids succeed")
 
     reduction: float = spec(0.5, low=0.0, high=1.0, unit="share of the gun flow stopped",
                             doc="lever")

@@ -18,6 +18,9 @@ class PandemicDisruption(Policy):
     (x `naloxone_multiplier`: fewer overdoses are witnessed, so fewer are reversed) and
     outreach (x `treatment_entry_multiplier` on the weekly chance of entering treatment)."""
 
+    story = ("lockdowns make more people use alone and disrupt services: fewer overdoses are "
+             "reversed and fewer people enter treatment")
+
     naloxone_multiplier: float = spec(0.6, low=0.0, high=1.0, unit="x naloxone coverage",
                                       doc="assumption after " + HAN_00438)
     treatment_entry_multiplier: float = spec(0.8, low=0.0, high=1.0, unit="x entry chance",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.chemicals import load_chemicals
+from sim.countries import COUNTRIES
+from sim.events import BY_POLICY
 from sim.policies.base import Policy, register, spec
-from sim.populations import COUNTRIES
 
 _CHEMICALS = load_chemicals()
 CLASS_NAMES = sorted({c for classes in _CHEMICALS.classes for c in classes})
@@ -23,6 +24,9 @@ class ClassScheduling(Policy):
     (China's lag shortens with cooperation).
     """
 
+    story = ("makers there must stop selling these chemicals or switch to one that is not "
+             "controlled yet")
+
     regulator: str = spec("china", choices=COUNTRIES, doc="who controls: china, india, mexico, "
                           "us or un")
     chemicals: list[str] = spec([], choices=_CHEMICALS.names, doc="chemical names")
@@ -38,7 +42,9 @@ class ClassScheduling(Policy):
         return _CHEMICALS.ids(self.chemicals, self.classes)
 
     def on_start(self, model) -> None:
-        model.set_controlled(COUNTRIES.index(self.regulator), self.product_ids(), True)
+        model.controls.set(COUNTRIES.index(self.regulator), self.product_ids(), True, model.week,
+                           BY_POLICY)
 
     def on_end(self, model) -> None:
-        model.set_controlled(COUNTRIES.index(self.regulator), self.product_ids(), False)
+        model.controls.set(COUNTRIES.index(self.regulator), self.product_ids(), False, model.week,
+                           BY_POLICY)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.countries import CHINA
 from sim.policies.base import Levers, Policy, register, spec
-from sim.populations import CHINA
 
 
 @register("sanctions")
@@ -21,6 +21,9 @@ class Sanctions(Policy):
     `cooperation_penalty`, and by `institute_penalty` more if the Institute of Forensic Science
     is listed; a `bilateral_deal` that requires the objected-to sanction lifted does not act.
     """
+
+    story = ("sanctioned Chinese firms lose their banks and much of their capacity, then re- "
+             "register under new names; China cooperates less while they stand")
 
     firms: int = spec(32, low=0, high=100_000, unit="firms", doc="firms designated at start")
     institute: bool = spec(False, doc="also list the Institute of Forensic Science")

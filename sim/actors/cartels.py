@@ -1,0 +1,245 @@
+"""Cartels (Sinaloa, CJNG, ...): Mexican trafficking organisations, as Mesa agents.
+
+A cartel buys precursors (`sim.actors.buyers`), makes fentanyl in labs in Mexico, and sends it
+north through US entry routes. State: labs, stocks (kg pure or its equivalent), supplier links,
+each entry route's expected loss share and this week's split, armed strength.
+Weekly rules: Mexican lab raids (`lab_raids`), synthesis (`synthesize`), loads north (`loads`),
+then learning from seized loads (`learn_routes`), supplier search and planning (`plan`: sales
+target, labs, arms). Parameters: `PARAMS` (group `cartels`, also read by mail-order buyers).
+Columns: `COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.actors.buyers import PrecursorBuyer
+from sim.kernels import layout, rng
+from sim.parameter import ASSUMPTION, FITTED, NARCOLOGIC, Param
+
+PARAMS: dict[str, Param] = {
+    "learning_rate": Param(0.36, "1/week", NARCOLOGIC + ": trafficker learning rate",
+                           0.0, 1.0),
+    "risk_aversion": Param(8.0, "utility per unit expected loss share", ASSUMPTION, 0.0, 100.0),
+    "route_cost_weight": Param(40.0, "utility per (route cost / wholesale price)", ASSUMPTION,
+                               0.0, 100.0),
+    "route_loss_prior": Param(0.1, "share of kg lost", ASSUMPTION, 0.0, 1.0),
+    "route_forgetting_rate": Param(0.02, "1/week", "assumption: unused routes drift back "
+                                   "toward the prior", 0.0, 1.0),
+    "load_size_kg": Param(1.0, "kg pure fentanyl per load", "assumption: a car load of pills "
+                          "or powder", 0.01, 1000.0),
+    "lab_output_kg_per_week": Param(3.0, "kg pure fentanyl per lab per week", ASSUMPTION,
+                                    0.01, 1000.0),
+    "lab_build_rate": Param(0.1, "share of lab shortfall closed per week", ASSUMPTION, 0.0, 1.0),
+    "expansion_rate": Param(0.02, "1/week growth of sales target at full price premium",
+                            "assumption: the fentanyl share spread over 2014-2020 "
+                            "(RAND RR3117: 'episodically fast')" + FITTED, 0.0, 1.0),
+    "stock_cover_weeks": Param(3.0, "weeks of expected sales held", ASSUMPTION, 0.0, 52.0),
+    "order_cap_weeks": Param(2.0, "weeks of target sales ordered at most in one week",
+                             ASSUMPTION, 0.1, 52.0),
+    "supply_memory_rate": Param(0.1, "1/week", "assumption: weight of the latest week in a "
+                                "cartel's average of what it supplied (about ten weeks' "
+                                "memory)", 0.0, 1.0),
+    "target_supply_cap": Param(2.0, "x average weekly supply", "assumption: a cartel plans no "
+                               "more than twice what it has lately supplied", 1.0, 100.0),
+    "price_premium_floor": Param(-0.5, "retail price / reference price - 1", "assumption: "
+                                 "the largest price drop a sales target responds to",
+                                 -1.0, 0.0),
+    "price_premium_ceiling": Param(1.0, "retail price / reference price - 1", "assumption: "
+                                   "the largest price rise a sales target responds to",
+                                   0.0, 100.0),
+    "lab_headroom": Param(1.25, "labs held per lab the sales target needs", ASSUMPTION,
+                          1.0, 10.0),
+    "supplier_links_max": Param(24, "links", ASSUMPTION, 1, 256),
+    "supplier_search_prob": Param(2.0, "sellers met/week via marketplaces and brokers",
+                                  ASSUMPTION, 0.0, 10.0),
+    "broker_search_factor": Param(0.3, "search rate for offline sellers relative to online",
+                                  ASSUMPTION, 0.0, 1.0),
+    "link_loss_on_seizure": Param(0.7, "chance a seized shipment ends the link", ASSUMPTION,
+                                  0.0, 1.0),
+    "guns_south_per_year": Param(200_000, "firearms/year", "GAO-21-322 (Mexican government "
+                                 "estimate)", 0, 10_000_000),
+    "guns_per_strength_unit": Param(50_000, "firearms/year for armed strength 1",
+                                    "assumption: Sinaloa's ~40% of 200,000 guns a year gives "
+                                    "strength 1.6", 1, 10_000_000),
+    "armed_decay_per_week": Param(0.01, "1/week", "assumption: weapons lost or worn out over "
+                                  "about two years", 0.0, 1.0),
+    "armed_deterrence": Param(1.5, "raid success = 1 / (1 + this x armed strength)", ASSUMPTION,
+                              0.0, 100.0),
+    "lab_raid_rate": Param(0.02, "raid attempts per lab per week at Mexican enforcement 1",
+                           ASSUMPTION, 0.0, 1.0),
+    "mexico_enforcement": Param(0.5, "0-1", ASSUMPTION, 0.0, 1.0),
+}
+
+COLUMNS = {
+    "cartel_revenue_usd": ("US$/week", "sum"),
+    "fentanyl_synthesized_kg": ("kg pure/week made in Mexican labs", "sum"),
+    "mexico_labs": ("labs", "mean"),
+    "mexico_lab_raids": ("raid attempts/week", "sum"),
+    "mexico_labs_dismantled": ("successful raids/week", "sum"),
+    "cartel_armed_strength": ("mean armed strength of Mexican cartels (guns a year x share / "
+                              "guns_per_strength_unit)", "mean"),
+}
+
+
+class Cartel(PrecursorBuyer):
+    """A Mexican trafficking organisation with labs (world file: a `cartels` entry with a
+    `lab_region`)."""
+
+    def __init__(self, model, spec: dict, index: int, cell, target_kg_per_week: float):
+        super().__init__(model, spec, index, cell, target_kg_per_week)
+        p = self.params
+        self.labs = int(spec["labs"])
+        self.armed_share = float(spec["armed_share"])
+        self.armed_strength = self.equilibrium_strength(p["guns_south_per_year"])
+        self.fentanyl_stock_kg = target_kg_per_week * p["stock_cover_weeks"]
+        self.precursor_stock_kg = self.fentanyl_stock_kg
+        self.entry_routes = model.network.entry_route[index]
+        available = self.entry_routes >= 0
+        self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
+        self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
+        self.labs_raided = self.raids_attempted = 0
+
+    def lead_weeks(self) -> float:
+        """Labs hold `stock_cover_weeks` of stock beyond the longest precursor transit."""
+        return self.transit_weeks + self.params["stock_cover_weeks"]
+
+    def supplied_kg(self) -> float:
+        return self.made_kg
+
+    # --- production and shipping -----------------------------------------------------------
+    def synthesize(self) -> None:
+        """Turn precursor into fentanyl, up to lab capacity and what the stock target needs."""
+        p = self.params
+        room = max(0.0, self.target_kg_per_week * (1 + p["stock_cover_weeks"])
+                   - self.fentanyl_stock_kg)
+        self.made_kg = min(self.labs * p["lab_output_kg_per_week"], self.precursor_stock_kg, room)
+        self.precursor_stock_kg -= self.made_kg
+        self.fentanyl_stock_kg += self.made_kg
+
+    def lab_raids(self) -> float:
+        """Mexican raids: forces attempt a raid on each lab with probability lab_raid_rate x
+        enforcement (x a policy's multiplier); an attempt succeeds with probability
+        1 / (1 + armed_deterrence x armed strength) and takes the lab and its share of the
+        stocks. Returns kg of fentanyl seized."""
+        self.labs_raided = self.raids_attempted = 0
+        if self.labs == 0:
+            return 0.0
+        model, p = self.model, self.params
+        levers = model.levers
+        attempt = min(1.0, p["lab_raid_rate"] * levers.mexico_enforcement
+                      * levers.lab_raid_multiplier)
+        success = 1.0 / (1.0 + p["armed_deterrence"] * self.armed_strength)
+        labs = layout.buyer_index(self.index, np.arange(self.labs), "labs")
+        attempts = rng.draws(model.seed, rng.LAB_RAID, model.week, labs) < attempt
+        wins = attempts & (rng.draws(model.seed, rng.LAB_RAID_SUCCESS, model.week, labs) < success)
+        self.raids_attempted, self.labs_raided = int(attempts.sum()), int(wins.sum())
+        share = self.labs_raided / self.labs
+        seized = self.fentanyl_stock_kg * share
+        self.fentanyl_stock_kg -= seized
+        self.precursor_stock_kg *= 1 - share
+        self.labs -= self.labs_raided
+        return seized
+
+    def loads(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Send this week's sales target north, split across US entry routes by expected loss
+        and cost, in loads of `load_size_kg`. Returns (route ids, kg per load, load draw
+        indices)."""
+        model, p = self.model, self.params
+        ship_kg = min(self.fentanyl_stock_kg, self.target_kg_per_week)
+        available = self.entry_routes >= 0
+        if ship_kg <= 0 or not available.any():
+            return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
+        cost = model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
+        utility = -(p["risk_aversion"] * np.nan_to_num(self.route_loss)
+                    + p["route_cost_weight"] * cost / model.params["market"][
+                        "wholesale_price_ref_usd_per_kg"])
+        weights = np.where(available, np.exp(utility - utility[available].max()), 0.0)
+        self.route_split = weights / weights.sum()
+        self.fentanyl_stock_kg -= ship_kg
+        kg_by_entry = ship_kg * self.route_split
+        n_loads = np.where(kg_by_entry > 0, np.ceil(kg_by_entry / p["load_size_kg"]), 0)
+        n_loads = n_loads.astype(np.int64)
+        entry = np.repeat(np.arange(kg_by_entry.size), n_loads)
+        load_kg = np.repeat(kg_by_entry / np.maximum(n_loads, 1), n_loads)
+        first = np.repeat(np.cumsum(n_loads) - n_loads, n_loads)
+        keys = layout.load_index(self.index, kg_by_entry.size, entry,
+                                 np.arange(entry.size) - first)
+        return self.entry_routes[entry].astype(np.int64), load_kg, keys
+
+    def receive(self, precursor_fe_kg, finished_kg, fentanyl_kg, wholesale_usd_per_kg,
+                dealers) -> float:
+        """Precursor and finished substances go into the labs' stocks; the cartel is paid the
+        wholesale price for its loads that reached US markets (sold on at once)."""
+        self.precursor_stock_kg += precursor_fe_kg
+        self.fentanyl_stock_kg += finished_kg
+        self.delivered_kg = fentanyl_kg
+        self.revenue_usd = self.delivered_kg * wholesale_usd_per_kg
+        return 0.0
+
+    # --- adaptation ----------------------------------------------------------------------
+    def adapt(self, outcome, price_ratio: float) -> None:
+        """Learn each route's loss from this week's outcomes, then as every buyer does."""
+        network = self.model.network
+        n_entries = len(network.entry_names)
+        mine = (network.route_owner == self.index) & (network.route_entry < n_entries)
+        seized = np.bincount(network.route_entry[mine], outcome.fentanyl_seized_kg_route[mine],
+                             minlength=n_entries)
+        delivered = np.bincount(network.route_entry[mine], outcome.fentanyl_delivered_kg[mine],
+                                minlength=n_entries)
+        self.learn_routes(seized, delivered)
+        super().adapt(outcome, price_ratio)
+
+    def learn_routes(self, seized_kg: np.ndarray, delivered_kg: np.ndarray) -> None:
+        """Update the expected loss of each route from this week's outcomes (learning_rate);
+        unused routes drift back toward the prior (route_forgetting_rate)."""
+        p = self.params
+        total = seized_kg + delivered_kg
+        used = total > 0
+        observed = np.divide(seized_kg, total, out=np.zeros_like(total), where=used)
+        rate = np.where(used, p["learning_rate"], p["route_forgetting_rate"])
+        target = np.where(used, observed, p["route_loss_prior"])
+        self.route_loss = self.route_loss + rate * (target - self.route_loss)
+
+    def plan(self, price_ratio: float) -> None:
+        """The sales target (as every buyer); then move lab numbers toward what the target needs
+        and arm with the guns that flow south."""
+        super().plan(price_ratio)
+        p = self.params
+        wanted = math.ceil(p["lab_headroom"] * self.target_kg_per_week
+                           / p["lab_output_kg_per_week"])
+        step = p["lab_build_rate"] * (wanted - self.labs)
+        self.labs += math.ceil(step) if step > 0 else math.floor(step)
+        target = self.equilibrium_strength(self.model.levers.guns_south_per_year)
+        self.armed_strength += p["armed_decay_per_week"] * (target - self.armed_strength)
+
+    def equilibrium_strength(self, guns_south_per_year: float) -> float:
+        """Armed strength the cartel settles at with this gun flow: its share of the guns, in
+        units of guns_per_strength_unit a year."""
+        return guns_south_per_year * self.armed_share / self.params["guns_per_strength_unit"]
+
+
+def cartels(model) -> list[Cartel]:
+    """The cartels, from Mesa's registry, in the world file's order."""
+    return list(model.agents_by_type.get(Cartel, ()))
+
+
+def labs_week(model, week) -> None:
+    """Phase: Mexican forces raid labs, then every cartel synthesizes."""
+    every = cartels(model)
+    week.lab_seized_kg = sum(cartel.lab_raids() for cartel in every)
+    for cartel in every:
+        cartel.synthesize()
+
+
+def observe(model) -> dict[str, float]:
+    """This week's cartel columns."""
+    every = cartels(model)
+    return {"cartel_revenue_usd": sum(c.revenue_usd for c in every),
+            "fentanyl_synthesized_kg": sum(c.made_kg for c in every),
+            "mexico_labs": float(sum(c.labs for c in every)),
+            "mexico_lab_raids": float(sum(c.raids_attempted for c in every)),
+            "mexico_labs_dismantled": float(sum(c.labs_raided for c in every)),
+            "cartel_armed_strength": float(np.mean([c.armed_strength for c in every]))}

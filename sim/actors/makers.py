@@ -1,0 +1,221 @@
+"""Precursor makers: chemical firms (most in China, some in India) selling to illicit buyers.
+
+A structure of arrays, one slot per firm (inactive slots are room for entrants).
+State per slot: active, country, region, chemical, shipping mode, online, sanctioned, compliance,
+capacity_kg_per_week, sales_kg; this week's capacity, enforcement pressure and whether each
+firm's chemical is controlled where it operates; the share of ordered kg the trade filled.
+Weekly rules: `begin_week` (capacity after sanctions, the regulators' pressure), `fill` (orders
+filled or refused: `sim.kernels.makers.fill_orders`), `adapt` (raids, switching to an
+uncontrolled analog or quitting, re-registering, takedowns and entry: `maker_week`).
+Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actors.population import Population
+from sim.countries import CHINA, COUNTRIES
+from sim.kernels import layout, rng
+from sim.kernels.makers import fill_orders, maker_week
+from sim.parameter import ASSUMPTION, Param
+
+PARAMS: dict[str, Param] = {
+    "firms": Param(1_500, "firms", "assumption: 'small chemical and pharmaceutical companies' "
+                   "(seed article 000), 1,000-2,000", 1, 1_000_000),
+    "slot_headroom": Param(2.0, "slots per initial firm", "assumption: spare slots for "
+                           "entrants", 1.0, 10.0),
+    "capacity_kg_per_week_median": Param(1.0, "kg/week", ASSUMPTION, 0.001, 10_000.0),
+    "capacity_log_sd": Param(1.0, "log-sd", ASSUMPTION, 0.0, 3.0),
+    "compliance_mean": Param(0.4, "0-1", ASSUMPTION, 0.0, 1.0),
+    "compliance_concentration": Param(4.0, "beta a+b", ASSUMPTION, 0.1, 1000.0),
+    "online_share": Param(0.6, "share of firms selling on online marketplaces",
+                          "assumption; NPR on Alibaba listings (seed article 004)", 0.0, 1.0),
+    "mail_share": Param(0.4, "share of firms shipping by mail/express",
+                        "seed article 004 (mail, express)", 0.0, 1.0),
+    "air_share": Param(0.3, "share shipping by air cargo (rest by sea)", ASSUMPTION, 0.0, 1.0),
+    "finished_share_2016": Param(0.3, "share of firms selling finished fentanyl-related "
+                                 "substances in 2016", "assumption; seed article 004 (China "
+                                 "shipped finished fentanyl before May 2019)", 0.0, 1.0),
+    "switch_lag_weeks": Param(12.0, "weeks (mean)", "assumption: makers switch to the next "
+                              "analog of the same class within months (INCB)", 1.0, 520.0),
+    "new_route_lag_weeks": Param(40.0, "weeks (mean)", "assumption: moving to another "
+                                 "analog class needs a new synthesis route", 1.0, 1000.0),
+    "entry_per_week_max": Param(4.0, "firms/week at full unmet demand", ASSUMPTION, 0.0, 1000.0),
+    "raid_rate": Param(0.01, "1/week at full enforcement, controlled chemical", ASSUMPTION,
+                       0.0, 1.0),
+    "online_raid_exposure": Param(1.5, "raid multiplier for online sellers", ASSUMPTION,
+                                  1.0, 10.0),
+}
+
+COLUMNS = {
+    "active_precursor_makers": ("firms", "mean"),
+    "sanctioned_makers": ("firms on the sanctions list under their current name", "mean"),
+    "sanctioned_makers_sales_kg": ("kg/week shipped by sanctioned firms", "sum"),
+}
+
+
+class Makers(Population):
+    """Precursor makers, one slot per firm.
+
+    Per slot: active (uint8: 1 while the firm sells to illicit buyers), country (uint8: index
+    into COUNTRIES), region (int16: the world's maker_regions), chemical (int16: the chemicals
+    table), mode (uint8: 0 mail/express, 1 air cargo, 2 sea cargo), online (uint8: sells through
+    online marketplaces), sanctioned (uint8: on the US sanctions list under its current name),
+    compliance (float32, 0-1: willingness to refuse controlled business),
+    capacity_kg_per_week (float32: kg of its chemical a week), sales_kg (float32: kg shipped in
+    the last week)."""
+
+    slot_arrays = ("active", "country", "region", "chemical", "mode", "online", "sanctioned",
+                   "compliance", "capacity_kg_per_week", "sales_kg")
+
+    def __init__(self, n: int):
+        """n empty slots."""
+        self.active, self.country = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
+        self.region, self.chemical = np.zeros(n, np.int16), np.zeros(n, np.int16)
+        self.mode, self.online = np.zeros(n, np.uint8), np.zeros(n, np.uint8)
+        self.sanctioned, self.compliance = np.zeros(n, np.uint8), np.zeros(n, np.float32)
+        self.capacity_kg_per_week, self.sales_kg = np.zeros(n, np.float32), np.zeros(n, np.float32)
+
+    @classmethod
+    def build(cls, params: dict, world: dict, chemicals, mode_ok: np.ndarray, seed: int) -> Makers:
+        """The model's firms: `params["firms"]` created in regions by their shares, each making
+        a precursor drawn by the 2016 shares of the chemicals table; a share of Chinese firms
+        sell finished fentanyl-related substances instead (seed article 004). mode_ok[region,
+        mode]: modes with a route from that region."""
+        regions = world["maker_regions"]
+        makers = cls(layout.maker_slots(params["firms"], params["slot_headroom"]))
+        makers.params, makers.mode_ok = params, mode_ok
+        makers.region_share = np.array([r["share"] for r in regions], float)
+        country_of = {n["name"]: n["country"] for n in world["nodes"]}
+        makers.region_country = np.array([COUNTRIES.index(country_of[r["name"]])
+                                          for r in regions])
+        slots = np.arange(params["firms"])
+        u = rng.draws(seed, rng.SETUP, 0, layout.maker_index(slots, 7))
+        cum = np.cumsum(chemicals.makers_2016) / chemicals.makers_2016.sum()
+        precursor = np.minimum(np.searchsorted(cum, u, "right"), cum.size - 1)
+        finished = np.flatnonzero(chemicals.finished)[0]
+        v = rng.draws(seed, rng.SETUP, 0, layout.maker_index(slots, 6))
+        makers.create(slots, seed, rng.SETUP, 0, precursor)
+        chinese = makers.country[slots] == CHINA
+        makers.chemical[slots[chinese & (v < params["finished_share_2016"])]] = finished
+        makers.capacity_kg = makers.capacity_kg_per_week.astype(np.float64)
+        makers.pressure = np.zeros(len(makers))
+        makers.chemical_controlled = np.zeros(len(makers), bool)
+        makers.filled_share = 1.0
+        return makers
+
+    def create(self, slots: np.ndarray, seed: int, stream: int, week: int,
+               chemical: np.ndarray) -> None:
+        """Fill `slots` with new firms making `chemical` (per slot); attributes drawn from
+        counter-based streams keyed on the slot, so a firm's draws do not depend on how many
+        others are created."""
+        if slots.size == 0:
+            return
+        params, region_share = self.params, self.region_share
+        u = [rng.draws(seed, stream, week, layout.maker_index(slots, k)) for k in range(6)]
+        region = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
+        region = np.minimum(region, region_share.size - 1)
+        mode_p = np.array([params["mail_share"], params["air_share"],
+                           max(0.0, 1 - params["mail_share"] - params["air_share"])])
+        weights = self.mode_ok[region] * mode_p
+        cum = np.cumsum(weights, axis=1)
+        mode = (u[1][:, None] * cum[:, -1:] >= cum).sum(axis=1)
+        z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
+        capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
+        mean, conc = params["compliance_mean"], params["compliance_concentration"]
+        compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
+        self.active[slots] = 1
+        self.region[slots] = region
+        self.country[slots] = self.region_country[region]
+        self.chemical[slots] = chemical
+        self.mode[slots] = np.minimum(mode, 2)
+        self.online[slots] = u[5] < params["online_share"]
+        self.sanctioned[slots] = 0
+        self.compliance[slots] = compliance
+        self.capacity_kg_per_week[slots] = capacity
+        self.sales_kg[slots] = 0.0
+
+    def begin_week(self, levers, pressure: np.ndarray, chemical_controlled: np.ndarray) -> None:
+        """This week's capacity (kg: active firms, sanctioned ones less the banking loss) and the
+        regulators' enforcement pressure on each firm (0-1)."""
+        self.capacity_kg = (self.capacity_kg_per_week * self.active * np.where(
+            self.sanctioned == 1, 1.0 - levers.sanction_capacity_loss, 1.0))
+        self.pressure, self.chemical_controlled = pressure, chemical_controlled
+
+    def fill(self, maker: np.ndarray, order_index: np.ndarray, kg: np.ndarray,
+             key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
+        """Fill the week's orders (maker slot, kg of its chemical), in queue order, up to
+        capacity; a maker refuses with probability compliance x pressure. Returns (shipped kg,
+        refused flag) per order; records each firm's sales and the share of ordered kg filled."""
+        shipped, refused = fill_orders(maker, order_index, kg, self.capacity_kg, self.compliance,
+                                       self.pressure, key)
+        self.sales_kg[:] = np.bincount(maker, shipped, minlength=len(self))
+        self.filled_share = float(shipped.sum() / kg.sum()) if kg.size else 1.0
+        return shipped, refused
+
+    def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
+              week: int) -> None:
+        """Raids, switches, quits, re-registration, listings taken down, and entry.
+
+        substitutes[country]: the first uncontrolled precursor there (-1 if none);
+        same_class[a, b]: chemicals a and b share an analog class."""
+        p = self.params
+        substitute = substitutes[self.country]
+        free = np.flatnonzero(self.active == 0)   # slots emptied this week refill next week
+        keys = [rng.stream_key(seed, s, week)
+                for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
+        # regulators raid makers of controlled chemicals; joint operations also hit makers
+        # known to supply cartels, controlled chemical or not
+        raid_prob = (p["raid_rate"] * self.pressure * levers.maker_raid_multiplier[self.country]
+                     + levers.supplier_raid_rate[self.country] * (self.sales_kg > 0))
+        # a substitute in the same analog class is a quick change of recipe; another class
+        # means a new synthesis route and takes longer
+        same = (substitute < 0) | same_class[self.chemical, np.maximum(substitute, 0)]
+        switch_hazard = np.where(same, 1.0 / p["switch_lag_weeks"],
+                                 1.0 / p["new_route_lag_weeks"])
+        maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
+                   self.chemical_controlled.astype(np.uint8), raid_prob, substitute,
+                   p["online_raid_exposure"] * levers.online_raid_multiplier, switch_hazard,
+                   levers.relist_hazard, *keys)
+        if levers.online_delist_hazard > 0:
+            u = rng.draws(seed, rng.DELIST, week, np.arange(len(self)))
+            self.online[(self.active == 1) & (u < levers.online_delist_hazard)] = 0
+        self.enter(free, substitutes, seed, week)
+
+    def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
+        """New firms take free slots when orders went unfilled (up to entry_per_week_max a week
+        at full unmet demand), each making its region's first uncontrolled precursor."""
+        unmet = 1.0 - self.filled_share
+        u = rng.draws(seed, rng.MAKER_ENTRY, week, np.arange(1))[0]
+        expected = self.params["entry_per_week_max"] * max(0.0, unmet)
+        entrants = int(expected) + int(u < expected - int(expected))
+        free = free[:entrants]
+        if free.size:
+            new_chem = substitutes[self.region_country]
+            self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
+            self.chemical[free] = new_chem[self.region[free]]
+            gone = self.chemical[free] < 0
+            self.active[free[gone]] = 0
+            self.chemical[free[gone]] = 0
+
+    def observe(self) -> dict[str, float]:
+        """This week's columns."""
+        listed = self.sanctioned == 1
+        return {"active_precursor_makers": float(self.active.sum()),
+                "sanctioned_makers": float((listed & (self.active == 1)).sum()),
+                "sanctioned_makers_sales_kg": float(self.sales_kg[listed].sum())}
+
+
+def beta_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Beta(a, b) quantiles (inverse-CDF draws from uniforms)."""
+    from scipy.special import betaincinv
+
+    return betaincinv(max(a, 1e-6), max(b, 1e-6), u)
+
+
+def makers_adapt(model, week) -> None:
+    """Phase: makers face raids, switch or quit, re-register; new firms enter."""
+    substitutes = model.controls.substitutes(model.date)
+    model.makers.adapt(model.levers, substitutes, model.chemicals.same_class, model.seed,
+                       week.number)

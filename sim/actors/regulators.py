@@ -1,0 +1,260 @@
+"""Drug-control regulators, as Mesa agents, and the chemical controls they keep.
+
+- `Controls`: which chemicals each country (and the UN) controls; a change is an `Event`.
+- `NationalRegulator` (the US, Mexico, India): adopts UN controls after a lag.
+- `ChinaRegulator`: as a national regulator, with a lag that shortens with its cooperation with
+  the US; cooperation moves toward a target that diplomacy sets (policies shift or cap it), and
+  enforcement against makers rises with cooperation.
+- `UNCommission` (the Commission on Narcotic Drugs): controls a precursor once the evidence on it
+  reaches the detection lag: each week it is a large share of the trade counts one week, plus one
+  more per `detection_seizure_kg` of it seized and tested that week.
+Also here: each country's enforcement level (`enforcement`) and the pressure it puts on makers
+(`pressure_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+
+from sim.countries import CHINA, COUNTRIES, INDIA, UN
+from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
+from sim.parameter import ASSUMPTION, Param
+
+PARAMS: dict[str, Param] = {
+    "china_cooperation_initial": Param(0.6, "0-1", "assumption: working cooperation in 2016 "
+                                       "(Brookings, via seed article 004)", 0.0, 1.0),
+    "china_cooperation_base": Param(0.55, "0-1", ASSUMPTION, 0.0, 1.0),
+    "china_cooperation_adjust_rate": Param(0.05, "1/week", ASSUMPTION, 0.0, 1.0),
+    "china_enforcement_min": Param(0.15, "0-1 at cooperation 0", ASSUMPTION, 0.0, 1.0),
+    "china_enforcement_max": Param(0.9, "0-1 at cooperation 1", ASSUMPTION, 0.0, 1.0),
+    "india_enforcement": Param(0.4, "0-1", ASSUMPTION, 0.0, 1.0),
+    "watchlist_pressure_share": Param(0.15, "share of full pressure on uncontrolled "
+                                      "chemicals", "assumption: know-your-customer checks "
+                                      "and watch lists (BIS testimony, Dec 2023)", 0.0, 1.0),
+    "un_detection_lag_weeks": Param(200, "weeks", "assumption: 4-AP became common about 2018, "
+                                    "UN control Nov 2022 (events.csv)", 1, 2000),
+    "detection_seizure_kg": Param(20.0, "kg seized per extra week of evidence",
+                                  "assumption: seized and tested samples speed up listing",
+                                  0.001, 1e9),
+    "detection_share_threshold": Param(0.15, "share of precursor kg shipped", ASSUMPTION,
+                                       0.0, 1.0),
+    "un_share_memory_rate": Param(0.1, "1/week", "assumption: weight of the latest week in "
+                                  "the precursor shares the UN watches", 0.0, 1.0),
+    "china_adoption_lag_weeks": Param(17, "weeks after UN control at cooperation 1",
+                                      "events.csv: NPP/ANPP UN Oct 2017 -> China Feb 2018",
+                                      0, 2000),
+    "china_adoption_lag_weeks_uncooperative": Param(95, "weeks at cooperation 0",
+                                                    "events.csv: 4-AP UN Nov 2022 -> China "
+                                                    "Sep 2024", 0, 2000),
+    "mexico_adoption_lag_weeks": Param(26, "weeks after UN control", ASSUMPTION, 0, 2000),
+    "india_adoption_lag_weeks": Param(52, "weeks after UN control", ASSUMPTION, 0, 2000),
+    "us_adoption_lag_weeks": Param(13, "weeks after UN control", ASSUMPTION, 0, 2000),
+}
+
+COLUMNS = {
+    "china_cooperation": ("0-1", "mean"),
+    "china_enforcement": ("0-1", "mean"),
+    "chemicals_controlled_in_china": ("chemicals", "mean"),
+}
+
+
+class Controls:
+    """controlled[country, product]: whether the country (or the UN, `UN`) controls the product
+    (a chemical of the table, or fentanyl, the last product, controlled everywhere)."""
+
+    def __init__(self, chemicals, events: list):
+        """Controls at the start (the chemicals table's `controlled_at_start`); changes are
+        appended to `events`."""
+        self.chemicals, self.events = chemicals, events
+        self.controlled = np.zeros((len(COUNTRIES), chemicals.fentanyl + 1), bool)
+        self.controlled[:, chemicals.fentanyl] = True
+        for c, who in enumerate(chemicals.controlled_at_start):
+            for country in who:
+                self.controlled[COUNTRIES.index(country), c] = True
+
+    def set(self, country: int, products: list[int], value: bool, week: int, cause: str) -> None:
+        """Control (or decontrol) products in a country from `week`, for `cause` (an event
+        cause, `sim.events`)."""
+        changed = [c for c in products if self.controlled[country, c] != value]
+        if not changed:
+            return
+        self.controlled[country, changed] = value
+        self.events.append(Event(week, CONTROL if value else DECONTROL, (COUNTRIES[country],),
+                                 tuple(self.chemicals.names[c] for c in changed), cause))
+
+    def substitutes(self, day: dt.date) -> np.ndarray:
+        """Per country: the first precursor in substitution order that is available on `day`
+        and not controlled there (-1 if none)."""
+        chem = self.chemicals
+        ok = (~chem.finished & chem.available(day))[None, :] & ~self.controlled[
+            :, : chem.fentanyl]
+        first = np.argmax(ok, axis=1)
+        return np.where(ok.any(axis=1), first, -1).astype(np.int16)
+
+
+class Regulator(FixedAgent):
+    """A drug-control authority of `COUNTRIES[country]` (or the UN)."""
+
+    def __init__(self, model, spec: dict, country: int, cell):
+        super().__init__(model)
+        self.name, self.country, self.cell = spec["name"], country, cell
+
+    @property
+    def params(self) -> dict:
+        return self.model.params["regulators"]
+
+
+class NationalRegulator(Regulator):
+    """Adopts each UN control after `adoption_lag_weeks` (a progress clock per chemical)."""
+
+    LAG = {"india": "india_adoption_lag_weeks", "mexico": "mexico_adoption_lag_weeks",
+           "us": "us_adoption_lag_weeks"}
+
+    def __init__(self, model, spec: dict, country: int, cell):
+        super().__init__(model, spec, country, cell)
+        self.adoption_progress = np.zeros(model.chemicals.fentanyl + 1)
+
+    def adoption_lag_weeks(self) -> float:
+        return self.params[self.LAG[COUNTRIES[self.country]]]
+
+    def step(self) -> None:
+        controls = self.model.controls
+        controlled = controls.controlled
+        pending = controlled[UN] & ~controlled[self.country]
+        lag = self.adoption_lag_weeks()
+        self.adoption_progress = np.where(pending, self.adoption_progress
+                                          + (1.0 / lag if lag > 0 else 1.0), 0.0)
+        due = self.adoption_progress >= 1.0
+        if due.any():
+            controls.set(self.country, np.flatnonzero(due).tolist(), True, self.model.week,
+                         ADOPTED_UN_CONTROL)
+
+
+class ChinaRegulator(NationalRegulator):
+    """China's regulator: cooperation with the US (0-1) and enforcement against makers (0-1)."""
+
+    def __init__(self, model, spec: dict, country: int, cell):
+        super().__init__(model, spec, country, cell)
+        self.cooperation = self.params["china_cooperation_initial"]
+        self.update_enforcement(model.levers)
+
+    def adoption_lag_weeks(self) -> float:
+        """Between the cooperative and the uncooperative lag, by cooperation."""
+        p, coop = self.params, self.cooperation
+        return (p["china_adoption_lag_weeks_uncooperative"] * (1 - coop)
+                + p["china_adoption_lag_weeks"] * coop)
+
+    def step(self) -> None:
+        """Cooperation moves toward the diplomatic target; then UN controls are adopted."""
+        p, levers = self.params, self.model.levers
+        target = min(levers.cooperation_cap,
+                     float(np.clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1)))
+        self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
+        super().step()
+
+    def update_enforcement(self, levers) -> None:
+        """Enforcement rises with cooperation from its minimum to its maximum, plus what a deal
+        adds."""
+        p, coop = self.params, self.cooperation
+        self.enforcement = min(1.0, p["china_enforcement_min"] + coop * (
+            p["china_enforcement_max"] - p["china_enforcement_min"])
+            + levers.china_enforcement_bonus)
+
+
+class UNCommission(Regulator):
+    """The UN drug commission: watches each precursor's share of the trade and what is seized."""
+
+    def __init__(self, model, spec: dict, country: int, cell):
+        super().__init__(model, spec, country, cell)
+        n_chemicals = model.chemicals.fentanyl
+        self.evidence_weeks = np.zeros(n_chemicals + 1)
+        self.precursor_share_ema = np.zeros(n_chemicals)   # what it sees of the trade
+        self.seized_kg_by_chemical = np.zeros(n_chemicals)  # last week's seizures, tested
+
+    def step(self) -> None:
+        p, controls = self.params, self.model.controls
+        prominent = self.precursor_share_ema > p["detection_share_threshold"]
+        seized = self.seized_kg_by_chemical / p["detection_seizure_kg"]
+        self.evidence_weeks[:-1] = np.where(prominent, self.evidence_weeks[:-1] + 1 + seized,
+                                            0.0)
+        due = (self.evidence_weeks >= p["un_detection_lag_weeks"]) & ~controls.controlled[UN]
+        if due.any():
+            controls.set(UN, np.flatnonzero(due).tolist(), True, self.model.week, UN_DETECTION)
+
+    def watch(self, shipped_kg_by_chemical: np.ndarray, seized_kg_by_chemical: np.ndarray,
+              finished: np.ndarray) -> None:
+        """Exponential average of each chemical's share of precursor kg shipped (finished
+        substances are not precursors), and the week's seizures by chemical."""
+        by_chemical = np.where(finished, 0.0, shipped_kg_by_chemical)
+        share = by_chemical / by_chemical.sum() if by_chemical.sum() > 0 else by_chemical
+        rate = self.params["un_share_memory_rate"]
+        self.precursor_share_ema += rate * (share - self.precursor_share_ema)
+        self.seized_kg_by_chemical = seized_kg_by_chemical
+
+
+def build(model, world: dict) -> None:
+    """One regulator agent per world-file entry, on a node of its country (or the first
+    node); the UN and China get their own classes."""
+    classes = {UN: UNCommission, CHINA: ChinaRegulator}
+    first = model.network.node_index[world["nodes"][0]["name"]]
+    for spec in world["regulators"]:
+        country = COUNTRIES.index(spec["country"])
+        nodes = [n["name"] for n in world["nodes"] if n.get("country") == spec["country"]]
+        cell = model.space[model.network.node_index[nodes[0]] if nodes else first]
+        classes.get(country, NationalRegulator)(model, spec, country, cell)
+
+
+def regulators(model) -> list[Regulator]:
+    """Every regulator, from Mesa's registry, in the world file's order."""
+    return list(model.agents.select(agent_type=Regulator))
+
+
+def enforcement(model, country: str) -> float | None:
+    """A country's enforcement against the trade (0-1): China's from its regulator, India's
+    from the table, Mexico's this week's lever; None for a country without one."""
+    if country == "china":
+        return model.china.enforcement
+    if country == "india":
+        return model.params["regulators"]["india_enforcement"]
+    if country == "mexico":
+        return model.levers.mexico_enforcement
+    return None
+
+
+def pressure_on_makers(model) -> tuple[np.ndarray, np.ndarray]:
+    """Enforcement pressure on each maker where it operates (0-1): the country's enforcement
+    for a controlled chemical, a watch-list share of it for an uncontrolled one; and whether
+    the chemical is controlled there."""
+    makers = model.makers
+    by_country = np.zeros(len(COUNTRIES))
+    by_country[CHINA] = enforcement(model, "china")
+    by_country[INDIA] = enforcement(model, "india")
+    controlled = model.controls.controlled[makers.country, makers.chemical]
+    share = np.where(controlled, 1.0, model.params["regulators"]["watchlist_pressure_share"])
+    return share * by_country[makers.country], controlled
+
+
+def regulators_week(model, week) -> None:
+    """Phase: regulators act in the world file's order (a UN control listed this week starts
+    the national clocks at once); China's enforcement follows its cooperation."""
+    for regulator in regulators(model):
+        regulator.step()
+    model.china.update_enforcement(model.levers)
+
+
+def un_watch(model, week) -> None:
+    """Phase: the UN commission takes in the week's trade and seizures by chemical."""
+    un = model.agents_by_type.get(UNCommission)
+    for commission in un or ():
+        commission.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
+                         model.chemicals.finished)
+
+
+def observe(model) -> dict[str, float]:
+    """This week's regulator columns."""
+    return {"china_cooperation": model.china.cooperation,
+            "china_enforcement": model.china.enforcement,
+            "chemicals_controlled_in_china": float(model.controls.controlled[CHINA, :-1].sum())}

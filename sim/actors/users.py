@@ -1,0 +1,195 @@
+"""People who use illicit opioids in the US: a structure of arrays, one slot per person-agent.
+
+State: each slot's `state` (EMPTY, USING, TREATMENT, DEAD, RECOVERED), market `region` and
+`tolerance_mg`; per region, people using; people in treatment.
+Weekly rule (`week`): treatment places are rationed and initiation fills free slots; then the
+users kernel (`sim.kernels.users.step_users`) decides each agent's overdose and state change.
+Parameters: `PARAMS` (group `users`). Columns: `COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.actors.population import Population
+from sim.kernels import layout, rng
+from sim.kernels.users import (
+    C_DEATHS,
+    C_ENTERED,
+    C_OVERDOSES,
+    C_TREATMENT,
+    C_USING,
+    EMPTY,
+    USING,
+    step_users,
+    user_rules,
+)
+from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, NSDUH, Param
+
+PARAMS: dict[str, Param] = {
+    "agents": Param(300_000, "agents", "assumption: one agent per ~8 people keeps weekly deaths "
+                    "at a few hundred agents", 100, 20_000_000),
+    "people_with_oud": Param(2_100_000, "people", NSDUH + "; 2016 level", 1_000, 50_000_000),
+    "slot_headroom": Param(1.6, "slots per initial user", "assumption: spare array slots for "
+                           "people who start using later", 1.0, 10.0),
+    "uses_per_week": Param(14.0, "uses/week", "assumption: about two uses a day", 1.0, 50.0),
+    "heroin_dose_mg": Param(0.5, "mg fentanyl-equivalent per use",
+                            "assumption: a heroin bag of ~25 mg at ~1/50 fentanyl's potency",
+                            0.01, 10.0),
+    "fentanyl_dose_target_mg": Param(1.0, "mg pure fentanyl per use",
+                                     CAULKINS_KILMER + "; about half a pill per use" + FITTED,
+                                     0.05, 10.0),
+    "fentanyl_dose_max_mg": Param(2.5, "mg pure fentanyl per use",
+                                  "assumption: dealers cut no weaker than one pill's content",
+                                  0.1, 20.0),
+    "dose_sigma_fentanyl": Param(0.8, "log-sd of mg per use", "assumption: uneven mixing "
+                                 "('chocolate chip cookie' effect), DEA lab testing of pills",
+                                 0.0, 3.0),
+    "dose_sigma_heroin": Param(0.3, "log-sd of mg per use", ASSUMPTION, 0.0, 3.0),
+    "overdose_hazard_per_use": Param(0.85e-4, "overdoses per use at dose = tolerance",
+                                     "assumption, tuned so 2016 deaths are in the tens of "
+                                     "thousands" + FITTED, 0.0, 1.0),
+    "hazard_exponent": Param(2.0, "dimensionless", "assumption: hazard rises with the square "
+                             "of dose over tolerance", 0.5, 6.0),
+    "tolerance_adapt_rate": Param(0.15, "1/week", ASSUMPTION, 0.0, 1.0),
+    "tolerance_elasticity": Param(0.5, "d log tolerance / d log mean dose",
+                                  "assumption: tolerance rises less than in proportion to "
+                                  "dose, so stronger supply stays more dangerous" + FITTED,
+                                  0.0, 1.0),
+    "tolerance_loss_in_treatment": Param(0.1, "1/week", "assumption: tolerance falls in "
+                                         "abstinence, raising risk on relapse", 0.0, 1.0),
+    "tolerance_min_mg": Param(0.2, "mg fentanyl-equivalent", ASSUMPTION, 0.001, 10.0),
+    "overdose_fatality": Param(0.12, "deaths per overdose without naloxone", ASSUMPTION,
+                               0.0, 1.0),
+    "naloxone_coverage": Param(0.35, "share of overdoses where naloxone is given",
+                               "Irvine et al., Lancet Public Health 2022 (58-76% of witnessed "
+                               "overdoses) times an assumed ~50% witnessed", 0.0, 1.0),
+    "naloxone_efficacy": Param(0.9, "share of naloxone-treated fatal overdoses reversed",
+                               ASSUMPTION, 0.0, 1.0),
+    "treatment_entry_prob": Param(0.003, "1/week", "assumption: ~15% enter treatment a year",
+                                  0.0, 1.0),
+    "treatment_after_overdose_prob": Param(0.1, "per non-fatal overdose", ASSUMPTION, 0.0, 1.0),
+    "treatment_capacity_people": Param(600_000, "people", "assumption after SAMHSA N-SUMHSS "
+                                       "counts of people in medication treatment", 0,
+                                       50_000_000),
+    "treatment_exit_prob": Param(0.02, "1/week", "assumption: mean stay about a year",
+                                 0.0, 1.0),
+    "relapse_after_treatment_prob": Param(0.7, "share of leavers who return to use",
+                                          ASSUMPTION, 0.0, 1.0),
+    "remission_prob": Param(0.001, "1/week", "assumption: ~5% a year stop without treatment",
+                            0.0, 1.0),
+    "initiation_people_per_week": Param(4_500, "people/week", "assumption: balances exits so "
+                                        "the population stays near NSDUH's 2-2.5 million",
+                                        0, 1_000_000),
+}
+
+# column: (unit, how a run's total is formed: "sum" over weeks or "mean" of weekly values)
+COLUMNS = {
+    "overdose_deaths": ("people/week", "sum"),
+    "users_active": ("people", "mean"),
+    "users_in_treatment": ("people", "mean"),
+    "overdoses": ("people/week (fatal and non-fatal)", "sum"),
+    "treatment_entries": ("people/week", "sum"),
+}
+
+
+class Users(Population):
+    """People who use illicit opioids; one agent stands for `people_per_agent` people.
+
+    Slots are stored by region; `region_start`, computed from `region`, is how the users kernel
+    finds each region's slots. Per-slot arrays: state (uint8), region (uint8), tolerance_mg
+    (float32, fentanyl-equivalent mg per use the body is used to)."""
+
+    slot_arrays = ("state", "region", "tolerance_mg")
+
+    def __init__(self, state: np.ndarray, region: np.ndarray, tolerance_mg: np.ndarray):
+        self.state, self.region, self.tolerance_mg = state, region, tolerance_mg
+
+    @classmethod
+    def create(cls, n_slots: int, n_using: int, region_share: np.ndarray, heroin_mg: float,
+               seed: int) -> Users:
+        """n_slots agents, each slot in a region drawn by the regions' shares; n_using of them
+        (the first n_using draws) are using at the start. Slots are stored by region (see
+        `region_start`), each region's users first."""
+        u = rng.draws(seed, rng.SETUP, 0, layout.user_setup_index(np.arange(n_slots)))
+        region = np.searchsorted(np.cumsum(region_share) / region_share.sum(), u, "right")
+        region = np.minimum(region, region_share.size - 1).astype(np.uint8)
+        state = np.full(n_slots, EMPTY, np.uint8)
+        state[:n_using] = USING
+        by_region = np.argsort(region, kind="stable")
+        return cls(state=state[by_region], region=region[by_region],
+                   tolerance_mg=np.full(n_slots, heroin_mg, np.float32))
+
+    @classmethod
+    def build(cls, params: dict, region_share: np.ndarray, seed: int) -> Users:
+        """The model's population: `params["agents"]` using agents standing for
+        `params["people_with_oud"]` people, in regions by `region_share`."""
+        n_slots = layout.user_slots(params["agents"], params["slot_headroom"])
+        users = cls.create(n_slots, params["agents"], region_share, params["heroin_dose_mg"],
+                           seed)
+        users.params = params
+        users.people_per_agent = params["people_with_oud"] / params["agents"]
+        users.slot_start = users.region_start(region_share.size)
+        users.people_using = np.bincount(users.region[users.state == USING],
+                                         minlength=region_share.size) * users.people_per_agent
+        users.people_in_treatment = 0.0
+        users.counts = None   # the last week's counts[row, region] (agents), for views
+        return users
+
+    def region_start(self, n_regions: int) -> np.ndarray:
+        """Where each region's slots begin (int64, n_regions + 1 entries, the last = slots)."""
+        if np.any(self.region[1:] < self.region[:-1]):
+            raise ValueError("Users.region_start: slots are not stored by region")
+        return np.searchsorted(self.region, np.arange(n_regions + 1)).astype(np.int64)
+
+    def week(self, levers, fentanyl_share: np.ndarray, fentanyl_mg: np.ndarray, seed: int,
+             week: int) -> np.ndarray:
+        """One week of use given each region's share of doses with fentanyl and their mg:
+        treatment entry is rationed to free places (levers' capacity), initiation fills idle
+        slots at the weekly number of people starting; returns counts[row, region] (agents)."""
+        p = self.params
+        ppa = self.people_per_agent
+        using_people = self.people_using.sum()
+        free_places = max(0.0, levers.treatment_capacity_people - self.people_in_treatment)
+        wanted = using_people * p["treatment_entry_prob"]
+        room = min(1.0, free_places / max(wanted * levers.treatment_entry_multiplier, 1e-12))
+        entry_prob = p["treatment_entry_prob"] * levers.treatment_entry_multiplier * room
+        idle_agents = max(1.0, len(self) - (using_people + self.people_in_treatment) / ppa)
+        init_prob = min(1.0, p["initiation_people_per_week"] * levers.initiation_multiplier
+                        / ppa / idle_agents)
+        fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
+                                             * p["naloxone_efficacy"])
+        keys = [rng.stream_key(seed, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
+        rules = user_rules(
+            heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
+            hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
+            sigma_fentanyl=p["dose_sigma_fentanyl"], sigma_heroin=p["dose_sigma_heroin"],
+            fatality=fatality, treatment_entry_prob=entry_prob,
+            treatment_after_overdose_prob=p["treatment_after_overdose_prob"] * room,
+            treatment_exit_prob=p["treatment_exit_prob"],
+            relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
+            initiation_prob=init_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
+            tolerance_elasticity=p["tolerance_elasticity"],
+            tolerance_loss=p["tolerance_loss_in_treatment"], tolerance_min_mg=p["tolerance_min_mg"])
+        counts = step_users(self.state, self.tolerance_mg, self.slot_start, fentanyl_share,
+                            fentanyl_mg, rules, *keys)
+        self.people_using = counts[C_USING] * ppa
+        self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
+        self.counts = counts
+        return counts
+
+    def observe(self) -> dict[str, float]:
+        """This week's columns (people, scaled up from agents)."""
+        ppa, counts = self.people_per_agent, self.counts
+        return {"overdose_deaths": counts[C_DEATHS].sum() * ppa,
+                "users_active": self.people_using.sum(),
+                "users_in_treatment": self.people_in_treatment,
+                "overdoses": counts[C_OVERDOSES].sum() * ppa,
+                "treatment_entries": counts[C_ENTERED].sum() * ppa}
+
+
+def users_week(model, week) -> None:
+    """Phase: the users' week on this week's retail market."""
+    retail = week.retail
+    model.users.week(model.levers, retail.fentanyl_share, retail.fentanyl_mg, model.seed,
+                     week.number)

@@ -1,0 +1,186 @@
+"""The trade steps: what moves between actors each week.
+
+- `precursor_trade`: buyers order, makers fill or refuse, consignments are inspected at the
+  customs posts along their routes and scheduled into the pipeline.
+- `move_fentanyl`: cartels send loads north through US entry routes; loads are inspected.
+- `receive`: what arrives this week goes into buyers' and dealers' stocks.
+A consignment's fate is drawn when it is dispatched (`sim.kernels.shipments.inspect`) and lands
+in the pipeline (`sim.pipeline`) in the week it is seized or delivered.
+Columns: `COLUMNS` and `columns` (route and chemical shares).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.actors import regulators
+from sim.actors.buyers import buyers
+from sim.actors.cartels import cartels
+from sim.countries import CHINA, COUNTRIES, INDIA
+from sim.kernels import layout, rng
+from sim.kernels.shipments import inspect
+
+COLUMNS = {
+    "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
+    "fentanyl_seized_kg": ("kg pure/week seized by US agencies", "sum"),
+    "fentanyl_seized_mx_kg": ("kg pure/week seized in Mexico, labs included", "sum"),
+    "precursor_shipped_kg": ("kg/week of precursor chemicals shipped", "sum"),
+    "precursor_seized_kg": ("kg/week of precursor chemicals seized", "sum"),
+    "unscheduled_precursor_share": ("share of precursor kg shipped", "mean"),
+    "fentanyl_made_kg": ("kg pure/week made in labs or shipped finished", "sum"),
+    "fentanyl_seized_origin_kg": ("kg/week of finished fentanyl seized in China or India",
+                                  "sum"),
+    "finished_fentanyl_shipped_kg": ("kg/week of finished fentanyl-related substances shipped",
+                                     "sum"),
+    "precursor_spend_usd": ("US$/week paid to makers for all chemicals shipped, seized or not "
+                            "(chemicals table prices)", "sum"),
+    "precursor_delivered_kg": ("kg/week of precursor delivered to labs", "sum"),
+}
+
+
+@dataclass
+class PrecursorTrade:
+    """The week's chemical trade (kg of chemical)."""
+
+    shipped_kg: float               # precursors (not finished fentanyl)
+    finished_kg: float              # finished fentanyl-related substances
+    unscheduled_kg: float           # precursors not controlled where they were made
+    by_chemical_kg: np.ndarray
+    finished_entry_kg: np.ndarray   # finished substances by US entry route
+
+
+def precursor_trade(model, week) -> None:
+    """Phase: buyers order for their needs (counting what is on its way), makers serve the
+    orders in a random queue, and what is shipped is inspected and scheduled."""
+    makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
+    routes, controlled = network.routes, model.controls.controlled
+    makers.begin_week(model.levers, *regulators.pressure_on_makers(model))
+    every = buyers(model)
+    # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
+    # what will arrive counts as on its way
+    pending = sum(model.pipeline.pending(name) for name in (
+        "precursor_delivered_fe", "finished_delivered_kg"))
+    in_transit = np.bincount(network.route_owner, pending, minlength=len(every))
+    orders = [b.orders(in_transit[b.index]) for b in every]
+    buyer = np.concatenate([np.full(m.size, b.index, np.int64)
+                            for b, (m, _) in zip(every, orders, strict=True)])
+    maker = np.concatenate([m for m, _ in orders]).astype(np.int64)
+    kg = np.concatenate([k for _, k in orders])
+    keep = kg > 0
+    buyer, maker, kg = buyer[keep], maker[keep], kg[keep]
+    index = layout.order_index(maker, len(every), buyer)
+    # makers serve orders in a random order each week, so no buyer always comes first
+    queue = np.argsort(rng.draws(model.seed, rng.ORDER_QUEUE, week.number, index), kind="stable")
+    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
+    shipped, refused = makers.fill(maker, index, kg,
+                                   rng.stream_key(model.seed, rng.REFUSE, week.number))
+    sent = np.flatnonzero(shipped > 0)
+    route = network.precursor_route[makers.region[maker[sent]], makers.mode[maker[sent]],
+                                    buyer[sent]].astype(np.int64)
+    product = makers.chemical[maker[sent]].astype(np.int64)
+    seized_at = inspect(route, product, index[sent], routes.post_ptr, routes.posts,
+                        controlled[posts.country], posts.seize_prob,
+                        rng.stream_key(model.seed, rng.PRECURSOR_INSPECT, week.number))
+    model.shipments_inspected += sent.size
+    finished = chem.finished[product]
+    model.pipeline.dispatch_precursor(week.number, routes, route, shipped[sent],
+                                      shipped[sent] * chem.yield_kg_per_kg[product],
+                                      finished, product, seized_at)
+    seized = np.zeros(maker.size, bool)
+    seized[sent] = seized_at >= 0
+    for b in every:
+        mine = buyer == b.index
+        b.after_orders(maker[mine], refused[mine], seized[mine])
+    posts.count_shipments(routes, route)
+    uncontrolled = ~controlled[makers.country[maker[sent]], product]
+    n_entries = len(network.entry_names)
+    week.trade = PrecursorTrade(
+        shipped_kg=float(shipped[sent][~finished].sum()),
+        finished_kg=float(shipped[sent][finished].sum()),
+        unscheduled_kg=float(shipped[sent][~finished & uncontrolled].sum()),
+        by_chemical_kg=np.bincount(product, shipped[sent], minlength=chem.fentanyl),
+        finished_entry_kg=np.bincount(network.route_entry[route], shipped[sent] * finished,
+                                      minlength=n_entries + 1)[:n_entries])
+
+
+def move_fentanyl(model, week) -> None:
+    """Phase: cartels send loads north; each is inspected along its route and scheduled.
+    Records kg dispatched per US entry route."""
+    network, posts = model.network, model.posts
+    routes = network.routes
+    parts = [cartel.loads() for cartel in cartels(model)] or [
+        (np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64))]
+    route = np.concatenate([r for r, _, _ in parts])
+    kg = np.concatenate([k for _, k, _ in parts])
+    keys = np.concatenate([k for _, _, k in parts])
+    seized_at = inspect(route, np.full(route.size, model.chemicals.fentanyl, np.int64), keys,
+                        routes.post_ptr, routes.posts, model.controls.controlled[posts.country],
+                        posts.seize_prob,
+                        rng.stream_key(model.seed, rng.LOAD_INSPECT, week.number))
+    model.shipments_inspected += route.size
+    model.pipeline.dispatch_fentanyl(week.number, routes, route, kg, seized_at)
+    posts.count_shipments(routes, route, add=True)
+    n_entries = len(network.entry_names)
+    week.loads_kg = np.bincount(network.route_entry[route], kg, minlength=n_entries + 1)[:n_entries]
+
+
+def receive(model, week) -> None:
+    """Phase: deliveries due this week go into buyers' and dealers' stocks; records kg of
+    fentanyl reaching US retail."""
+    out = model.pipeline.take(week.number)
+    week.outcome = model.week_outcome = out
+    network, every = model.network, buyers(model)
+    n, owner = len(every), network.route_owner
+    fe = np.bincount(owner, out.precursor_delivered_fe, minlength=n)
+    finished = np.bincount(owner, out.finished_delivered_kg, minlength=n)
+    fentanyl = np.bincount(owner, out.fentanyl_delivered_kg, minlength=n)
+    wholesale = model.dealers.wholesale_usd_per_kg()
+    n_entries = len(network.entry_names)
+    by_entry = np.bincount(network.route_entry, out.fentanyl_delivered_kg,
+                           minlength=n_entries + 1)[:n_entries]
+    model.dealers.receive(by_entry, network.entry_market_share)
+    to_us = float(fentanyl.sum())
+    for b in every:
+        to_us += b.receive(fe[b.index], finished[b.index], fentanyl[b.index], wholesale,
+                           model.dealers)
+    week.delivered_us_kg = to_us
+
+
+def columns(model) -> dict[str, tuple[str, str]]:
+    """Shares of the week's trade: by US entry route and by chemical."""
+    out = {f"route_share_{e}": ("share of fentanyl kg sent north", "mean")
+           for e in model.network.entry_names}
+    out.update({f"precursor_share_{c}": ("share of chemical kg shipped", "mean")
+                for c in model.chemicals.names})
+    return out
+
+
+def observe(model, week) -> dict[str, float]:
+    """This week's trade columns."""
+    trade, out, countries = week.trade, week.outcome, model.posts.country
+    us, mx = countries == COUNTRIES.index("us"), countries == COUNTRIES.index("mexico")
+    origin = np.isin(countries, [CHINA, INDIA])
+    north = week.loads_kg + trade.finished_entry_kg
+    traded = trade.by_chemical_kg.sum()
+    row = {
+        "fentanyl_to_us_kg": week.delivered_us_kg,
+        "fentanyl_seized_kg": out.fentanyl_seized_kg[us].sum() + out.finished_seized_kg[us].sum(),
+        "fentanyl_seized_mx_kg": (out.fentanyl_seized_kg[mx].sum()
+                                  + out.finished_seized_kg[mx].sum() + week.lab_seized_kg),
+        "precursor_shipped_kg": trade.shipped_kg,
+        "precursor_seized_kg": out.precursor_seized_kg.sum(),
+        "unscheduled_precursor_share": (trade.unscheduled_kg / trade.shipped_kg
+                                        if trade.shipped_kg > 0 else 0.0),
+        "fentanyl_made_kg": sum(c.made_kg for c in cartels(model)) + trade.finished_kg,
+        "fentanyl_seized_origin_kg": out.finished_seized_kg[origin].sum(),
+        "finished_fentanyl_shipped_kg": trade.finished_kg,
+        "precursor_spend_usd": float(trade.by_chemical_kg @ model.chemicals.price_usd_per_kg),
+        "precursor_delivered_kg": out.precursor_delivered_kg.sum(),
+    }
+    for e, name in enumerate(model.network.entry_names):
+        row[f"route_share_{name}"] = north[e] / north.sum() if north.sum() > 0 else 0.0
+    for c, name in enumerate(model.chemicals.names):
+        row[f"precursor_share_{name}"] = trade.by_chemical_kg[c] / traded if traded > 0 else 0.0
+    return row
