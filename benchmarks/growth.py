@@ -8,7 +8,6 @@ from pathlib import Path
 
 from benchmarks.timing import median_seconds
 from sim.config import load_scenario
-from sim.ensemble import apply_overrides
 from sim.model import FentanylModel
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
@@ -22,7 +21,7 @@ WEEKS = (104, 390, 782)
 
 def seconds_per_week(overrides: dict, weeks: int, repeats: int) -> tuple[float, float]:
     """(median seconds per week of `weeks` steps, mean shipments inspected per week)."""
-    scenario = apply_overrides(load_scenario(BASELINE).with_overrides(weeks=weeks), overrides)
+    scenario = load_scenario(BASELINE).with_overrides(overrides, weeks=weeks)
     loads = []
 
     def run(model):

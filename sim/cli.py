@@ -164,14 +164,14 @@ def command_validate(args) -> int:
 
 def load_with_settings(args):
     """The scenario of `run`/`profile` with --seed, --weeks and single-valued --set applied."""
-    from sim.ensemble import apply_overrides, parse_settings
+    from sim.ensemble import parse_settings
 
     settings = parse_settings(args.set or [])
     several = [path for path, values in settings.items() if len(values) > 1]
     if several:
         raise ScenarioError(f"--set: {several[0]}: one value per parameter here (grids: sweep)")
-    scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, weeks=args.weeks)
-    return apply_overrides(scenario, {path: values[0] for path, values in settings.items()})
+    return load_scenario(args.scenario).with_overrides(
+        {path: values[0] for path, values in settings.items()}, seed=args.seed, weeks=args.weeks)
 
 
 def command_profile(args) -> int:

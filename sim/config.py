@@ -8,6 +8,7 @@ Every error names the file, the line and the key path, and is raised as `Scenari
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -29,6 +30,7 @@ from sim.validation import (
     fail,
     parse_date,
     read_yaml,
+    suggest,
 )
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario"]
@@ -71,20 +73,67 @@ def merge_policies(parent: list, child: list) -> list:
     return out
 
 
-@dataclass
+class Frozen(dict):
+    """A read-only dict: a validated scenario's parameters, world and record cannot be changed
+    in place (a changed scenario is a new one, from `Scenario.with_overrides`)."""
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("a validated scenario is read-only; use Scenario.with_overrides")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self):
+        return Frozen, (dict(self),)
+
+
+def freeze(value):
+    """Mappings as `Frozen`, lists as tuples, all the way down."""
+    if isinstance(value, dict):
+        return Frozen({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value
+
+
+def thaw(value):
+    """A frozen value as plain, mutable dicts and lists (a fresh copy)."""
+    if isinstance(value, dict):
+        return {key: thaw(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(item) for item in value]
+    return value
+
+
+OVERRIDES = Source(Path("overrides"))   # where an override given in code "comes from"
+
+
+def check_override(path: str, value, source: Source = OVERRIDES):
+    """A parameter override by dotted path (`users.naloxone_coverage`), checked against the
+    parameter table as a scenario file's `parameters:` is; returns the value in its type."""
+    group, _, key = path.partition(".")
+    if group not in TABLE or key not in TABLE[group]:
+        valid = [f"{g}.{k}" for g, params in TABLE.items() for k in params]
+        fail(source, (path,), f"unknown parameter. {suggest(path, valid)}")
+    p = TABLE[group][key]
+    return check_number(value, type(p.value), source, (path,), p.low, p.high)
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A validated scenario: everything needed to build a model."""
+    """A validated scenario: everything needed to build a model. Frozen: parameters, world and
+    the resolved record are read-only, so a model or a study can never change the scenario
+    another one uses; `with_overrides` makes a changed copy."""
 
     name: str
     description: str
     start: dt.date
     weeks: int
     seed: int
-    parameters: dict
-    policies: list
-    world: dict
+    parameters: Frozen
+    policies: tuple
+    world: Frozen
     file: Path
-    resolved: dict
+    resolved: Frozen
     calibration: object = None   # sim.calibration_block.CalibrationSpec; not in `resolved`
 
     @property
@@ -92,15 +141,26 @@ class Scenario:
         text = json.dumps(self.resolved, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def with_overrides(self, seed: int | None = None, weeks: int | None = None) -> Scenario:
-        """The same scenario with a new seed or a shorter/longer horizon."""
-        out = copy.copy(self)
-        out.resolved = copy.deepcopy(self.resolved)
+    def with_overrides(self, parameters: dict | None = None, seed: int | None = None,
+                       weeks: int | None = None) -> Scenario:
+        """A new scenario with parameters set by dotted path ({"users.agents": 20000}, each
+        checked as in a scenario file), a new seed or a shorter/longer horizon."""
+        resolved, values = thaw(self.resolved), thaw(self.parameters)
+        for path, value in (parameters or {}).items():
+            group, _, key = path.partition(".")
+            values[group][key] = resolved.setdefault("parameters", {}).setdefault(group, {})[
+                key] = check_override(path, value)
+        problem = layout.size_problem(values)
+        if problem is not None:
+            fail(OVERRIDES, (".".join(problem[0]),), problem[1])
+        changes = {"parameters": freeze(values)}
         if seed is not None:
-            out.seed = out.resolved["seed"] = seed
+            changes["seed"] = resolved["seed"] = check_number(seed, int, OVERRIDES, ("seed",), 0,
+                                                              2**63 - 1)
         if weeks is not None:
-            out.weeks = out.resolved["weeks"] = weeks
-        return out
+            changes["weeks"] = resolved["weeks"] = check_number(weeks, int, OVERRIDES,
+                                                                ("weeks",), 1, 5218)
+        return dataclasses.replace(self, resolved=freeze(resolved), **changes)
 
 
 def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
@@ -186,5 +246,5 @@ def load_scenario(path: str | Path) -> Scenario:
                     policies=[{k: v for k, v in p.items() if k != "__source__"}
                               for p in raw_policies])
     return Scenario(name=name, description=description, start=start, weeks=weeks, seed=seed,
-                    parameters=parameters, policies=policies, world=world, file=path,
-                    resolved=resolved, calibration=calibration)
+                    parameters=freeze(parameters), policies=tuple(policies), world=freeze(world),
+                    file=path, resolved=freeze(resolved), calibration=calibration)

@@ -38,19 +38,6 @@ class RunResult:
     markers: list[tuple[str, str]] = field(default_factory=list)   # (ISO start date, label)
 
 
-def apply_overrides(scenario: Scenario, overrides: dict) -> Scenario:
-    """The scenario with parameters set by dotted path ({"cartels.learning_rate": 0.3})."""
-    if not overrides:
-        return scenario
-    out = scenario.with_overrides()
-    out.parameters = {group: dict(values) for group, values in scenario.parameters.items()}
-    for path, value in overrides.items():
-        group, key = path.split(".")
-        out.parameters[group][key] = value
-        out.resolved.setdefault("parameters", {}).setdefault(group, {})[key] = value
-    return out
-
-
 def run(scenario: Scenario | str | Path, seed: int, weeks: int | None = None,
         overrides: dict | None = None) -> RunResult:
     """Run one scenario (a `Scenario` or a YAML path) with `seed`; returns a `RunResult`."""
@@ -59,7 +46,7 @@ def run(scenario: Scenario | str | Path, seed: int, weeks: int | None = None,
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    scenario = apply_overrides(scenario.with_overrides(seed=seed, weeks=weeks), overrides or {})
+    scenario = scenario.with_overrides(overrides, seed=seed, weeks=weeks)
     model = FentanylModel(scenario)
     model.run()
     return RunResult(scenario=scenario.name, seed=seed, weeks=scenario.weeks,

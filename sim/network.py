@@ -134,8 +134,8 @@ def build_graph(world: dict) -> nx.DiGraph:
         index[node["name"]] = i
         graph.add_node(i, **node)
     for edge in world["edges"]:
-        sources = edge["from"] if isinstance(edge["from"], list) else [edge["from"]]
-        targets = edge["to"] if isinstance(edge["to"], list) else [edge["to"]]
+        sources = edge["from"] if isinstance(edge["from"], (list, tuple)) else [edge["from"]]
+        targets = edge["to"] if isinstance(edge["to"], (list, tuple)) else [edge["to"]]
         attrs = {k: v for k, v in edge.items() if k not in ("from", "to")}
         for a in sources:
             for b in targets:

@@ -120,3 +120,34 @@ def test_a_route_through_more_posts_than_the_draw_layout_holds_is_refused_at_loa
     result = _validate(scenario_file(network={"file": str(network)}))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert str(network) in result.stderr and "MAX_POSTS_PER_ROUTE" in result.stderr
+
+
+def test_a_validated_scenario_is_frozen_and_overrides_make_a_new_one():
+    from sim.config import load_scenario
+    from sim.validation import ScenarioError
+
+    scenario = load_scenario(TINY)
+    for change in (lambda: scenario.parameters["users"].update(agents=5),
+                   lambda: scenario.world["cartels"][0].__setitem__("labs", 0),
+                   lambda: scenario.resolved.pop("seed")):
+        try:
+            change()
+        except TypeError as err:
+            assert "read-only" in str(err)
+        else:
+            raise AssertionError("a validated scenario changed in place")
+    changed = scenario.with_overrides({"users.naloxone_coverage": 0.6}, seed=3)
+    assert changed.parameters["users"]["naloxone_coverage"] == 0.6 and changed.seed == 3
+    assert scenario.parameters["users"]["naloxone_coverage"] == 0.35 and scenario.seed == 7
+    assert changed.sha256 != scenario.sha256
+    for bad, message in (({"users.naloxone_coverag": 0.6}, "did you mean"),
+                         ({"users.naloxone_coverage": 1.5}, "out of range"),
+                         ({"users.agents": 2.5}, "whole number"),
+                         ({"makers.firms": layout.SETUP_LINK_SPAN}, "SETUP_LINK_SPAN")):
+        try:
+            scenario.with_overrides(bad)
+        except ScenarioError as err:
+            assert message in str(err).lower() or message in str(err), err
+            assert next(iter(bad)).split(".")[1][:6] in str(err)
+        else:
+            raise AssertionError(f"{bad} was accepted")

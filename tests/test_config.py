@@ -84,7 +84,7 @@ policies:
     start: 2010-01
     end: 2012-01
 """))
-    assert scenario.policies == []
+    assert scenario.policies == ()
 
 
 def test_years_and_weeks_and_a_policy_window(tmp_path):

@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SEEDS = (1, 2)
 END_2027 = (dt.date(2028, 1, 3) - dt.date(2016, 1, 4)).days // 7
+SMALL_SIZE = {"users.agents": 20_000, "makers.firms": 500}
 
 
 def run(path, seed, weeks=END_2027, small=True):
-    scenario = load_scenario(path).with_overrides(seed=seed, weeks=weeks)
-    if small:   # classroom size: outputs are still in people and kg
-        scenario.parameters["users"]["agents"] = 20_000
-        scenario.parameters["makers"]["firms"] = 500
+    # classroom size: outputs are still in people and kg
+    scenario = load_scenario(path).with_overrides(SMALL_SIZE if small else {}, seed=seed,
+                                                  weeks=weeks)
     model = FentanylModel(scenario)
     model.run()
     return frame(model)
@@ -119,9 +119,7 @@ def test_sanctions_cut_the_firms_output_and_chinas_cooperation(baseline):
 
 def test_sanctioned_firms_ship_less_than_before_they_were_listed():
     scenario = load_scenario(SCENARIOS / "sanctions_reinstated.yaml").with_overrides(
-        seed=1, weeks=END_2027)
-    scenario.parameters["users"]["agents"] = 20_000
-    scenario.parameters["makers"]["firms"] = 500
+        SMALL_SIZE, seed=1, weeks=END_2027)
     model = FentanylModel(scenario)
     policy_week = next(p.start_week for p in scenario.policies if p.id == "sanctions_2025")
     model.run(policy_week)

@@ -7,9 +7,9 @@ runs exactly the rules an analyst's scenario file would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sim.config import Scenario
+from sim.config import Scenario, freeze, thaw
 from sim.policies import build_policy
 from sim.validation import Source
 
@@ -71,10 +71,10 @@ class ClassroomLevers:
 
     def apply(self, scenario: Scenario) -> Scenario:
         """`scenario` with these levers' policies added (validated like a scenario file's)."""
-        out = scenario.with_overrides()
         specs = self.policy_specs(scenario.world)
         added = [build_policy(spec, CLASSROOM_SOURCE, ("levers", i), scenario.start,
                               scenario.world) for i, spec in enumerate(specs)]
-        out.policies = list(scenario.policies) + added
-        out.resolved["policies"] = list(out.resolved.get("policies", [])) + specs
-        return out
+        resolved = thaw(scenario.resolved)
+        resolved["policies"] = resolved.get("policies", []) + specs
+        return replace(scenario, policies=scenario.policies + tuple(added),
+                       resolved=freeze(resolved))

@@ -13,7 +13,6 @@ import pandas as pd
 
 from sim.classroom.levers import ClassroomLevers
 from sim.config import Scenario, load_scenario
-from sim.ensemble import apply_overrides
 from sim.model import FentanylModel
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -35,8 +34,8 @@ def scenario_files(folder: Path = SCENARIO_DIR) -> list[str]:
 def classroom_scenario(scenario: str, seed: int, classroom_size: bool,
                        folder: Path = SCENARIO_DIR) -> Scenario:
     """The picked scenario file with the seed and, if asked, the classroom population."""
-    loaded = load_scenario(folder / scenario).with_overrides(seed=seed)
-    return apply_overrides(loaded, CLASSROOM_SIZE if classroom_size else {})
+    return load_scenario(folder / scenario).with_overrides(
+        CLASSROOM_SIZE if classroom_size else {}, seed=seed)
 
 
 def current_session():
