@@ -60,7 +60,7 @@ class UsersModel(mesa.Model):
         self.rules = rules
         self.rate = p["uses_per_week"] * p["overdose_hazard_per_use"]
         self.dose_g, self.settled = region_terms(rules.fentanyl_share, rules.fentanyl_mg,
-                                                 rules.kernel_rules())
+                                                 rules.fentanyl_sigma(), rules.kernel_rules())
         n_regions = rules.fentanyl_share.size
         self.overdoses, self.deaths = [0] * n_regions, [0] * n_regions
         for s, r, t in zip(state.tolist(), region_of(region_start).tolist(), tolerance_mg.tolist(),

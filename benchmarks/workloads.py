@@ -34,7 +34,12 @@ class UserWorkload:
     def kernel_args(self, week: int) -> tuple:
         """Arguments after (state, tolerance_mg, region_start), in `step_users` order."""
         keys = [rng.stream_key(7, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
-        return (self.fentanyl_share, self.fentanyl_mg, self.kernel_rules(), *keys)
+        return (self.fentanyl_share, self.fentanyl_mg, self.fentanyl_sigma(), self.kernel_rules(),
+                *keys)
+
+    def fentanyl_sigma(self) -> np.ndarray:
+        """Per region: the table's log-sd of mg in a fentanyl dose."""
+        return np.full(self.fentanyl_share.size, USER_RULES["dose_sigma_fentanyl"])
 
     def kernel_rules(self) -> UserRules:
         """The kernels' rules record: the table's defaults with this workload's fatality and
@@ -43,7 +48,7 @@ class UserWorkload:
         return user_rules(
             heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
             hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
-            sigma_fentanyl=p["dose_sigma_fentanyl"], sigma_heroin=p["dose_sigma_heroin"],
+            sigma_heroin=p["dose_sigma_heroin"],
             fatality=self.fatality, treatment_entry_prob=p["treatment_entry_prob"],
             treatment_after_overdose_prob=p["treatment_after_overdose_prob"],
             treatment_exit_prob=p["treatment_exit_prob"],

@@ -264,19 +264,20 @@ def _same(n, state, tolerance_mg):
 
 
 USER_PARAMS = dict(heroin_dose_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazard_exponent=2.0,
-                   sigma_fentanyl=0.8, sigma_heroin=0.3, fatality=0.1,
+                   sigma_heroin=0.3, fatality=0.1,
                    treatment_entry_prob=0.01, treatment_after_overdose_prob=0.2,
                    treatment_exit_prob=0.05, relapse_prob=0.6, remission_prob=0.01,
                    initiation_prob=0.02, tolerance_adapt_rate=0.2, tolerance_elasticity=0.5,
                    tolerance_loss=0.1, tolerance_min_mg=0.1)
 
 
-def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), week=0, **overrides):
+def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), sigma=0.8, week=0,
+          **overrides):
     params = {**USER_PARAMS, **overrides}
     keys = [rng.stream_key(8, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
     state, tolerance, region_start = users
     return kernel(state, tolerance, region_start, np.array(share), np.array(mg),
-                  user_rules(**params), *keys)
+                  np.full(len(share), sigma), user_rules(**params), *keys)
 
 
 LARGE = dict(fatality=0.3, treatment_after_overdose_prob=0.5, treatment_entry_prob=0.2,
@@ -386,7 +387,7 @@ def test_stronger_and_more_variable_supply_raises_overdoses():
     base = _step(step_users, _users(), share=(0.5, 0.5, 0.5), mg=(1.0, 1.0, 1.0))
     stronger = _step(step_users, _users(), share=(0.5, 0.5, 0.5), mg=(2.0, 2.0, 2.0))
     variable = _step(step_users, _users(), share=(0.5, 0.5, 0.5), mg=(1.0, 1.0, 1.0),
-                     sigma_fentanyl=1.5)
+                     sigma=1.5)
     more_fentanyl = _step(step_users, _users(), share=(1.0, 1.0, 1.0), mg=(1.0, 1.0, 1.0))
     for case in (stronger, variable, more_fentanyl):
         assert case[C_OVERDOSES].sum() > 1.2 * base[C_OVERDOSES].sum()

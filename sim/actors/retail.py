@@ -45,6 +45,7 @@ class Retail:
 
     fentanyl_share: np.ndarray      # share of doses containing fentanyl (0-1)
     fentanyl_mg: np.ndarray         # mean mg pure fentanyl in a fentanyl dose
+    fentanyl_sigma: np.ndarray      # log-sd of mg pure in a fentanyl dose
     sold_kg: np.ndarray             # kg pure fentanyl sold to users
     price_usd_per_mg: np.ndarray    # retail price per mg pure
 
@@ -63,8 +64,9 @@ def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: d
         shortage = np.where(offered_mg > 0, wanted_mg / offered_mg, 10.0)
     price = market["retail_price_ref_usd_per_mg"] * np.clip(
         shortage, 0.1, 10.0) ** market["price_scarcity_exponent"]
-    return Retail(fentanyl_share=share, fentanyl_mg=mg, sold_kg=sold_mg / MG_PER_KG,
-                  price_usd_per_mg=price)
+    return Retail(fentanyl_share=share, fentanyl_mg=mg,
+                  fentanyl_sigma=np.full(share.size, users["dose_sigma_fentanyl"]),
+                  sold_kg=sold_mg / MG_PER_KG, price_usd_per_mg=price)
 
 
 def initial_supply_kg(users: dict, market: dict) -> float:

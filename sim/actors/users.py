@@ -142,9 +142,9 @@ class Users(Population):
             raise ValueError("Users.region_start: slots are not stored by region")
         return np.searchsorted(self.region, np.arange(n_regions + 1)).astype(np.int64)
 
-    def week(self, levers, fentanyl_share: np.ndarray, fentanyl_mg: np.ndarray, seed: int,
-             week: int) -> np.ndarray:
-        """One week of use given each region's share of doses with fentanyl and their mg:
+    def week(self, levers, retail, seed: int, week: int) -> np.ndarray:
+        """One week of use on each region's retail market (`sim.actors.retail.Retail`: share of
+        doses with fentanyl, their mean mg and its log-sd):
         treatment entry is rationed to free places (levers' capacity), initiation fills idle
         slots at the weekly number of people starting; returns counts[row, region] (agents)."""
         p = self.params
@@ -163,7 +163,7 @@ class Users(Population):
         rules = user_rules(
             heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
             hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
-            sigma_fentanyl=p["dose_sigma_fentanyl"], sigma_heroin=p["dose_sigma_heroin"],
+            sigma_heroin=p["dose_sigma_heroin"],
             fatality=fatality, treatment_entry_prob=entry_prob,
             treatment_after_overdose_prob=p["treatment_after_overdose_prob"] * room,
             treatment_exit_prob=p["treatment_exit_prob"],
@@ -171,8 +171,8 @@ class Users(Population):
             initiation_prob=init_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
             tolerance_elasticity=p["tolerance_elasticity"],
             tolerance_loss=p["tolerance_loss_in_treatment"], tolerance_min_mg=p["tolerance_min_mg"])
-        counts = step_users(self.state, self.tolerance_mg, self.slot_start, fentanyl_share,
-                            fentanyl_mg, rules, *keys)
+        counts = step_users(self.state, self.tolerance_mg, self.slot_start, retail.fentanyl_share,
+                            retail.fentanyl_mg, retail.fentanyl_sigma, rules, *keys)
         self.people_using = counts[C_USING] * ppa
         self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
         self.counts = counts
@@ -190,6 +190,4 @@ class Users(Population):
 
 def users_week(model, week) -> None:
     """Phase: the users' week on this week's retail market."""
-    retail = week.retail
-    model.users.week(model.levers, retail.fentanyl_share, retail.fentanyl_mg, model.seed,
-                     week.number)
+    model.users.week(model.levers, week.retail, model.seed, week.number)

@@ -31,7 +31,6 @@ class UserRules(NamedTuple):
     uses_per_week: float                  # uses per person-week
     hazard_per_use: float                 # overdoses per use at dose = tolerance
     hazard_exponent: float                # g: hazard grows with (dose / tolerance)^g
-    sigma_fentanyl: float                 # log-sd of mg in a fentanyl dose
     sigma_heroin: float                   # log-sd of mg in a heroin dose
     fatality: float                       # deaths per overdose, naloxone reversals included
     treatment_entry_prob: float           # 1/week, using -> treatment
@@ -194,20 +193,21 @@ def sum_chunks(part):
 
 
 @numba.njit(cache=True)
-def region_terms(fentanyl_share, fentanyl_mg, tolerance_rules):
+def region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules):
     """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
-    the tolerance (mg) that users settle at (`UserRules` in)."""
-    g, heroin_mg = tolerance_rules.hazard_exponent, tolerance_rules.heroin_dose_mg
-    spread_f = math.exp(0.5 * g * (g - 1.0) * tolerance_rules.sigma_fentanyl * tolerance_rules.sigma_fentanyl)
-    spread_h = math.exp(0.5 * g * (g - 1.0) * tolerance_rules.sigma_heroin * tolerance_rules.sigma_heroin)
+    the tolerance (mg) that users settle at (`UserRules` in; fentanyl_sigma: each region's
+    log-sd of mg in a fentanyl dose)."""
+    g, heroin_mg = rules.hazard_exponent, rules.heroin_dose_mg
+    spread_h = math.exp(0.5 * g * (g - 1.0) * rules.sigma_heroin * rules.sigma_heroin)
     n_regions = fentanyl_share.size
     dose_g = np.empty(n_regions)
     settled = np.empty(n_regions)
     for r in range(n_regions):
         f = fentanyl_share[r]
+        spread_f = math.exp(0.5 * g * (g - 1.0) * fentanyl_sigma[r] * fentanyl_sigma[r])
         dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
         mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
-        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** tolerance_rules.tolerance_elasticity
+        settled[r] = heroin_mg * (mean_dose / heroin_mg) ** rules.tolerance_elasticity
     return dose_g, settled
 
 
@@ -256,7 +256,7 @@ def region_of(region_start: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, rules):
+def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma, rules):
     """Checks the slots' layout; returns per region the weekly overdose hazard at 1 mg tolerance
     (`rate_dose`, uses x hazard per use x E[dose^g]) and the settled tolerance (mg), and zeroed
     partial counts[chunk, row, region]. A plain function: in `step_users` each array expression would
@@ -269,17 +269,17 @@ def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, rules):
         splits = splits and region_start[r] <= region_start[r + 1]
     if not splits:
         raise ValueError("step_users: region_start does not split the slots into regions")
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, rules)
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
     n_chunks = (n_slots + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     uses_x_hazard = rules.uses_per_week * rules.hazard_per_use
     return uses_x_hazard * dose_g, settled, np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
 
 
 @numba.njit(cache=True, parallel=True)
-def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, rules, od_key,
-               change_key):
+def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma,
+               rules, od_key, change_key):
     """One week for every person-agent under `rules` (a `UserRules`), given each region's share
-    of doses with fentanyl and their mean mg. Agents are stored by region: region r holds slots
+    of doses with fentanyl, their mean mg and its log-sd. Agents are stored by region: region r holds slots
     region_start[r]..region_start[r + 1] - 1. Returns counts[N_COUNTS, n_regions] (agents).
 
     Overdose hazard per use = hazard_per_use x (dose / tolerance)^exponent, averaged over a
@@ -290,7 +290,7 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, r
     """
     g = rules.hazard_exponent
     rate_dose, settled, part = week_setup(state.size, region_start, fentanyl_share, fentanyl_mg,
-                                          rules)
+                                          fentanyl_sigma, rules)
     n_regions = region_start.size - 1
     limits = decision_limits(rules)
     tolerance_rules = (np.float32(rules.tolerance_adapt_rate), np.float32(1.0 - rules.tolerance_loss),
@@ -308,14 +308,14 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, r
     return sum_chunks(part)
 
 
-def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, rules, od_key,
-                  change_key):
+def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma,
+                  rules, od_key, change_key):
     """NumPy twin of `step_users`."""
     n_regions = region_start.size - 1
     region = region_of(region_start)
     idx = np.arange(state.size)
     od_draw, change = rng.bits31_np(od_key, idx), rng.bits31_np(change_key, idx)
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, rules)
+    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
     rate_dose = rules.uses_per_week * rules.hazard_per_use * dose_g
     using, treated = state == USING, state == TREATMENT
     idle = ~using & ~treated
