@@ -19,7 +19,8 @@ EXTRA = ("overdoses", "treatment_entries", "fentanyl_made_kg", "fentanyl_synthes
          "precursor_spend_usd", "precursor_delivered_kg", "fentanyl_share_of_doses",
          "fentanyl_mg_per_dose", "china_enforcement", "mexico_labs", "mexico_lab_raids",
          "mexico_labs_dismantled", "cartel_armed_strength", "chemicals_controlled_in_china",
-         "sanctioned_makers", "sanctioned_makers_sales_kg")
+         "sanctioned_makers", "sanctioned_makers_sales_kg", "fentanyl_purity", "pill_mg_mean",
+         "pills_ge_2mg_share", "pill_share_of_fentanyl", "fentanyl_seized_gross_kg")
 # column: (unit, how a run's total is formed: "sum" over weeks or "mean" of weekly values)
 FIXED = {name: spec for module in (users, retail, makers, cartels, regulators, trade)
          for name, spec in module.COLUMNS.items()}

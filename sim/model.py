@@ -99,10 +99,12 @@ class FentanylModel(mesa.Model):
             CustomsAgency(self, agency, self.cell(agency["posts"][0]["name"]), posts)
         mode_ok = (self.network.precursor_route >= 0).any(axis=2)
         self.makers = Makers.build(params["makers"], world, self.chemicals, mode_ok, self.seed)
-        share = np.array([n["population_share"] for n in world["nodes"]
-                          if n["kind"] == "us_market"], float)
+        markets = [n for n in world["nodes"] if n["kind"] == "us_market"]
+        share = np.array([n["population_share"] for n in markets], float)
         self.users = users.Users.build(params["users"], share, self.seed)
-        self.dealers = retail.Dealers(params["market"], params["users"], self.users.people_using)
+        pills = np.array([n.get("pill_share", params["market"]["pill_share"]) for n in markets])
+        self.dealers = retail.Dealers(params["market"], params["users"], self.users.people_using,
+                                      pills)
         supply_kg = retail.initial_supply_kg(params["users"], params["market"])
         for b, spec in enumerate(world["cartels"]):
             kind = Cartel if spec.get("lab_region") else MailBuyer

@@ -25,6 +25,8 @@ from sim.kernels.shipments import inspect
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
     "fentanyl_seized_kg": ("kg pure/week seized by US agencies", "sum"),
+    "fentanyl_seized_gross_kg": ("kg/week seized by US agencies as weighed: pills and powder, "
+                                 "product weight", "sum"),
     "fentanyl_seized_mx_kg": ("kg pure/week seized in Mexico, labs included", "sum"),
     "precursor_shipped_kg": ("kg/week of precursor chemicals shipped", "sum"),
     "precursor_seized_kg": ("kg/week of precursor chemicals seized", "sum"),
@@ -167,6 +169,10 @@ def observe(model, week) -> dict[str, float]:
     row = {
         "fentanyl_to_us_kg": week.delivered_us_kg,
         "fentanyl_seized_kg": out.fentanyl_seized_kg[us].sum() + out.finished_seized_kg[us].sum(),
+        # loads cross as this week's mix of pills and powder; finished substances as pure powder
+        "fentanyl_seized_gross_kg": (out.fentanyl_seized_kg[us].sum()
+                                     * model.dealers.gross_kg_per_pure_kg()
+                                     + out.finished_seized_kg[us].sum()),
         "fentanyl_seized_mx_kg": (out.fentanyl_seized_kg[mx].sum()
                                   + out.finished_seized_kg[mx].sum() + week.lab_seized_kg),
         "precursor_shipped_kg": trade.shipped_kg,

@@ -19,7 +19,7 @@ def checked_run():
     ring = model.pipeline.ring
     dealers = model.dealers
     initial_fentanyl_kg = (sum(b.fentanyl_stock_kg for b in buyers(model))
-                           + dealers.stock_kg.sum())
+                           + dealers.held_kg())
     problems = []
     for week in range(scenario.weeks):
         model.step()
@@ -29,7 +29,7 @@ def checked_run():
         accounted = df["precursor_delivered_kg"].sum() + df["precursor_seized_kg"].sum()
         if abs(shipped - accounted - pending_precursor) > 1e-6 * max(shipped, 1):
             problems.append((week, "precursor", shipped, accounted, pending_precursor))
-        held = (sum(b.fentanyl_stock_kg for b in buyers(model)) + dealers.stock_kg.sum()
+        held = (sum(b.fentanyl_stock_kg for b in buyers(model)) + dealers.held_kg()
                 + ring["fentanyl_delivered_kg"].sum() + ring["fentanyl_seized_kg"].sum()
                 + ring["finished_delivered_kg"].sum() + ring["finished_seized_kg"].sum())
         made = initial_fentanyl_kg + df["fentanyl_made_kg"].sum()

@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "579679a412e57b6e38368b9f8161a9b8932906f9d0956a3a8cd20006d0154e4b",
+        "04ffb2d4a319371767fe0853287ab792b871c8a5465a04b8b337305a4466d2ba",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "1c30d365e9b035d3e5b3570e35405312429c9de0f4123dae245e35ed26f95b38",
+        "23e19efed1936c4680475d6ecda2ac04c69129bd223167f4b8e19e5dbbb3de15",
 }
 
 

@@ -9,6 +9,7 @@ from sim.actors.cartels import cartels
 from sim.actors.customs import agencies
 from sim.config import load_scenario
 from sim.model import FentanylModel
+from sim.params import defaults
 from tests.conftest import frame
 
 SURE = {"inspections_per_week": 1e6, "detection_prob": 1.0}
@@ -172,19 +173,28 @@ def test_deaths_respond_to_fentanyl_supply(run_model):
     assert plenty["overdose_deaths"].iloc[:20].sum() > 1.3 * scarce["overdose_deaths"].iloc[:20].sum()
 
 
-def test_market_shortage_raises_price_and_surplus_raises_potency():
-    users = {"uses_per_week": 10.0, "fentanyl_dose_target_mg": 1.0, "fentanyl_dose_max_mg": 3.0}
-    mkt = {"retail_turnover": 1.0, "retail_price_ref_usd_per_mg": 3.0,
-           "price_scarcity_exponent": 0.5}
+def test_market_shortage_cuts_and_rations_and_a_glut_strengthens():
+    """Supply cover 0.25: potency falls by 0.25^k and the share of doses with fentanyl by the
+    rest; the price doubles (square root of the shortage). Cover 2: every dose holds fentanyl,
+    2^k times stronger. Sold never exceeds what dealers offer."""
+    users = {**defaults()["users"], "uses_per_week": 10.0, "fentanyl_dose_target_mg": 1.0,
+             "fentanyl_dose_max_mg": 3.0}
+    k = 0.5
+    mkt = {**defaults()["market"], "retail_turnover": 1.0, "retail_price_ref_usd_per_mg": 3.0,
+           "price_scarcity_exponent": 0.5, "cut_elasticity": k}
     people = np.array([1e5, 1e5])
     wanted_kg = 1e5 * 10 * 1.0 / retail.MG_PER_KG
-    out = retail.clear(np.array([0.25 * wanted_kg, 2 * wanted_kg]), people, mkt, users)
-    assert out.fentanyl_share[0] == pytest.approx(0.25)
-    assert out.fentanyl_mg[0] == pytest.approx(1.0)
+    stock = np.array([0.25 * wanted_kg, 2 * wanted_kg])
+    out = retail.clear(stock, people, mkt, users)
+    assert out.fentanyl_mg[0] == pytest.approx(0.25**k)
+    assert out.fentanyl_share[0] == pytest.approx(0.25 ** (1 - k))
     assert out.price_usd_per_mg[0] == pytest.approx(6.0)
-    assert out.fentanyl_share[1] == 1.0 and out.fentanyl_mg[1] == pytest.approx(2.0)
-    assert out.price_usd_per_mg[1] < 3.0
-    assert out.sold_kg.sum() == pytest.approx(0.25 * wanted_kg + 2 * wanted_kg)
+    assert out.fentanyl_share[1] == 1.0 and out.fentanyl_mg[1] == pytest.approx(2**k)
+    assert out.fentanyl_sigma[0] > out.fentanyl_sigma[1] == users["dose_sigma_fentanyl"]
+    assert out.powder_purity[0] < out.powder_purity[1] and out.pills_ge_2mg[0] < out.pills_ge_2mg[1]
+    assert np.all(out.sold_kg <= stock + 1e-12)
+    rationed = retail.clear(stock, people, {**mkt, "cut_elasticity": 0.0}, users)
+    assert rationed.fentanyl_mg[0] == 1.0 and rationed.fentanyl_share[0] == pytest.approx(0.25)
 
 
 def test_customs_seizure_chance_falls_with_traffic_and_rises_with_intel(scenario_file):

@@ -26,6 +26,10 @@ PARAMS: dict[str, Param] = {
     "route_cost_weight": Param(40.0, "utility per (route cost / wholesale price)", ASSUMPTION,
                                0.0, 100.0),
     "route_loss_prior": Param(0.1, "share of kg lost", ASSUMPTION, 0.0, 1.0),
+    "deterrence_elasticity": Param(1.0, "d log kg sent north / d log expected share of value "
+                                   "kept", "assumption: cartels hold stock when every route "
+                                   "loses more (0: they ship their target whatever the risk)",
+                                   0.0, 20.0),
     "route_forgetting_rate": Param(0.02, "1/week", "assumption: unused routes drift back "
                                    "toward the prior", 0.0, 1.0),
     "load_size_kg": Param(1.0, "kg pure fentanyl per load", "assumption: a car load of pills "
@@ -100,6 +104,10 @@ class Cartel(PrecursorBuyer):
         available = self.entry_routes >= 0
         self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
         self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
+        self.send_share = 1.0   # share of the week's sales target sent north (deterrence)
+        entries = [n for n in model.scenario.world["nodes"] if n["kind"] == "us_entry"]
+        self.load_kg = np.array([n.get("load_size_kg", p["load_size_kg"]) for n in entries],
+                                float)   # kg pure per load, by US entry (world file)
         self.labs_raided = self.raids_attempted = 0
 
     def lead_weeks(self) -> float:
@@ -144,23 +152,36 @@ class Cartel(PrecursorBuyer):
         return seized
 
     def loads(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Send this week's sales target north, split across US entry routes by expected loss
-        and cost, in loads of `load_size_kg`. Returns (route ids, kg per load, load draw
-        indices)."""
+        """Send north what the expected return justifies, split across US entry routes by
+        expected loss and cost, in loads of each entry's load size (world file `load_size_kg`, else the
+        table's). Returns (route ids, kg per load, load draw indices).
+
+        The split is a logit of each route's utility -(risk_aversion x loss + route_cost_weight
+        x cost share); the cartel then ships its sales target (at most its stock) times
+        (expected share of value kept / that share at the prior loss)^deterrence_elasticity,
+        capped at 1: when every route gets riskier it holds stock in Mexico (deterrence); when
+        one does, the split moves to the others (displacement)."""
         model, p = self.model, self.params
-        ship_kg = min(self.fentanyl_stock_kg, self.target_kg_per_week)
         available = self.entry_routes >= 0
-        if ship_kg <= 0 or not available.any():
+        if min(self.fentanyl_stock_kg, self.target_kg_per_week) <= 0 or not available.any():
             return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
-        cost = model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
-        utility = -(p["risk_aversion"] * np.nan_to_num(self.route_loss)
-                    + p["route_cost_weight"] * cost / model.params["market"][
-                        "wholesale_price_ref_usd_per_kg"])
+        cost_share = (model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
+                      / model.params["market"]["wholesale_price_ref_usd_per_kg"])
+        loss = np.nan_to_num(self.route_loss)
+        utility = -(p["risk_aversion"] * loss + p["route_cost_weight"] * cost_share)
         weights = np.where(available, np.exp(utility - utility[available].max()), 0.0)
         self.route_split = weights / weights.sum()
+        expected_cost = float(self.route_split @ cost_share)
+        kept = 1.0 - float(self.route_split @ loss) - expected_cost
+        kept_at_prior = 1.0 - p["route_loss_prior"] - expected_cost
+        self.send_share = min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** p[
+            "deterrence_elasticity"]
+        ship_kg = min(self.fentanyl_stock_kg, self.target_kg_per_week) * self.send_share
+        if ship_kg <= 0:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
         self.fentanyl_stock_kg -= ship_kg
         kg_by_entry = ship_kg * self.route_split
-        n_loads = np.where(kg_by_entry > 0, np.ceil(kg_by_entry / p["load_size_kg"]), 0)
+        n_loads = np.where(kg_by_entry > 0, np.ceil(kg_by_entry / self.load_kg), 0)
         n_loads = n_loads.astype(np.int64)
         entry = np.repeat(np.arange(kg_by_entry.size), n_loads)
         load_kg = np.repeat(kg_by_entry / np.maximum(n_loads, 1), n_loads)

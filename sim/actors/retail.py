@@ -1,11 +1,20 @@
-"""US retail dealers: each market region's dealers hold fentanyl stock and sell it to users.
+"""US retail dealers: each market region's dealers hold fentanyl stock, sell it to users as
+counterfeit pills and powder, and trade stock with other regions.
 
-State: stock per region (kg pure), the week's retail price (US$/mg pure, averaged over regions by
-people using) and the last week's market outcome.
-Weekly rule (`clear`): dealers cut fentanyl to a target content per dose. When they hold less
-than demand at that content, only a share of doses contain fentanyl (the rest is heroin) and the
-price rises with the shortage; when they hold more, doses get stronger (up to a maximum) and the
-price falls. Parameters: `PARAMS` (group `market`). Columns: `COLUMNS`.
+State per region: stock (kg pure), stock on its way from other regions, this week's price
+(US$/mg pure) and market outcome.
+Weekly rules:
+- `clear`: dealers sell at a potency that follows their supply. Supply cover c = mg pure they
+  offer / mg users want at the reference dose; they pass c^cut_elasticity into potency (mg per
+  dose, so pill strength and powder purity), within bounds, and the rest into the share of
+  doses that contain fentanyl (the others are heroin). A shortage thus cuts the product
+  (weaker, more variable) and rations it; a glut strengthens it. The price rises with the
+  shortage.
+- `trade` (before selling): wholesale stock moves from regions whose
+  price is below the national mean toward regions whose price is above it, when the gap beats
+  the cost of moving it, arriving the next week.
+Parameters: `PARAMS` (group `market`; the reference and maximum dose are the users' group).
+Columns: `COLUMNS`.
 """
 
 from __future__ import annotations
@@ -13,10 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, Param
 
 MG_PER_KG = 1e6
+PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
 
 PARAMS: dict[str, Param] = {
     "retail_price_ref_usd_per_mg": Param(3.0, "US$/mg pure", CAULKINS_KILMER, 0.01, 1000.0),
@@ -29,6 +40,30 @@ PARAMS: dict[str, Param] = {
     "wholesale_price_ref_usd_per_kg": Param(40_000, "US$/kg pure at the US border",
                                             "assumption between ~$10,000/kg in Mexico "
                                             "(Caulkins & Kilmer) and retail", 100, 1e7),
+    "cut_elasticity": Param(0.5, "d log potency / d log supply cover",
+                            "assumption: dealers pass part of a shortage into weaker product and "
+                            "part into rationing (0: ration only; 1: cut only)", 0.0, 1.0),
+    "potency_ratio_min": Param(0.25, "x the reference mg per dose", "assumption: the weakest "
+                               "product dealers sell before they stop selling fentanyl",
+                               0.01, 1.0),
+    "cut_sigma_gain": Param(0.3, "log-sd added per unit log cut", "assumption: cut product is "
+                            "mixed less evenly (DEA: potency varies widely between pills)",
+                            0.0, 5.0),
+    "pill_share": Param(0.5, "share of fentanyl doses sold as counterfeit pills",
+                        "assumption; a US market node's `pill_share` in the world file replaces "
+                        "it for that region", 0.0, 1.0),
+    "powder_use_mg": Param(50.0, "mg of retail powder (product) in one use", ASSUMPTION,
+                           1.0, 1000.0),
+    "pill_weight_mg": Param(100.0, "mg per counterfeit pill (product)", "DEA: counterfeit "
+                            "oxycodone M30 tablets weigh about 0.1 g", 10.0, 1000.0),
+    "border_powder_purity": Param(0.1, "pure share of fentanyl powder seized at the border",
+                                  ASSUMPTION, 0.001, 1.0),
+    "regional_trade_rate": Param(1.0, "share of a region's stock above its share sent a week",
+                                 "assumption: wholesale stock moves between regions within "
+                                 "weeks", 0.0, 1.0),
+    "regional_trade_cost_share": Param(0.1, "price gap (share of the national mean) that "
+                                       "moving stock costs", "assumption: transport and risk "
+                                       "of moving stock between regions", 0.0, 10.0),
 }
 
 COLUMNS = {
@@ -36,37 +71,49 @@ COLUMNS = {
     "fentanyl_sold_kg": ("kg pure/week sold to users", "sum"),
     "fentanyl_share_of_doses": ("share of retail doses containing fentanyl", "mean"),
     "fentanyl_mg_per_dose": ("mg pure in a fentanyl dose", "mean"),
+    "fentanyl_purity": ("pure share of retail powder by weight (0-1)", "mean"),
+    "pill_mg_mean": ("mg fentanyl per counterfeit pill", "mean"),
+    "pills_ge_2mg_share": ("share of counterfeit pills with at least 2 mg fentanyl", "mean"),
+    "pill_share_of_fentanyl": ("share of pure kg sold as counterfeit pills", "mean"),
 }
 
 
 @dataclass
 class Retail:
-    """One week's market outcome per region."""
+    """One week's market outcome, per region."""
 
     fentanyl_share: np.ndarray      # share of doses containing fentanyl (0-1)
-    fentanyl_mg: np.ndarray         # mean mg pure fentanyl in a fentanyl dose
+    fentanyl_mg: np.ndarray         # mean mg pure fentanyl in a fentanyl dose (= in a pill)
     fentanyl_sigma: np.ndarray      # log-sd of mg pure in a fentanyl dose
     sold_kg: np.ndarray             # kg pure fentanyl sold to users
     price_usd_per_mg: np.ndarray    # retail price per mg pure
+    powder_purity: np.ndarray       # pure share of retail powder by weight
+    pills_ge_2mg: np.ndarray        # share of pills with at least PILL_GE_MG
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:
-    """Clear each region's market from dealers' stock (kg) and the people using there (market:
-    this module's parameters; users: the users' parameters)."""
+    """Clear each region's market from dealers' stock (kg pure) and the people using there
+    (market: this module's parameters; users: the users' parameters, for uses per week and the
+    reference and maximum mg per dose)."""
     uses = people_using * users["uses_per_week"]
+    target_mg = users["fentanyl_dose_target_mg"]
     offered_mg = stock_kg * MG_PER_KG * market["retail_turnover"]
-    wanted_mg = uses * users["fentanyl_dose_target_mg"]
-    sold_mg = np.minimum(offered_mg, uses * users["fentanyl_dose_max_mg"])
+    wanted_mg = uses * target_mg
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(wanted_mg > 0, np.minimum(1.0, sold_mg / wanted_mg), 0.0)
-        mg = np.where(share >= 1.0, sold_mg / np.maximum(uses, 1e-12),
-                      users["fentanyl_dose_target_mg"])
+        cover = np.where(wanted_mg > 0, offered_mg / wanted_mg, 0.0)
         shortage = np.where(offered_mg > 0, wanted_mg / offered_mg, 10.0)
+    potency = np.clip(cover ** market["cut_elasticity"], market["potency_ratio_min"],
+                      max(market["potency_ratio_min"], users["fentanyl_dose_max_mg"] / target_mg))
+    share = np.minimum(1.0, cover / potency)
+    mg = target_mg * potency
+    sigma = users["dose_sigma_fentanyl"] + market["cut_sigma_gain"] * np.log(1.0 / potency).clip(0)
     price = market["retail_price_ref_usd_per_mg"] * np.clip(
         shortage, 0.1, 10.0) ** market["price_scarcity_exponent"]
-    return Retail(fentanyl_share=share, fentanyl_mg=mg,
-                  fentanyl_sigma=np.full(share.size, users["dose_sigma_fentanyl"]),
-                  sold_kg=sold_mg / MG_PER_KG, price_usd_per_mg=price)
+    # a pill is one dose: share of pills at or above the threshold, mg lognormal with mean mg
+    ge_2mg = 1.0 - ndtr((np.log(PILL_GE_MG / mg) + 0.5 * sigma**2) / np.maximum(sigma, 1e-9))
+    return Retail(fentanyl_share=share, fentanyl_mg=mg, fentanyl_sigma=sigma,
+                  sold_kg=share * uses * mg / MG_PER_KG, price_usd_per_mg=price,
+                  powder_purity=np.minimum(1.0, mg / market["powder_use_mg"]), pills_ge_2mg=ge_2mg)
 
 
 def initial_supply_kg(users: dict, market: dict) -> float:
@@ -80,14 +127,20 @@ def initial_supply_kg(users: dict, market: dict) -> float:
 class Dealers:
     """Every US market region's retail dealers."""
 
-    def __init__(self, params: dict, users_params: dict, people_using: np.ndarray):
+    def __init__(self, params: dict, users_params: dict, people_using: np.ndarray,
+                 pill_share: np.ndarray):
         """Stock starts at `retail_turnover`'s inverse weeks of the 2016 supply, spread by
-        people using."""
-        self.params, self.users_params = params, users_params
+        people using; pill_share: each region's share of fentanyl doses sold as pills."""
+        self.params, self.users_params, self.pill_share = params, users_params, pill_share
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
                          / params["retail_turnover"])
+        self.in_transit_kg = np.zeros_like(self.stock_kg)   # from other regions, next week
         self.price_usd_per_mg = params["retail_price_ref_usd_per_mg"]
         self.last: Retail | None = None
+
+    def held_kg(self) -> float:
+        """kg pure the dealers hold, on their shelves and on their way between regions."""
+        return float(self.stock_kg.sum() + self.in_transit_kg.sum())
 
     def price_ratio(self) -> float:
         """This week's retail price over the reference price."""
@@ -101,11 +154,15 @@ class Dealers:
                 / p["retail_price_ref_usd_per_mg"])
 
     def receive(self, by_entry_kg: np.ndarray, entry_market_share: np.ndarray) -> None:
-        """Loads delivered at each US entry go to the regions it serves, by its shares."""
-        self.stock_kg += by_entry_kg @ entry_market_share
+        """Loads delivered at each US entry go to the regions it serves, by its shares; stock
+        sent between regions last week arrives."""
+        self.stock_kg += by_entry_kg @ entry_market_share + self.in_transit_kg
+        self.in_transit_kg = np.zeros_like(self.stock_kg)
 
     def clear(self, people_using: np.ndarray) -> Retail:
-        """Sell to this week's users; the price is the regions' mean by people using."""
+        """Trade stock between regions (it arrives next week), then sell to this week's users;
+        the price is the regions' mean by people using."""
+        self.trade(people_using)
         retail = clear(self.stock_kg, people_using, self.params, self.users_params)
         self.stock_kg = np.maximum(0.0, self.stock_kg - retail.sold_kg)
         weights = people_using / max(people_using.sum(), 1e-12)
@@ -113,16 +170,66 @@ class Dealers:
         self.last = retail
         return retail
 
+    def trade(self, people_using: np.ndarray) -> None:
+        """Stock moves toward higher prices (what each region's stock would fetch this week).
+        A region whose price is below the national mean by
+        more than half the cost of moving stock (regional_trade_cost_share, a share of the
+        price) sends regional_trade_rate of its stock above its people-weighted share of the
+        national stock; regions whose price is above the mean by more than half that cost take
+        it, in proportion to what they lack of their share; it arrives next week. Regional
+        prices thus stay within about the cost of each other."""
+        p = self.params
+        if people_using.sum() <= 0:
+            return
+        # the price each region's stock would fetch this week, and their people-weighted mean
+        price = clear(self.stock_kg, people_using, p, self.users_params).price_usd_per_mg
+        gap = price / (price @ people_using / people_using.sum()) - 1.0
+        half_cost = 0.5 * p["regional_trade_cost_share"]   # a pair trades across the whole cost
+        excess = self.stock_kg - self.stock_kg.sum() * people_using / people_using.sum()
+        sent = np.where(gap < -half_cost, p["regional_trade_rate"] * np.maximum(excess, 0.0), 0.0)
+        pull = np.where(gap > half_cost, np.maximum(-excess, 0.0), 0.0)
+        if sent.sum() <= 0 or pull.sum() <= 0:
+            return
+        self.stock_kg -= sent
+        self.in_transit_kg += sent.sum() * pull / pull.sum()
+
     def observe(self, people_using: np.ndarray) -> dict[str, float]:
-        """This week's columns; doses are averaged over regions by people using now."""
+        """This week's columns; doses are averaged over regions by people using now, pills and
+        powder by what each region sold of them."""
         retail = self.last
         weights = people_using / max(people_using.sum(), 1e-12)
+        pills = self.pill_share * retail.sold_kg
+        powder = retail.sold_kg - pills
         return {"retail_price_usd_per_mg": self.price_usd_per_mg,
                 "fentanyl_sold_kg": retail.sold_kg.sum(),
                 "fentanyl_share_of_doses": float((retail.fentanyl_share * weights).sum()),
-                "fentanyl_mg_per_dose": float((retail.fentanyl_mg * weights).sum())}
+                "fentanyl_mg_per_dose": float((retail.fentanyl_mg * weights).sum()),
+                "fentanyl_purity": _mean(retail.powder_purity, powder, weights),
+                "pill_mg_mean": _mean(retail.fentanyl_mg, pills / retail.fentanyl_mg, weights),
+                "pills_ge_2mg_share": _mean(retail.pills_ge_2mg, pills / retail.fentanyl_mg,
+                                            weights),
+                "pill_share_of_fentanyl": (float(pills.sum() / retail.sold_kg.sum())
+                                           if retail.sold_kg.sum() > 0 else 0.0)}
+
+    def gross_kg_per_pure_kg(self) -> float:
+        """Product weight of the fentanyl crossing into the US per kg pure, at this week's mix:
+        pills at their mg per pill and weight, powder at the border's purity."""
+        retail, p = self.last, self.params
+        if retail is None:
+            return 1.0 / p["border_powder_purity"]
+        sold = retail.sold_kg.sum()
+        pills = float((self.pill_share * retail.sold_kg).sum() / sold) if sold > 0 else 0.0
+        pill_mg = _mean(retail.fentanyl_mg, self.pill_share * retail.sold_kg / retail.fentanyl_mg,
+                        np.full(retail.sold_kg.size, 1.0 / retail.sold_kg.size))
+        return pills * p["pill_weight_mg"] / pill_mg + (1.0 - pills) / p["border_powder_purity"]
+
+
+def _mean(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> float:
+    """values averaged by weights, or by fallback weights when the weights are all 0."""
+    weights = weights if weights.sum() > 0 else fallback
+    return float((values * weights).sum() / weights.sum())
 
 
 def market_week(model, week) -> None:
-    """Phase: dealers sell to the people using this week."""
+    """Phase: dealers sell to the people using this week, then trade between regions."""
     week.retail = model.dealers.clear(model.users.people_using)

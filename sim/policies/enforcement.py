@@ -18,6 +18,16 @@ def _posts(world: dict, countries=None, agencies=None) -> list[str]:
             or (agencies is not None and agency["name"] in agencies)]
 
 
+def _check_posts(names: list[str], world: dict):
+    """(key, message) when a policy names no customs post or one the world does not have."""
+    valid = _posts(world, countries=[a["country"] for a in world["customs_agencies"]])
+    unknown = [p for p in names if p not in valid]
+    if unknown or not names:
+        return "posts", (f"unknown post '{unknown[0]}'. valid posts: {', '.join(valid)}."
+                         if unknown else "give at least one customs post")
+    return None
+
+
 def _post_mask(model, names) -> list[int]:
     return [model.posts.names.index(n) for n in names]
 
@@ -111,12 +121,7 @@ class CustomsSurge(Policy):
     pinned: bool = spec(False, doc="keep the added inspections at these posts")
 
     def validate(self, world):
-        valid = _posts(world, countries=[a["country"] for a in world["customs_agencies"]])
-        unknown = [p for p in self.posts if p not in valid]
-        if unknown or not self.posts:
-            return "posts", (f"unknown post '{unknown[0]}'. valid posts: {', '.join(valid)}."
-                             if unknown else "give at least one customs post")
-        return None
+        return _check_posts(self.posts, world)
 
     def setup(self, model) -> None:
         self._posts = _post_mask(model, self.posts)
@@ -136,6 +141,34 @@ class CustomsSurge(Policy):
         if self.pinned:
             levers.post_pinned_inspections[self._posts] += self._extra(model)
         levers.post_intel_bonus[self._posts] += self.intel_bonus
+
+
+@register("scanning")
+@dataclass
+class Scanning(Policy):
+    """Non-intrusive inspection (large-scale X-ray and gamma-ray scanners) at chosen customs
+    posts: a share of all traffic is scanned. Changes those posts' inspections: `scanned_share`
+    x the post's traffic is added in place (scanners stay where they are installed), on top of
+    what the agency's pool puts there. A later entry for the same posts replaces the share of
+    an earlier one that has ended (give each period its own start and end)."""
+
+    story = ("scanners at these crossings look inside a share of all vehicles, so loads hidden "
+             "in them are found more often")
+
+    posts: list[str] = spec(["san_diego", "nogales", "el_paso", "laredo"],
+                            doc="customs post names from the network")
+    scanned_share: float = spec(0.02, low=0.0, high=1.0, unit="share of traffic scanned",
+                                doc="lever; CBP figures by year in the baseline")
+
+    def validate(self, world):
+        return _check_posts(self.posts, world)
+
+    def setup(self, model) -> None:
+        self._posts = _post_mask(model, self.posts)
+
+    def modify(self, levers: Levers, model) -> None:
+        levers.post_pinned_inspections[self._posts] += (self.scanned_share
+                                                         * model.posts.traffic[self._posts])
 
 
 @register("platform_enforcement")
