@@ -72,10 +72,13 @@ def read_file(path: Path, what: str = "file", limit: int = MAX_FILE_BYTES) -> by
         raise ScenarioError(f"{path}: {what} not found") from None
     except OSError as err:
         raise ScenarioError(f"{path}: cannot read the {what}: {err.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ScenarioError(f"{path}: not a regular file; expected a {what}")
-        data = handle.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise ScenarioError(f"{path}: larger than {limit:,} bytes; expected a {what}")
     return data
