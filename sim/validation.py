@@ -156,8 +156,10 @@ def _load(text: str, source: Source, loader_class=_Loader):
         return loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"{source.file}:{mark.line + 1}" if mark else str(source.file)
-        problem = getattr(err, "problem", None) or str(err)
+        line = mark.line + 1 if mark else (text[:err.position].count("\n") + 1
+                                           if isinstance(err, yaml.reader.ReaderError) else None)
+        where = f"{source.file}:{line}" if line else str(source.file)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ScenarioError(f"{where}: malformed YAML: {problem}") from None
     except ScenarioError:
         raise
