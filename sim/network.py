@@ -17,13 +17,15 @@ import numpy as np
 from sim.validation import (
     ScenarioError,
     Source,
+    check_entries,
     check_keys,
     check_nested,
-    check_number,
+    choice,
     fail,
+    number,
     read_yaml,
     shown,
-    suggest,
+    text_name,
 )
 
 MAKER_MODES = ("mail", "air", "sea")
@@ -50,23 +52,6 @@ EDGE_FIELDS = {"transit_weeks": (int, 0, MAX_TRANSIT_WEEKS - 1), "cost_usd_per_k
                "share": (float, 0, 1)}
 
 
-def _number(kind, low, high):
-    return lambda value, source, path: check_number(value, kind, source, path, low, high)
-
-
-def _choice(values):
-    def check(value, source, path):
-        if not isinstance(value, str) or value not in values:
-            fail(source, path, f"expected one of {', '.join(values)}, got {shown(value)}."
-                 + suggest(value, values).split(".", 1)[1])
-    return check
-
-
-def _name(value, source, path):
-    if not isinstance(value, str) or not value.strip():
-        fail(source, path, f"expected a name (text), got {shown(value)}")
-
-
 def _node(nodes: dict, kinds=NODE_KINDS, many: bool = False):
     """A node named in the file (of one of `kinds`); with `many`, a name or a list of them."""
     def check(value, source, path):
@@ -86,45 +71,16 @@ def _optional_node(nodes: dict, kinds):
     return lambda value, source, path: value is None or node(value, source, path)
 
 
-def _entries(data: dict, key: str, fields: dict, source: Source, path: tuple = ()) -> list:
-    """`data[key]`: a non-empty list of mappings of `fields` (name -> (required, check)), each
-    present value checked, and names (where entries have them) unique."""
-    here = path + (key,)
-    entries = data.get(key)
-    required = [f for f, (needed, _) in fields.items() if needed]
-    if not isinstance(entries, list) or not entries:
-        fail(source, here, f"expected a non-empty list of entries with {', '.join(required)}")
-    names: dict = {}
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            fail(source, here + (i,), f"expected a mapping of {', '.join(fields)}, got "
-                 f"{shown(entry)}")
-        check_keys(entry, fields, source, here + (i,))
-        for field, (needed, check) in fields.items():
-            if field in entry:
-                check(entry[field], source, here + (i, field))
-            elif needed:
-                fail(source, here + (i,), f"missing {field} (each entry needs "
-                     f"{', '.join(required)})")
-        if "name" not in fields:
-            continue
-        if entry["name"] in names:
-            fail(source, here + (i, "name"), f"'{entry['name']}' is listed twice (also entry "
-                 f"{names[entry['name']]})")
-        names[entry["name"]] = i
-    return entries
-
-
 def check_network(data: dict, source: Source) -> None:
     """Every list, field, type, range and reference of a network file; errors name the file,
     the line and the key, and say what was expected."""
     from sim.populations import COUNTRIES
 
     check_keys(data, NETWORK_LISTS, source, ())
-    optional_share = (False, _number(float, 0, 1))
-    nodes = {n["name"]: n for n in _entries(data, "nodes", {
-        "name": (True, _name), "kind": (True, _choice(NODE_KINDS)),
-        "country": (True, _choice(COUNTRIES)), "mode": (False, _choice(FENTANYL_MODES)),
+    optional_share = (False, number(float, 0, 1))
+    nodes = {n["name"]: n for n in check_entries(data, "nodes", {
+        "name": (True, text_name), "kind": (True, choice(NODE_KINDS)),
+        "country": (True, choice(COUNTRIES)), "mode": (False, choice(FENTANYL_MODES)),
         "population_share": optional_share}, source)}
     for i, node in enumerate(data["nodes"]):
         if node["kind"] == "us_market" and "population_share" not in node:
@@ -132,34 +88,34 @@ def check_network(data: dict, source: Source) -> None:
     if not sum(n.get("population_share", 0) for n in nodes.values()) > 0:
         fail(source, ("nodes",), "no us_market node with a population_share above 0")
     ends = _node(nodes, many=True)
-    edges = {"from": (True, ends), "to": (True, ends), "mode": (True, _choice(EDGE_MODES))}
-    edges.update({f: (f != "share", _number(*spec)) for f, spec in EDGE_FIELDS.items()})
-    _entries(data, "edges", edges, source)
+    edges = {"from": (True, ends), "to": (True, ends), "mode": (True, choice(EDGE_MODES))}
+    edges.update({f: (f != "share", number(*spec)) for f, spec in EDGE_FIELDS.items()})
+    check_entries(data, "edges", edges, source)
     post_fields = {"name": (True, _node(nodes)),
-                   **{f: (True, _number(*spec)) for f, spec in POST_FIELDS.items()}}
+                   **{f: (True, number(*spec)) for f, spec in POST_FIELDS.items()}}
     posts: dict = {}
-    for i, agency in enumerate(_entries(data, "customs_agencies", {
-            "name": (True, _name), "country": (True, _choice(AGENCY_COUNTRIES)),
+    for i, agency in enumerate(check_entries(data, "customs_agencies", {
+            "name": (True, text_name), "country": (True, choice(AGENCY_COUNTRIES)),
             "posts": (True, lambda *_: None)}, source)):
-        for j, post in enumerate(_entries(agency, "posts", post_fields, source,
+        for j, post in enumerate(check_entries(agency, "posts", post_fields, source,
                                           ("customs_agencies", i))):
             if post["name"] in posts:
                 fail(source, ("customs_agencies", i, "posts", j, "name"), f"post '{post['name']}' "
                      f"is also a post of {posts[post['name']]}")
             posts[post["name"]] = agency["name"]
-    for i, cartel in enumerate(_entries(data, "cartels", {
-            "name": (True, _name), "lab_region": (True, _optional_node(nodes, ("lab_region",))),
+    for i, cartel in enumerate(check_entries(data, "cartels", {
+            "name": (True, text_name), "lab_region": (True, _optional_node(nodes, ("lab_region",))),
             "home": (False, _node(nodes, ("us_market",))),
-            **{f: (True, _number(*spec)) for f, spec in CARTEL_FIELDS.items()}}, source)):
+            **{f: (True, number(*spec)) for f, spec in CARTEL_FIELDS.items()}}, source)):
         if cartel["lab_region"] is None and "home" not in cartel:
             fail(source, ("cartels", i), "a cartel with no lab_region (buyers in the US) needs a "
                  "home: a us_market node")
-    regulators = _entries(data, "regulators", {"name": (True, _name),
-                                               "country": (True, _choice(COUNTRIES))}, source)
+    regulators = check_entries(data, "regulators", {"name": (True, text_name),
+                                               "country": (True, choice(COUNTRIES))}, source)
     if "china" not in {r["country"] for r in regulators}:
         fail(source, ("regulators",), "need a regulator with country: china")
-    regions = _entries(data, "maker_regions", {"name": (True, _node(nodes)),
-                                               "share": (True, _number(*REGION_FIELDS["share"]))},
+    regions = check_entries(data, "maker_regions", {"name": (True, _node(nodes)),
+                                               "share": (True, number(*REGION_FIELDS["share"]))},
                        source)
     if not sum(r["share"] for r in regions) > 0:
         fail(source, ("maker_regions",), "every share is 0; makers need a region")

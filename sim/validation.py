@@ -264,3 +264,54 @@ def check_nested(data, spec: dict, source: Source, path: tuple) -> dict:
             kind, low, high = spec[name][key]
             out[name][key] = check_number(value, kind, source, path + (name, key), low, high)
     return out
+
+
+def number(kind, low, high):
+    """A field check (for `check_entries`): a number of `kind` in [low, high]."""
+    return lambda value, source, path: check_number(value, kind, source, path, low, high)
+
+
+def choice(values):
+    """A field check (for `check_entries`): one of `values`."""
+
+    def check(value, source, path):
+        if not isinstance(value, str) or value not in values:
+            fail(source, path, f"expected one of {', '.join(values)}, got {shown(value)}."
+                 + suggest(value, values).split(".", 1)[1])
+
+    return check
+
+
+def text_name(value, source, path) -> None:
+    """A field check (for `check_entries`): a name, as text."""
+    if not isinstance(value, str) or not value.strip():
+        fail(source, path, f"expected a name (text), got {shown(value)}")
+
+
+def check_entries(data: dict, key: str, fields: dict, source: Source, path: tuple = ()) -> list:
+    """`data[key]`: a non-empty list of mappings of `fields` (name -> (required, check)), each
+    present value checked, and names (where entries have them) unique."""
+    here = path + (key,)
+    entries = data.get(key)
+    required = [f for f, (needed, _) in fields.items() if needed]
+    if not isinstance(entries, list) or not entries:
+        fail(source, here, f"expected a non-empty list of entries with {', '.join(required)}")
+    names: dict = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            fail(source, here + (i,), f"expected a mapping of {', '.join(fields)}, got "
+                 f"{shown(entry)}")
+        check_keys(entry, fields, source, here + (i,))
+        for key_name, (needed, check) in fields.items():
+            if key_name in entry:
+                check(entry[key_name], source, here + (i, key_name))
+            elif needed:
+                fail(source, here + (i,), f"missing {key_name} (each entry needs "
+                     f"{', '.join(required)})")
+        if "name" not in fields:
+            continue
+        if entry["name"] in names:
+            fail(source, here + (i, "name"), f"'{entry['name']}' is listed twice (also entry "
+                 f"{names[entry['name']]})")
+        names[entry["name"]] = i
+    return entries
