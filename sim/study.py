@@ -125,13 +125,13 @@ def _publish(out: Path, write) -> None:
     with atomic_folder(out / ".report", force=True) as temp:
         write(temp)
     staged = out / ".report"
-    (staged / MARKER).unlink()
     for item in staged.iterdir():
-        target = out / item.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        item.replace(target)
-    staged.rmdir()
+        if item.name != MARKER:
+            target = out / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            item.replace(target)
+    shutil.rmtree(staged)
 
 
 def sweep(args) -> Path:
