@@ -43,6 +43,15 @@ def is_ours(folder: Path) -> bool:
     return folder.is_dir() and not folder.is_symlink() and (folder / MARKER).is_file()
 
 
+def made_by(folder: Path) -> str | None:
+    """The command that made `folder` (run, compare, sweep, ...), from its marker."""
+    try:
+        with open(folder / MARKER, encoding="utf-8") as handle:
+            return json.loads(handle.read(4096)).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _busy(folder: Path) -> bool:
     """Another process holds the lock of `folder` (see `locked`)."""
     try:
@@ -100,6 +109,9 @@ def working_folder(out: Path, force: bool, resume: bool, kind: str):
             raise OutputExists(f"{out}: output folder exists; use --resume to continue it, "
                                "--force to replace it, or choose another --out")
         check_ours(out, "--resume" if resume else "--force")
+        if resume and made_by(out) != kind:
+            raise OutputExists(f"{out}: made by {made_by(out) or 'another command'}, not "
+                               f"{kind}; --resume continues a folder of the same command")
         if not resume:
             shutil.rmtree(out)
     if not os.path.lexists(out):

@@ -107,6 +107,8 @@ def test_resume_and_force_use_only_folders_the_program_made(users_folder, tmp_pa
     link = tmp_path / "link"
     made = tmp_path / "made"
     assert main([*FORCE_COMMANDS["run"], "--out", str(made)]) == 0
+    assert main([*FORCE_COMMANDS["compare"], "--out", str(made), "--resume"]) == 2
+    assert f"{made}: made by run, not compare" in capsys.readouterr().err
     link.symlink_to(made)
     assert main([*FORCE_COMMANDS["run"], "--out", str(link), "--force"]) == 2   # not a link
     assert contents(users_folder) == before and (made / "timeseries.csv").exists()
