@@ -169,9 +169,9 @@ def _load(text: str, source: Source, loader_class=_Loader):
         loader.dispose()
 
 
-def load_yaml(text: str, name: str = "<text>"):
+def load_yaml(text: str):
     """`yaml.safe_load` through `SAFE_LOADER`, within the same limits as `read_yaml`."""
-    return _load(text, Source(Path(name)), SAFE_LOADER)
+    return _load(text, Source(Path("<text>")), SAFE_LOADER)
 
 
 def read_yaml(path: Path, what: str = "scenario") -> tuple[dict, Source]:
