@@ -36,7 +36,9 @@ from scipy.stats import qmc  # noqa: E402
 
 from sim.config import ScenarioError, load_scenario  # noqa: E402
 from sim.ensemble import RunSpec, RunStore, execute, replicate_seeds  # noqa: E402
-from sim.study import _publish, check_scheduler, prepare_folder  # noqa: E402
+from sim.folders import working_folder  # noqa: E402
+from sim.plots import PLAIN_TEXT  # noqa: E402
+from sim.study import _publish, check_scheduler  # noqa: E402
 
 SIGNIFICANT_DIGITS = 4        # candidates are rounded, so what is shipped is what was run
 SIMPLEX_STEP = 0.1            # initial Nelder-Mead step, as a share of each parameter's range
@@ -54,9 +56,9 @@ class CandidateSpec(RunSpec):
     list of long floats would make file names too long)."""
 
     @property
-    def filename(self) -> str:
+    def stem(self) -> str:
         digest = hashlib.sha256(repr(self.overrides).encode()).hexdigest()[:16]
-        return f"{self.label}__{digest}__seed{self.seed}.pkl"
+        return f"{self.label}__{digest}__seed{self.seed}"
 
 
 def synthetic_opioid_deaths(frame: pd.DataFrame, users: dict) -> pd.Series:
@@ -225,6 +227,7 @@ def untargeted_table(fit: Fit, values: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def fit_figure(table: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
     """Observed points over the model's median and 5-95% band, by year."""
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -267,44 +270,44 @@ def calibrate(args) -> Path:
     check_scheduler(args.scheduler)
     out = args.out or Path("results") / "calibration" / dt.datetime.now().strftime(
         "%Y%m%d-%H%M%S")
-    prepare_folder(out, args.force, args.resume)
-    started = time.perf_counter()
-    with _progress_bar(args.lhs_points + args.max_evals, args.quiet) as bar:
-        best_so_far = [math.inf]
+    with working_folder(out, args.force, args.resume, "calibrate"):
+        started = time.perf_counter()
+        with _progress_bar(args.lhs_points + args.max_evals, args.quiet) as bar:
+            best_so_far = [math.inf]
 
-        def progress(runs: int, objective: float | None) -> None:
-            """A run finished (objective None) or a candidate was scored."""
-            if objective is not None:
-                best_so_far[0] = min(best_so_far[0], objective)
-                bar.update(1)
-            bar.set_postfix_str(f"{runs} runs, best objective {best_so_far[0]:.4g}")
+            def progress(runs: int, objective: float | None) -> None:
+                """A run finished (objective None) or a candidate was scored."""
+                if objective is not None:
+                    best_so_far[0] = min(best_so_far[0], objective)
+                    bar.update(1)
+                bar.set_postfix_str(f"{runs} runs, best objective {best_so_far[0]:.4g}")
 
-        fit = Fit(args, scenario, spec, RunStore(out / "runs"), progress)
-        values = search(fit, args.lhs_points, args.max_evals)
-    table = fit_table(fit, values)
-    objective = fit.best["objective"]
-    command = shlex.join(["python", *sys.argv])
-    summary = {"scenario": str(args.scenario), "method": "Latin hypercube screen, then bounded "
-               "Nelder-Mead (scipy)", "objective": "sum of squared log errors of the median over "
-               f"replicates of annual {spec.metric}, {spec.first_year}-{spec.last_year}",
-               "objective_value": objective, "fitted": values, "replicates": args.replicates,
-               "seeds": fit.seeds, "lhs_points": args.lhs_points, "max_evals": args.max_evals,
-               "evaluations": len(fit.evaluations), "weeks": fit.weeks,
-               "free": [vars(p) for p in spec.free], "command": command,
-               "wall_time_s": round(time.perf_counter() - started, 1)}
+            fit = Fit(args, scenario, spec, RunStore(out / "runs"), progress)
+            values = search(fit, args.lhs_points, args.max_evals)
+        table = fit_table(fit, values)
+        objective = fit.best["objective"]
+        command = shlex.join(["python", *sys.argv])
+        summary = {"scenario": str(args.scenario), "method": "Latin hypercube screen, then bounded "
+                   "Nelder-Mead (scipy)", "objective": "sum of squared log errors of the median over "
+                   f"replicates of annual {spec.metric}, {spec.first_year}-{spec.last_year}",
+                   "objective_value": objective, "fitted": values, "replicates": args.replicates,
+                   "seeds": fit.seeds, "lhs_points": args.lhs_points, "max_evals": args.max_evals,
+                   "evaluations": len(fit.evaluations), "weeks": fit.weeks,
+                   "free": [vars(p) for p in spec.free], "command": command,
+                   "wall_time_s": round(time.perf_counter() - started, 1)}
 
-    def write(folder: Path) -> None:
-        (folder / "fitted.yaml").write_text(fragment(values, objective, command, spec))
-        table.to_csv(folder / "fit.csv", index=False, float_format="%.6g")
-        untargeted_table(fit, values).to_csv(folder / "untargeted.csv", index=False,
-                                             float_format="%.6g")
-        pd.DataFrame(fit.evaluations).to_csv(folder / "evaluations.csv", index=False,
-                                             float_format="%.6g")
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        fit_figure(table, f"{scenario.name}: {spec.metric} against {spec.column}",
-                   "people/year", folder / "fit.png")
+        def write(folder: Path) -> None:
+            (folder / "fitted.yaml").write_text(fragment(values, objective, command, spec))
+            table.to_csv(folder / "fit.csv", index=False, float_format="%.6g")
+            untargeted_table(fit, values).to_csv(folder / "untargeted.csv", index=False,
+                                                 float_format="%.6g")
+            pd.DataFrame(fit.evaluations).to_csv(folder / "evaluations.csv", index=False,
+                                                 float_format="%.6g")
+            (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            fit_figure(table, f"{scenario.name}: {spec.metric} against {spec.column}",
+                       "people/year", folder / "fit.png")
 
-    _publish(out, write)
+        _publish(out, write)
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
     return out

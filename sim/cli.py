@@ -14,11 +14,15 @@ Bad input exits with status 2 and a message naming the file, the line and the ke
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sim.config import ScenarioError, load_scenario
+from sim.validation import MAX_WEEKS, check_horizon
 
 EXIT_BAD_INPUT = 2
 COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "profile", "demo", "lesson")
@@ -53,6 +57,8 @@ def whole_number(low: int, high: int):
 
 
 positive_int = whole_number(1, 10**9)
+count_int = whole_number(1, 100_000)     # replicates, screened points: lists held in memory
+weeks_int = whole_number(1, MAX_WEEKS)   # the dates the model handles; see check_horizon
 seed_int = whole_number(0, 2**63 - 1)
 
 
@@ -63,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario and write its results")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--seed", type=seed_int, help="random seed (default: the scenario's)")
-    run.add_argument("--weeks", type=positive_int,
+    run.add_argument("--weeks", type=weeks_int,
                      help="run N weeks from the start (default: the scenario's weeks)")
     run.add_argument("--out", type=Path, help="output folder (default: "
                      "results/<scenario name>/<timestamp>/)")
@@ -74,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "print the time per phase of the week")
     profile.add_argument("scenario", type=Path, help="scenario YAML file")
     profile.add_argument("--seed", type=seed_int, help="random seed (default: the scenario's)")
-    profile.add_argument("--weeks", type=positive_int, help="run N weeks (default: the "
+    profile.add_argument("--weeks", type=weeks_int, help="run N weeks (default: the "
                          "scenario's weeks)")
     for sub in (run, profile):
         sub.add_argument("--set", action="append", metavar="PARAMETER=VALUE",
@@ -95,18 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
                                     "to observed data: fitted.yaml, fit.csv, fit.png")
     calibrate.add_argument("scenario", type=Path, help="scenario YAML file with a calibration: "
                            "block")
-    calibrate.add_argument("--lhs-points", type=positive_int, default=24,
+    calibrate.add_argument("--lhs-points", type=count_int, default=24,
                            help="Latin hypercube points screened first (default 24)")
     calibrate.add_argument("--max-evals", type=whole_number(0, 10**6), default=40,
                            help="Nelder-Mead evaluations after the screen (default 40)")
     for sub in (compare, sweep, calibrate):
-        sub.add_argument("--replicates", type=positive_int, default=8 if sub is calibrate else 20,
+        sub.add_argument("--replicates", type=count_int, default=8 if sub is calibrate else 20,
                          help="replicates per scenario, grid point or candidate (default 20; "
                          "8 for calibrate)")
         sub.add_argument("--seed", type=seed_int, help="seed of replicate 0 (default: the "
                          "first scenario's); replicate r uses seed + r")
         if sub is not calibrate:   # calibrate runs the target years and scores one metric
-            sub.add_argument("--weeks", type=positive_int, help="weeks to run (default: the "
+            sub.add_argument("--weeks", type=weeks_int, help="weeks to run (default: the "
                              "scenario's)")
             sub.add_argument("--metrics", help="comma-separated metrics to total")
         sub.add_argument("--workers", type=positive_int, help="local processes (default: all "
@@ -126,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="scenario the page opens with (the picker lists its folder)")
     lesson = commands.add_parser("lesson", help="a lesson's figure for slides (docs/classroom.md)")
     lesson.add_argument("number", type=whole_number(1, 5), help="lesson number, 1 to 5")
-    lesson.add_argument("--replicates", type=positive_int, default=3,
+    lesson.add_argument("--replicates", type=count_int, default=3,
                         help="replicates per scenario (default 3)")
     lesson.add_argument("--out", type=Path, help="output folder (default: "
                         "results/lessons/lesson<N>/)")
@@ -170,8 +176,10 @@ def load_with_settings(args):
     several = [path for path, values in settings.items() if len(values) > 1]
     if several:
         raise ScenarioError(f"--set: {several[0]}: one value per parameter here (grids: sweep)")
-    return load_scenario(args.scenario).with_overrides(
+    scenario = load_scenario(args.scenario).with_overrides(
         {path: values[0] for path, values in settings.items()}, seed=args.seed, weeks=args.weeks)
+    check_horizon(scenario, args.weeks, args.scenario)
+    return scenario
 
 
 def command_profile(args) -> int:
@@ -192,26 +200,44 @@ def command_profile(args) -> int:
 def command_run(args) -> int:
     from tqdm import tqdm
 
+    from sim.folders import atomic_folder
     from sim.model import FentanylModel
-    from sim.output import OutputExists, atomic_folder, new_run_folder, totals, write_results
+    from sim.output import new_run_folder, totals, write_results
 
     scenario = load_with_settings(args)
     out = args.out if args.out is not None else new_run_folder(Path("results"), scenario.name)
-    try:
-        with atomic_folder(out, force=args.force) as temp:
-            started = time.perf_counter()
-            model = FentanylModel(scenario)
-            with tqdm(total=scenario.weeks, unit="week", desc=scenario.name,
-                      disable=args.quiet or None, file=sys.stderr) as bar:
-                model.run(progress=lambda: bar.update(1))
-            write_results(model, temp, time.perf_counter() - started, plots=not args.no_plots)
-    except OutputExists as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    with atomic_folder(out, force=args.force, kind="run") as temp:
+        started = time.perf_counter()
+        model = FentanylModel(scenario)
+        with tqdm(total=scenario.weeks, unit="week", desc=scenario.name,
+                  disable=args.quiet or None, file=sys.stderr) as bar:
+            model.run(progress=lambda: bar.update(1))
+        write_results(model, temp, time.perf_counter() - started, plots=not args.no_plots)
     if not args.quiet:
         print_table(model, totals(model))
     print(f"results: {out}")
     return 0
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: nothing half-written is left, finished runs are kept."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises `Terminated` (a KeyboardInterrupt) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,18 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     from sim.ensemble import EnsembleError
 
     try:
-        return COMMAND_FUNCTIONS[args.command](args)
+        with sigterm_as_interrupt():
+            return COMMAND_FUNCTIONS[args.command](args)
     except (ScenarioError, EnsembleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as err:
         print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         kept = (" finished runs are kept (rerun with --resume);"
                 if args.command in ("compare", "sweep", "calibrate") else "")
         print(f"interrupted:{kept} no results were written", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
 
 
 def command_study(args) -> int:

@@ -37,8 +37,8 @@ class Window:
 
 
 def parse_window(text: str, start: dt.date, end: dt.date) -> Window:
-    """`2025-01:2030-12` -> the months January 2025 to December 2030 inclusive, which must lie
-    within the run [start, end)."""
+    """`2025-01:2030-12` -> the months January 2025 to December 2030 inclusive, which must hold
+    at least one weekly row of the run (Mondays from `start`, before `end`)."""
     try:
         first, last = text.split(":")
         begin = dt.date.fromisoformat(first + "-01")
@@ -50,6 +50,10 @@ def parse_window(text: str, start: dt.date, end: dt.date) -> Window:
         raise ScenarioError(f"--window: {text}: the end is before the start")
     if begin >= end or stop <= start:
         raise ScenarioError(f"--window: {text} is outside the run ({start} to {end})")
+    first_row = start + dt.timedelta(weeks=max(0, -(-(begin - start).days // 7)))
+    if first_row >= min(stop, end):
+        raise ScenarioError(f"--window: {text} holds no week of the run (weekly rows on Mondays "
+                            f"from {start} to {end - dt.timedelta(weeks=1)})")
     return Window(f"{first}..{last}", begin, stop)
 
 

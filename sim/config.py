@@ -30,11 +30,13 @@ from sim.validation import (
     fail,
     parse_date,
     read_yaml,
+    shown,
     suggest,
 )
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario"]
 
+MAX_EXTENDS = 16   # files in a chain of `extends` (a scenario, its parent, its parent's, ...)
 TOP_LEVEL_KEYS = ("name", "description", "extends", "start", "weeks", "years", "seed",
                   "parameters", "policies", "network", "calibration")
 
@@ -177,7 +179,10 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     tagged = []
     for i, policy in enumerate(policies):
         if not isinstance(policy, dict):
-            fail(source, ("policies", i), f"expected a mapping with a 'type', got {policy!r}")
+            fail(source, ("policies", i), f"expected a mapping with a 'type', got {shown(policy)}")
+        if not isinstance(policy.get("type", ""), str):
+            fail(source, ("policies", i, "type"), f"expected a policy type name, got "
+                 f"{shown(policy['type'])}")
         tagged.append({**policy, "__source__": (source, ("policies", i))})
     if "parameters" in data:
         check_parameters(data["parameters"], source)
@@ -189,10 +194,14 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     if parent is None:
         return data, tagged, source
     if not isinstance(parent, str):
-        fail(source, ("extends",), f"expected a file name, got {parent!r}")
+        fail(source, ("extends",), f"expected a file name, got {shown(parent)}")
     parent_path = (path.parent / parent)
     if not parent_path.exists():
         fail(source, ("extends",), f"file '{parent}' not found (looked for {parent_path})")
+    if not parent_path.is_file():
+        fail(source, ("extends",), f"'{parent}' is not a regular file (looked at {parent_path})")
+    if len(chain) + 2 > MAX_EXTENDS:
+        fail(source, ("extends",), f"more than {MAX_EXTENDS} files in a chain of extends")
     base, base_policies, _ = _resolve(parent_path, chain + (path,))
     for horizon, other in (("weeks", "years"), ("years", "weeks")):
         if horizon in data:

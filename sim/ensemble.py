@@ -8,6 +8,8 @@ EMA Workbench or SALib can call.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -17,8 +19,11 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import Scenario, load_scenario
+from sim.folders import stop_at
 from sim.params import TABLE
-from sim.validation import ScenarioError, fail
+from sim.validation import ScenarioError, fail, read_file
+
+MAX_SEED = 2**63 - 1
 
 
 class EnsembleError(RuntimeError):
@@ -68,9 +73,18 @@ class RunSpec:
     label: str = ""
 
     @property
-    def filename(self) -> str:
+    def stem(self) -> str:
         settings = "".join(f"__{k}={v!r}" for k, v in self.overrides)
-        return f"{self.label}{settings}__seed{self.seed}.pkl"
+        return f"{self.label}{settings}__seed{self.seed}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.json"
+
+    def record(self) -> dict:
+        """The spec as JSON data (what the manifest records for each run)."""
+        return {"path": self.path, "seed": self.seed, "weeks": self.weeks,
+                "overrides": [list(pair) for pair in self.overrides], "label": self.label}
 
 
 def run_spec(spec: RunSpec) -> RunResult:
@@ -78,26 +92,109 @@ def run_spec(spec: RunSpec) -> RunResult:
     return run(spec.path, spec.seed, spec.weeks, dict(spec.overrides))
 
 
+class RunFileError(EnsembleError):
+    """A kept run that cannot be used: damaged, replaced, or not the run it is named for."""
+
+
+RUN_FORMAT = 1
+MAX_RUN_BYTES = 2**30
+DTYPES = ("int64", "float64", "bool", "object")
+
+
+def _encode(result: RunResult) -> bytes:
+    frame = result.timeseries
+    if any(str(t) not in DTYPES for t in frame.dtypes):
+        raise TypeError(f"cannot keep columns of types {sorted(set(map(str, frame.dtypes)))}")
+    return json.dumps({
+        "format": RUN_FORMAT, "scenario": result.scenario, "seed": result.seed,
+        "weeks": result.weeks, "overrides": result.overrides, "totals": result.totals,
+        "markers": [list(m) for m in result.markers],
+        "columns": [[str(c), str(t), frame[c].tolist()] for c, t in frame.dtypes.items()],
+    }).encode()
+
+
+def _decode(data: bytes) -> RunResult:
+    doc = json.loads(data)
+    if doc.get("format") != RUN_FORMAT:
+        raise ValueError(f"format {doc.get('format')!r}, expected {RUN_FORMAT}")
+    columns = {}
+    for name, dtype, values in doc["columns"]:
+        if dtype not in DTYPES or len(values) != doc["weeks"]:
+            raise ValueError(f"column {name!r}: {dtype}, {len(values)} values")
+        columns[name] = pd.Series(values, dtype=dtype)
+    return RunResult(scenario=doc["scenario"], seed=doc["seed"], weeks=doc["weeks"],
+                     overrides=dict(doc["overrides"]), timeseries=pd.DataFrame(columns),
+                     totals={k: float(v) for k, v in doc["totals"].items()},
+                     markers=[(str(day), str(text)) for day, text in doc["markers"]])
+
+
 class RunStore:
-    """Finished runs, one file each, written atomically (temp file then rename)."""
+    """Finished runs, one JSON file each (data only: nothing in a results folder is ever
+    unpickled or executed), written atomically; `manifest.jsonl` records each file's SHA-256
+    and the spec it belongs to. A file that is damaged, truncated, replaced or another run's
+    is refused with its name (`RunFileError`), never used."""
+
+    MANIFEST = "manifest.jsonl"
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.manifest = self.folder / self.MANIFEST
+        self.entries = self._read_manifest()
+
+    def _read_manifest(self) -> dict[str, dict]:
+        """file name -> {"sha256", "spec"}; the last entry for a file wins."""
+        if not self.manifest.exists():
+            return {}
+        entries = {}
+        text = read_file(self.manifest, "manifest of kept runs", MAX_RUN_BYTES).decode(
+            "utf-8", "replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            try:
+                entry = json.loads(line)
+                entries[entry["file"]] = {"sha256": entry["sha256"], "spec": entry["spec"]}
+            except (ValueError, TypeError, KeyError):
+                raise RunFileError(f"{self.manifest}:{number}: damaged manifest line; use "
+                                   "--force to start again") from None
+        return entries
 
     def path(self, spec: RunSpec) -> Path:
         return self.folder / spec.filename
 
     def has(self, spec: RunSpec) -> bool:
-        return self.path(spec).exists()
+        """The manifest records a finished run of `spec` (a file recorded for another spec,
+        e.g. the same scenario moved to another folder, is run again)."""
+        entry = self.entries.get(spec.filename)
+        return entry is not None and entry["spec"] == spec.record()
 
     def save(self, spec: RunSpec, result: RunResult) -> None:
+        data = _encode(result)
         temp = self.path(spec).with_suffix(f".tmp-{os.getpid()}")
-        pd.to_pickle(result, temp)
+        temp.write_bytes(data)
         os.replace(temp, self.path(spec))
+        entry = {"file": spec.filename, "sha256": hashlib.sha256(data).hexdigest(),
+                 "spec": spec.record()}
+        with open(self.manifest, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        self.entries[spec.filename] = {"sha256": entry["sha256"], "spec": entry["spec"]}
 
     def load(self, spec: RunSpec) -> RunResult:
-        return pd.read_pickle(self.path(spec))
+        """The kept run of `spec`, after checking it against the manifest."""
+        path, entry = self.path(spec), self.entries.get(spec.filename)
+        if not self.has(spec):
+            raise RunFileError(f"{path}: not recorded in {self.manifest} as this run")
+        try:
+            data = read_file(path, "kept run", MAX_RUN_BYTES)
+        except ScenarioError as err:
+            raise RunFileError(str(err)) from None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise RunFileError(f"{path}: damaged or replaced (its SHA-256 differs from the one "
+                               f"recorded in {self.manifest}); it was not used. Delete it and "
+                               "its manifest line, or use --force, to run it again")
+        try:
+            return _decode(data)
+        except (ValueError, TypeError, KeyError) as err:
+            raise RunFileError(f"{path}: not a kept run ({err}); it was not used") from None
 
 
 def default_workers() -> int:
@@ -111,10 +208,15 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None,
     Results do not depend on the backend or the number of workers: each run is a pure
     function of its spec. A KeyboardInterrupt stops cleanly; finished runs are kept."""
     todo = [s for s in specs if not (resume and store.has(s))]
+    for spec in specs:
+        if resume and store.has(spec):
+            store.load(spec)       # every kept run is checked before anything runs
     if progress is not None and len(todo) < len(specs):
         progress(len(specs) - len(todo))
-    for spec, result in _results(todo, workers or default_workers(), scheduler):
+    for saved, (spec, result) in enumerate(_results(todo, workers or default_workers(),
+                                                    scheduler), start=1):
         store.save(spec, result)
+        stop_at("runs", saved)
         if progress is not None:
             progress(1)
 
@@ -155,6 +257,13 @@ def connect(address: str):
     except ImportError:
         raise EnsembleError("--scheduler needs Dask distributed: pip install '.[distributed]'"
                             ) from None
+    from distributed.comm import get_address_host_port
+
+    try:
+        get_address_host_port(address)
+    except ValueError as err:
+        raise EnsembleError(f"--scheduler: '{address}' is not a scheduler address ({err}); "
+                            "expected e.g. tcp://127.0.0.1:8786") from None
     try:
         return Client(address, timeout="10s")
     except (OSError, TimeoutError) as err:
@@ -175,6 +284,10 @@ def _dask_results(specs: list[RunSpec], address: str) -> Iterator[tuple[RunSpec,
 
 def replicate_seeds(first_seed: int, replicates: int) -> list[int]:
     """Replicate r uses seed first_seed + r in every scenario (common random numbers)."""
+    if first_seed + replicates - 1 > MAX_SEED:
+        raise EnsembleError(f"--seed: replicate seeds {first_seed} to {first_seed + replicates - 1}"
+                            f" pass the largest seed, {MAX_SEED} (2**63 - 1); use a smaller "
+                            "--seed or fewer --replicates")
     return [first_seed + r for r in range(replicates)]
 
 

@@ -7,18 +7,28 @@ it passes, the week offset at which each is reached, its transit time and its co
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
-import yaml
 
 from sim.countries import COUNTRIES
 from sim.kernels import layout
-from sim.validation import ScenarioError, Source, check_keys, check_nested, fail, load_yaml
+from sim.validation import (
+    ScenarioError,
+    Source,
+    check_entries,
+    check_keys,
+    check_nested,
+    choice,
+    fail,
+    number,
+    read_yaml,
+    shown,
+    text_name,
+)
 
 MAKER_MODES = ("mail", "air", "sea")
 MAX_TRANSIT_WEEKS = 32   # the pipeline's ring length
@@ -35,62 +45,105 @@ def default_world_path() -> Path:
     return Path(str(resources.files("sim") / "data" / "world.yaml"))
 
 
-def _read_world(path: Path) -> dict:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: network file not found") from None
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: malformed YAML: {err}") from None
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read the network file: {err.strerror}") from None
-    for key in ("nodes", "edges", "customs_agencies", "cartels", "regulators", "maker_regions"):
-        if not isinstance(data, dict) or not isinstance(data.get(key), list):
-            raise ScenarioError(f"{path}: {key}: missing or not a list; a network file needs "
-                                "lists of nodes, edges, customs_agencies, cartels, regulators "
-                                "and maker_regions")
-    for key, entries in data.items():
-        for i, entry in enumerate(entries if isinstance(entries, list) else []):
-            missing = [f for f in REQUIRED.get(key, ()) if not isinstance(entry, dict)
-                       or f not in entry]
-            if missing:
-                raise ScenarioError(f"{path}: {key}[{i}]: missing {', '.join(missing)} "
-                                    f"(each entry needs {', '.join(REQUIRED[key])})")
-    return data
+NETWORK_LISTS = ("nodes", "edges", "customs_agencies", "cartels", "regulators", "maker_regions")
+NODE_KINDS = ("producer_region", "export_hub", "mexican_port", "lab_region", "transit", "us_entry",
+              "us_market")
+EDGE_MODES = tuple(dict.fromkeys(("domestic", "distribution", *MAKER_MODES, *FENTANYL_MODES)))
+AGENCY_COUNTRIES = ("china", "india", "mexico", "us")
+EDGE_FIELDS = {"transit_weeks": (int, 0, MAX_TRANSIT_WEEKS - 1), "cost_usd_per_kg": (float, 0, 1e9),
+               "share": (float, 0, 1)}
 
 
-REQUIRED = {
-    "nodes": ("name", "kind", "country"),
-    "edges": ("from", "to", "mode", "transit_weeks", "cost_usd_per_kg"),
-    "customs_agencies": ("name", "country", "posts"),
-    "cartels": ("name", "lab_region", "market_share", "labs", "armed_share"),
-    "regulators": ("name", "country"),
-    "maker_regions": ("name", "share"),
-}
+def _node(nodes: dict, kinds=NODE_KINDS, many: bool = False):
+    """A node named in the file (of one of `kinds`); with `many`, a name or a list of them."""
+    def check(value, source, path):
+        names = value if many and isinstance(value, list) and value else [value]
+        for name in names:
+            if not isinstance(name, str) or name not in nodes:
+                fail(source, path, f"unknown node {shown(name)}; expected a node of the file's "
+                     f"nodes{' (or a list of them)' if many else ''}")
+            if nodes[name]["kind"] not in kinds:
+                fail(source, path, f"node '{name}' is a {nodes[name]['kind']}; expected a "
+                     f"{' or '.join(kinds)}")
+    return check
 
 
-def check_world(world: dict) -> None:
+def _optional_node(nodes: dict, kinds):
+    node = _node(nodes, kinds)
+    return lambda value, source, path: value is None or node(value, source, path)
+
+
+def check_network(data: dict, source: Source) -> None:
+    """Every list, field, type, range and reference of a network file; errors name the file,
+    the line and the key, and say what was expected."""
+
+    check_keys(data, NETWORK_LISTS, source, ())
+    optional_share = (False, number(float, 0, 1))
+    nodes = {n["name"]: n for n in check_entries(data, "nodes", {
+        "name": (True, text_name), "kind": (True, choice(NODE_KINDS)),
+        "country": (True, choice(COUNTRIES)), "mode": (False, choice(FENTANYL_MODES)),
+        "population_share": optional_share, "pill_share": optional_share,
+        "load_size_kg": (False, number(float, 0.01, 1000))}, source)}
+    for i, node in enumerate(data["nodes"]):
+        if node["kind"] == "us_market" and "population_share" not in node:
+            fail(source, ("nodes", i), "missing population_share (every us_market needs one)")
+    if not sum(n.get("population_share", 0) for n in nodes.values()) > 0:
+        fail(source, ("nodes",), "no us_market node with a population_share above 0")
+    ends = _node(nodes, many=True)
+    edges = {"from": (True, ends), "to": (True, ends), "mode": (True, choice(EDGE_MODES))}
+    edges.update({f: (f != "share", number(*spec)) for f, spec in EDGE_FIELDS.items()})
+    check_entries(data, "edges", edges, source)
+    post_fields = {"name": (True, _node(nodes)),
+                   **{f: (True, number(*spec)) for f, spec in POST_FIELDS.items()}}
+    posts: dict = {}
+    for i, agency in enumerate(check_entries(data, "customs_agencies", {
+            "name": (True, text_name), "country": (True, choice(AGENCY_COUNTRIES)),
+            "posts": (True, lambda *_: None)}, source)):
+        for j, post in enumerate(check_entries(agency, "posts", post_fields, source,
+                                          ("customs_agencies", i))):
+            if post["name"] in posts:
+                fail(source, ("customs_agencies", i, "posts", j, "name"), f"post '{post['name']}' "
+                     f"is also a post of {posts[post['name']]}")
+            posts[post["name"]] = agency["name"]
+    for i, cartel in enumerate(check_entries(data, "cartels", {
+            "name": (True, text_name), "lab_region": (True, _optional_node(nodes, ("lab_region",))),
+            "home": (False, _node(nodes, ("us_market",))),
+            **{f: (True, number(*spec)) for f, spec in CARTEL_FIELDS.items()}}, source)):
+        if cartel["lab_region"] is None and "home" not in cartel:
+            fail(source, ("cartels", i), "a cartel with no lab_region (buyers in the US) needs a "
+                 "home: a us_market node")
+    regulators = check_entries(data, "regulators", {"name": (True, text_name),
+                                               "country": (True, choice(COUNTRIES))}, source)
+    if "china" not in {r["country"] for r in regulators}:
+        fail(source, ("regulators",), "need a regulator with country: china")
+    regions = check_entries(data, "maker_regions", {"name": (True, _node(nodes)),
+                                               "share": (True, number(*REGION_FIELDS["share"]))},
+                       source)
+    if not sum(r["share"] for r in regions) > 0:
+        fail(source, ("maker_regions",), "every share is 0; makers need a region")
+
+
+def check_world(world: dict, source: Source) -> None:
     """Build the graph and routes once, so a network file that cannot be run fails at
-    validation with its file named, not in the middle of a run."""
-
-
+    validation with its file named, not in the middle of a run: every cartel needs a precursor
+    route from a maker region and, with a lab region, a route north to a US entry."""
     path = world.get("file")
-    countries = {r["country"] for r in world["regulators"]}
-    if "china" not in countries or not set(countries) <= set(COUNTRIES):
-        raise ScenarioError(f"{path}: regulators: need china among {', '.join(COUNTRIES)}, got "
-                            f"{', '.join(sorted(countries))}")
     try:
-        routes, precursor_route, *_ = compile_routes(build_graph(world), world)
+        routes, precursor_route, entry_route, *_ = compile_routes(build_graph(world), world)
     except (KeyError, TypeError, ValueError) as err:
         raise ScenarioError(f"{path}: cannot build the network: {err!r}") from None
     layout.check_route_posts(np.diff(routes.post_ptr), routes.names, path)
     for b, cartel in enumerate(world["cartels"]):
         if not (precursor_route[:, :, b] >= 0).any():
-            raise ScenarioError(f"{path}: cartels: '{cartel['name']}' has no precursor route "
-                                "from any maker region")
+            fail(source, ("cartels", b), f"'{cartel['name']}' has no precursor route from any "
+                 f"maker region (edges of mode domestic, {', '.join(MAKER_MODES)})")
+        if cartel["lab_region"] and not (entry_route[b] >= 0).any():
+            fail(source, ("cartels", b), f"'{cartel['name']}' has no route north from "
+                 f"{cartel['lab_region']} to a US entry (edges of mode "
+                 f"{', '.join(FENTANYL_MODES)})")
     if routes.transit_weeks.max(initial=0) >= MAX_TRANSIT_WEEKS:
-        raise ScenarioError(f"{path}: edges: a route takes {routes.transit_weeks.max()} weeks; "
-                            f"the most is {MAX_TRANSIT_WEEKS - 1}")
+        fail(source, ("edges",), f"a route takes {routes.transit_weeks.max()} weeks; the most "
+             f"is {MAX_TRANSIT_WEEKS - 1}")
 
 
 def _override(entities: list, overrides: dict, fields: dict, source: Source, path: tuple):
@@ -101,7 +154,8 @@ def _override(entities: list, overrides: dict, fields: dict, source: Source, pat
 
 
 def load_world(spec: dict | None, source: Source) -> dict:
-    """The default world, or the scenario's `network:` file, with per-entity overrides."""
+    """The default world, or the scenario's `network:` file, with per-entity overrides; both
+    checked as strictly as scenario parameters."""
     spec = spec or {}
     if not isinstance(spec, dict):
         fail(source, ("network",), "expected a mapping (file, customs_posts, cartels, "
@@ -110,9 +164,11 @@ def load_world(spec: dict | None, source: Source) -> dict:
     path = default_world_path()
     if "file" in spec:
         path = Path(str(spec["file"]))
-        if not path.exists():
-            fail(source, ("network", "file"), f"network file '{spec['file']}' not found")
-    world = copy.deepcopy(_read_world(path))
+        if not path.is_file():
+            fail(source, ("network", "file"), f"network file '{spec['file']}' not found (or not "
+                 "a regular file)")
+    world, world_source = read_yaml(path, "network")
+    check_network(world, world_source)
     posts = [p for agency in world["customs_agencies"] for p in agency["posts"]]
     if "customs_posts" in spec:
         _override(posts, spec["customs_posts"], POST_FIELDS, source, ("network", "customs_posts"))
@@ -122,7 +178,7 @@ def load_world(spec: dict | None, source: Source) -> dict:
         _override(world["maker_regions"], spec["maker_regions"], REGION_FIELDS, source,
                   ("network", "maker_regions"))
     world["file"] = str(path)
-    check_world(world)
+    check_world(world, world_source)
     return world
 
 

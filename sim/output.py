@@ -1,17 +1,14 @@
 """Writing a run's results: timeseries.csv, summary.json, the resolved scenario and figures.
 
-Files are written into a temporary folder beside the target and moved into place at the end,
-so an interrupted run leaves no half-written results, and an existing folder is replaced only
-when the caller asked for it.
+Files are written into a temporary folder beside the target and moved into place at the end
+(`sim.folders.atomic_folder`), so an interrupted run leaves no half-written results, and an
+existing folder is replaced only when the caller asked for it and this program made it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -19,12 +16,9 @@ import yaml
 import sim
 from sim.actors import customs
 from sim.compare import total
+from sim.folders import atomic_folder  # noqa: F401  (sim.classroom.lessons imports it from here)
 from sim.metrics import units_for
 from sim.plots import plot_run
-
-
-class OutputExists(FileExistsError):
-    """The output folder exists and overwriting it was not asked for."""
 
 
 def new_run_folder(root: Path, scenario_name: str, now: dt.datetime | None = None) -> Path:
@@ -36,32 +30,6 @@ def new_run_folder(root: Path, scenario_name: str, now: dt.datetime | None = Non
         n += 1
         path = base.with_name(f"{stamp}-{n}")
     return path
-
-
-@contextmanager
-def atomic_folder(target: Path, force: bool):
-    """Yield a temporary folder; on success it replaces `target` (only with `force` if
-    `target` exists); on any error it is removed and `target` is untouched."""
-    target = Path(target)
-    if target.exists() and not force:
-        raise OutputExists(f"{target}: output folder exists; use --force to replace it, or "
-                           "choose another --out")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.parent / f".{target.name}.partial-{os.getpid()}"
-    shutil.rmtree(temp, ignore_errors=True)
-    temp.mkdir()
-    try:
-        yield temp
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        target.rename(old)
-    temp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def totals(model) -> dict[str, float]:

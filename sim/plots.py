@@ -11,6 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+# Text in figures is drawn as written: labels come from scenario files, and a policy label with
+# `$` in it must not be parsed as mathtext (which fails, or shows something else).
+PLAIN_TEXT = {"text.parse_math": False}
+
 PANELS = (
     ("overdose_deaths", "Overdose deaths (people/week)"),
     ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/week)"),
@@ -107,6 +111,7 @@ def inspection_shares(frame: pd.DataFrame, agencies: dict[str, list[str]], marke
     plt.close(fig)
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def plot_run(frame: pd.DataFrame, markers: list[tuple[dt.date, str]], title: str,
              folder: Path, agencies: dict[str, list[str]]) -> list[Path]:
     """Write the run's figures into `folder`; returns their paths. `agencies` maps each

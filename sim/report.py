@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare import weekly_bands  # noqa: E402
+from sim.plots import PLAIN_TEXT  # noqa: E402
 
 FIGURE_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
                   "retail_price_usd_per_mg", "china_cooperation", "users_in_treatment")
@@ -106,6 +107,7 @@ HEADER = ["window", "scenario", "metric", "median", "5-95%", "difference (median
           "difference 5-95%"]
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def write_report(report: ReportInput, folder: Path) -> list[Path]:
     """Write figures, report.md and report.html into `folder`; returns the files written."""
     figures = folder / "figures"

@@ -31,10 +31,11 @@ from sim.ensemble import (  # noqa: E402
     parse_settings,
     replicate_seeds,
 )
+from sim.folders import MARKER, atomic_folder, working_folder  # noqa: E402
 from sim.metrics import HOW  # noqa: E402
-from sim.output import atomic_folder  # noqa: E402
+from sim.plots import PLAIN_TEXT  # noqa: E402
 from sim.report import ReportInput, versions, write_report  # noqa: E402
-from sim.validation import ScenarioError, suggest  # noqa: E402
+from sim.validation import ScenarioError, check_horizon, suggest  # noqa: E402
 
 
 def check_metrics(text: str | None) -> tuple[str, ...]:
@@ -52,16 +53,6 @@ def check_scheduler(address: str | None) -> None:
     """Fail early (before any folder is made) if a Dask scheduler cannot be reached."""
     if address:
         connect(address).close()
-
-
-def prepare_folder(out: Path, force: bool, resume: bool) -> None:
-    """An existing folder is reused with --resume, replaced with --force, refused otherwise."""
-    if out.exists() and not resume:
-        if not force:
-            raise FileExistsError(f"{out}: output folder exists; use --resume to continue it, "
-                                  "--force to replace it, or choose another --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def _progress_bar(total_runs: int, quiet: bool):
@@ -92,6 +83,7 @@ def compare(args) -> Path:
     metrics = check_metrics(args.metrics)
     scenarios = [load_scenario(p).with_overrides(weeks=args.weeks) for p in args.scenarios]
     first = scenarios[0]
+    check_horizon(first, args.weeks, args.scenarios[0])
     last_day = first.start + dt.timedelta(weeks=first.weeks)
     windows = [Window("horizon")] + ([parse_window(args.window, first.start, last_day)]
                                      if args.window else [])
@@ -108,36 +100,38 @@ def compare(args) -> Path:
                             f"{i}_{name}_{s.sha256[:10]}") for seed in seeds]
              for i, (name, p, s) in enumerate(zip(names, args.scenarios, scenarios, strict=True))}
     out = args.out or Path("results") / "compare" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    prepare_folder(out, args.force, args.resume)
-    store = RunStore(out / "runs")
-    _execute([s for group in specs.values() for s in group], store, args)
-    results = {name: [store.load(spec) for spec in specs[name]] for name in names}
-    frames = {name: [r.timeseries for r in runs] for name, runs in results.items()}
-    table = comparison_table(frames, metrics, windows)
-    base_markers = set(results[names[0]][0].markers)
-    report = ReportInput(
-        question="What difference does each policy make? " + " vs ".join(names),
-        descriptions={name: s.description for name, s in zip(names, scenarios, strict=True)},
-        markers={name: [m for m in runs[0].markers if m not in base_markers]
-                 for name, runs in results.items()},
-        frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
-        versions=versions())
-    _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
-                                  write_report(report, folder)))
+    with working_folder(out, args.force, args.resume, "compare"):
+        store = RunStore(out / "runs")
+        _execute([s for group in specs.values() for s in group], store, args)
+        results = {name: [store.load(spec) for spec in specs[name]] for name in names}
+        frames = {name: [r.timeseries for r in runs] for name, runs in results.items()}
+        table = comparison_table(frames, metrics, windows)
+        base_markers = set(results[names[0]][0].markers)
+        report = ReportInput(
+            question="What difference does each policy make? " + " vs ".join(names),
+            descriptions={name: s.description for name, s in zip(names, scenarios, strict=True)},
+            markers={name: [m for m in runs[0].markers if m not in base_markers]
+                     for name, runs in results.items()},
+            frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
+            versions=versions())
+        _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
+                                      write_report(report, folder)))
     return out
 
 
 def _publish(out: Path, write) -> None:
-    """Write the report files into a temporary folder, then move each into `out`."""
+    """Write the report files into a temporary folder, then move each into `out` (a folder this
+    program made and holds the lock of; its marker stays)."""
     with atomic_folder(out / ".report", force=True) as temp:
         write(temp)
     staged = out / ".report"
     for item in staged.iterdir():
-        target = out / item.name
-        if target.is_dir():
-            shutil.rmtree(target)
-        item.replace(target)
-    staged.rmdir()
+        if item.name != MARKER:
+            target = out / item.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            item.replace(target)
+    shutil.rmtree(staged)
 
 
 def sweep(args) -> Path:
@@ -147,6 +141,7 @@ def sweep(args) -> Path:
         raise ScenarioError("sweep: give at least one --set PARAMETER=VALUE[,VALUE...]")
     metrics = check_metrics(args.metrics)
     scenario = load_scenario(args.scenario).with_overrides(weeks=args.weeks)
+    check_horizon(scenario, args.weeks, args.scenario)
     check_scheduler(args.scheduler)
     seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
     combos = [tuple(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
@@ -155,26 +150,27 @@ def sweep(args) -> Path:
              for combo in combos for seed in seeds]
     out = args.out or Path("results") / "sweeps" / scenario.name / dt.datetime.now().strftime(
         "%Y%m%d-%H%M%S")
-    prepare_folder(out, args.force, args.resume)
-    store = RunStore(out / "runs")
-    _execute(specs, store, args)
-    rows = []
-    for spec in specs:
-        result = store.load(spec)
-        rows.append({**dict(spec.overrides), "seed": spec.seed,
-                     **{m: total(result.timeseries, m) for m in metrics}})
-    table = pd.DataFrame(rows)
+    with working_folder(out, args.force, args.resume, "sweep"):
+        store = RunStore(out / "runs")
+        _execute(specs, store, args)
+        rows = []
+        for spec in specs:
+            result = store.load(spec)
+            rows.append({**dict(spec.overrides), "seed": spec.seed,
+                         **{m: total(result.timeseries, m) for m in metrics}})
+        table = pd.DataFrame(rows)
 
-    def write(folder: Path) -> None:
-        table.to_csv(folder / "sweep.csv", index=False)
-        (folder / "figures").mkdir()
-        for parameter in grid:
-            sweep_figure(table, parameter, metrics, folder / "figures" / f"{parameter}.png")
+        def write(folder: Path) -> None:
+            table.to_csv(folder / "sweep.csv", index=False)
+            (folder / "figures").mkdir()
+            for parameter in grid:
+                sweep_figure(table, parameter, metrics, folder / "figures" / f"{parameter}.png")
 
-    _publish(out, write)
+        _publish(out, write)
     return out
 
 
+@matplotlib.rc_context(PLAIN_TEXT)
 def sweep_figure(table: pd.DataFrame, parameter: str, metrics, path: Path) -> None:
     """Each metric's median and 5-95% interval (over replicates and the other parameters)
     against one swept parameter."""

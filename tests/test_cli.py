@@ -78,16 +78,23 @@ def test_same_run_twice_gives_the_same_timeseries(baseline_run, tmp_path):
     assert (again / "timeseries.csv").read_text() == (out / "timeseries.csv").read_text()
 
 
-def test_existing_out_is_refused_then_replaced_with_force(tmp_path, capsys):
+def test_existing_out_is_refused_and_force_replaces_only_a_results_folder(tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    assert main([str(TINY), "--weeks", "3", "--out", str(out), "--quiet", "--no-plots"]) == 2
+    tiny = [str(TINY), "--weeks", "3", "--quiet", "--no-plots", "--out"]
+    assert main([*tiny, str(out)]) == 2
     assert "use --force" in capsys.readouterr().err
+    assert main([*tiny, str(out), "--force"]) == 2                 # not made by this program
+    assert "not a results folder made by this program" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert (out / "notes.txt").read_text() == "keep me"
-    assert main([str(TINY), "--weeks", "3", "--out", str(out), "--quiet", "--no-plots",
-                 "--force"]) == 0
-    assert not (out / "notes.txt").exists() and (out / "timeseries.csv").exists()
+    results = tmp_path / "results"
+    assert main([*tiny, str(results)]) == 0
+    (results / "extra.txt").write_text("made since")
+    assert main([*tiny, str(results), "--force"]) == 0            # a folder it made: replaced
+    assert not (results / "extra.txt").exists() and (results / "timeseries.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "results"]
 
 
 def test_default_folder_is_new_per_run(tmp_path):
@@ -107,8 +114,9 @@ def test_an_interrupted_run_leaves_nothing_behind(tmp_path):
         (temp / "timeseries.csv").write_text("half")
         raise KeyboardInterrupt
     assert not out.exists() and list(tmp_path.iterdir()) == []
-    out.mkdir()
-    (out / "old.csv").write_text("old")
+    with atomic_folder(out, force=False) as temp:
+        (temp / "old.csv").write_text("old")
     with pytest.raises(RuntimeError), atomic_folder(out, force=True) as temp:
         raise RuntimeError("crash")
     assert (out / "old.csv").read_text() == "old"   # --force replaces only on success
+    assert [p.name for p in tmp_path.iterdir()] == ["partial"]

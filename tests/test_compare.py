@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 
 from sim.compare import Window, comparison_table, mean_ci
 from sim.ensemble import run
+from sim.folders import STOP_AT
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,6 @@ class dask_cluster:
                                         "--host", "127.0.0.1", "--port", str(port),
                                         "--no-dashboard"], cwd=ROOT, env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        time.sleep(2)
         self.procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker",
                                             address, "--host", "127.0.0.1", "--nworkers", "2",
                                             "--nthreads", "1", "--no-dashboard"], cwd=ROOT,
@@ -117,46 +116,48 @@ class dask_cluster:
             proc.wait(timeout=30)
 
 
+def stopped(args, point, signal_name, **popen):
+    """Run `run.py ARGS` until it reaches `point` (FENTANYL_SIM_STOP_AT, sim.folders.stop_at):
+    a chosen point, not a moment, so the test does not depend on how fast the runs are."""
+    env = {**os.environ, STOP_AT: f"{point}:{signal_name}"}
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *map(str, args)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600, **popen)
+
+
+def kept_runs(out):
+    return sorted(p.name for p in (out / "runs").glob("*.json"))
+
+
 def test_resume_after_a_killed_run_gives_the_same_table(pair, tmp_path):
     _, files = pair
     args = ["compare", *files, "--replicates", "3", "--weeks", WEEKS, "--quiet", "--workers", "1"]
     full = cli(*args, "--out", tmp_path / "full")
     assert full.returncode == 0, full.stderr
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *map(str, args), "--out",
-                             str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list((out / "runs").glob("*.pkl"))) < 2:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    finished = len(list((out / "runs").glob("*.pkl")))
-    assert 2 <= finished < 6 and not (out / "comparison.csv").exists()
+    killed = stopped([*args, "--out", out], "runs:2", "SIGKILL")
+    assert killed.returncode == -signal.SIGKILL
+    assert len(kept_runs(out)) == 2 and not (out / "comparison.csv").exists()
     again = cli(*args, "--out", out)
     assert again.returncode == 2 and "--resume" in again.stderr   # never overwritten silently
     resumed = cli(*args, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
+    assert len(kept_runs(out)) == 6
     pd.testing.assert_frame_equal(compare_csv(tmp_path / "full"), compare_csv(out),
                                   check_exact=True)
 
 
-def test_interrupt_keeps_finished_runs_and_writes_no_report(pair, tmp_path):
+@pytest.mark.parametrize("signal_name,status", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupt_keeps_finished_runs_and_writes_no_report(pair, tmp_path, signal_name, status):
     _, files = pair
-    out = tmp_path / "ctrl_c"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "compare", *map(str, files),
-                             "--replicates", "4", "--weeks", WEEKS, "--workers", "1",
-                             "--quiet", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            # a shell's background job ignores SIGINT, and children inherit it
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 300
-    while time.time() < deadline and not list((out / "runs").glob("*.pkl")):
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "--resume" in err
-    assert list((out / "runs").glob("*.pkl")) and not (out / "report.md").exists()
+    out = tmp_path / "stopped"
+    result = stopped(["compare", *files, "--replicates", "4", "--weeks", WEEKS, "--workers", "1",
+                      "--quiet", "--out", out], "runs:1", signal_name,
+                     # a shell's background job ignores SIGINT, and children inherit it
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert result.returncode == status and "--resume" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(kept_runs(out)) == 1 and not (out / "report.md").exists()
+    assert not list(out.glob(".report*"))
 
 
 def test_sweep_runs_every_combination_with_replicates(tmp_path):
@@ -184,6 +185,15 @@ BAD = [
     (["compare", TINY, "--window", "2030-01:2030-12"], "outside the run"),
     (["compare", TINY, "--window", "2016-01:2016-13"], "expected YYYY-MM:YYYY-MM"),
     (["sweep", TINY, "--set", "cartels.learning_rate=0.1,0.1"], "listed twice"),
+    (["compare", TINY, "--scheduler", "tcp://[::1"], "--scheduler: 'tcp://[::1' is not a "
+                                                     "scheduler address"),
+    (["sweep", TINY, "--set", "cartels.learning_rate=0.1", "--scheduler", "127.0.0.1"],
+     "is not a scheduler address"),
+    (["compare", TINY, "--weeks", "9", "--window", "2016-03:2016-03"], "holds no week of the run"),
+    (["compare", TINY, "--seed", str(2**63 - 2), "--replicates", "3"],
+     "pass the largest seed"),
+    (["compare", TINY, "--weeks", "5000"], "run past 2100-12-31"),
+    (["compare", TINY, "--weeks", "1000000000"], "expected 1 to"),
 ]
 
 
