@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "04ffb2d4a319371767fe0853287ab792b871c8a5465a04b8b337305a4466d2ba",
+        "70710aada40b2fd499c29ec0d8f54c660215ddc322c2fa5d068ede127a64acfa",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "23e19efed1936c4680475d6ecda2ac04c69129bd223167f4b8e19e5dbbb3de15",
+        "0dac0302acd6042b913728db8a3706a01331af505a123c204ada440dc9e8accd",
 }
 
 

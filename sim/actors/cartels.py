@@ -23,8 +23,8 @@ PARAMS: dict[str, Param] = {
     "learning_rate": Param(0.36, "1/week", NARCOLOGIC + ": trafficker learning rate",
                            0.0, 1.0),
     "risk_aversion": Param(8.0, "utility per unit expected loss share", ASSUMPTION, 0.0, 100.0),
-    "route_cost_weight": Param(40.0, "utility per (route cost / wholesale price)", ASSUMPTION,
-                               0.0, 100.0),
+    "route_cost_weight": Param(130.0, "utility per (route cost / wholesale price)", ASSUMPTION,
+                               0.0, 1000.0),
     "route_loss_prior": Param(0.1, "share of kg lost", ASSUMPTION, 0.0, 1.0),
     "deterrence_elasticity": Param(1.0, "d log kg sent north / d log expected share of value "
                                    "kept", "assumption: cartels hold stock when every route "
@@ -33,7 +33,9 @@ PARAMS: dict[str, Param] = {
     "route_forgetting_rate": Param(0.02, "1/week", "assumption: unused routes drift back "
                                    "toward the prior", 0.0, 1.0),
     "load_size_kg": Param(1.0, "kg pure fentanyl per load", "assumption: a car load of pills "
-                          "or powder", 0.01, 1000.0),
+                          "or powder, about 16 kg of product at ~7% (CBP seizure examples, "
+                          "docs/sources.md); a US entry's `load_size_kg` in the world file "
+                          "replaces it there", 0.01, 1000.0),
     "lab_output_kg_per_week": Param(3.0, "kg pure fentanyl per lab per week", ASSUMPTION,
                                     0.01, 1000.0),
     "lab_build_rate": Param(0.1, "share of lab shortfall closed per week", ASSUMPTION, 0.0, 1.0),

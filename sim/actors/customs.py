@@ -94,9 +94,11 @@ class Posts:
 class CustomsAgency(FixedAgent):
     """A customs or border agency with inspection posts on the network.
 
-    Chance a controlled consignment is seized at a post = detection_prob x min(1, inspections /
-    traffic x (1 + targeting_gain x intel)): it falls as traffic grows against fixed capacity
-    and rises with targeting intelligence. China's, India's and Mexico's effort follow their
+    Chance a controlled consignment is seized at a post = t + s x (1 - t), with t =
+    detection_prob x min(1, inspections / traffic x (1 + targeting_gain x intel)) from
+    targeted inspections (it falls as traffic grows against fixed capacity and rises with
+    targeting intelligence) and s = detection_prob x the share of traffic scanned (scanners,
+    `scanning` policies). China's, India's and Mexico's effort follow their
     country's enforcement relative to its level at the start of the run.
 
     The agency splits its inspections across its posts by expected yield (kg seized per
@@ -131,8 +133,10 @@ class CustomsAgency(FixedAgent):
         traffic = state.traffic[posts] + state.illicit_count[posts]
         intel = np.clip(state.intel[posts] + levers.post_intel_bonus[posts], 0.0, 1.0)
         gain = p["targeting_gain"]
-        state.seize_prob[posts] = state.detection[posts] * np.minimum(
+        targeted = state.detection[posts] * np.minimum(
             1.0, inspections / np.maximum(traffic, 1.0) * (1.0 + gain * intel))
+        scanned = state.detection[posts] * levers.post_scan_share[posts]
+        state.seize_prob[posts] = targeted + scanned * (1.0 - targeted)
 
     def learn(self, own_kg: np.ndarray, partner_kg: np.ndarray) -> None:
         """Update expected yields (learning_rate) from kg seized at each post (own_kg, plus

@@ -37,9 +37,11 @@ PARAMS: dict[str, Param] = {
                                  "assumption after RAND RR3117 (fentanyl spread through "
                                  "eastern heroin markets from 2014)" + FITTED, 0.0, 1.0),
     "retail_turnover": Param(0.5, "share of retail stock sold per week", ASSUMPTION, 0.01, 1.0),
-    "wholesale_price_ref_usd_per_kg": Param(40_000, "US$/kg pure at the US border",
-                                            "assumption between ~$10,000/kg in Mexico "
-                                            "(Caulkins & Kilmer) and retail", 100, 1e7),
+    "wholesale_price_ref_usd_per_kg": Param(130_000, "US$/kg pure at the US border",
+                                            "about $9,000 per kg of product at ~7% purity in the "
+                                            "US southwest, c.2017 (Albuquerque Journal; DEA "
+                                            "NDTA 2019: bulk loads <10% pure); "
+                                            "docs/sources.md", 100, 1e7),
     "cut_elasticity": Param(0.5, "d log potency / d log supply cover",
                             "assumption: dealers pass part of a shortage into weaker product and "
                             "part into rationing (0: ration only; 1: cut only)", 0.0, 1.0),
@@ -49,15 +51,21 @@ PARAMS: dict[str, Param] = {
     "cut_sigma_gain": Param(0.3, "log-sd added per unit log cut", "assumption: cut product is "
                             "mixed less evenly (DEA: potency varies widely between pills)",
                             0.0, 5.0),
-    "pill_share": Param(0.5, "share of fentanyl doses sold as counterfeit pills",
-                        "assumption; a US market node's `pill_share` in the world file replaces "
-                        "it for that region", 0.0, 1.0),
-    "powder_use_mg": Param(50.0, "mg of retail powder (product) in one use", ASSUMPTION,
-                           1.0, 1000.0),
-    "pill_weight_mg": Param(100.0, "mg per counterfeit pill (product)", "DEA: counterfeit "
-                            "oxycodone M30 tablets weigh about 0.1 g", 10.0, 1000.0),
-    "border_powder_purity": Param(0.1, "pure share of fentanyl powder seized at the border",
-                                  ASSUMPTION, 0.001, 1.0),
+    "pill_share": Param(0.49, "share of fentanyl doses sold as counterfeit pills",
+                        "HIDTA seizure events in pill form, 2023 (Palamar et al., IJDP 2024), a "
+                        "proxy for the share by weight; a US market node's `pill_share` in the "
+                        "world file replaces it for that region", 0.0, 1.0),
+    "powder_purity_ref": Param(0.14, "pure share of retail powder by weight at the reference "
+                               "dose", "DEA: mean powder purity about 14% in 2021 (19.2% in "
+                               "2022 was a 33% rise), 5.3% in 2018, 11.4% in 2024 "
+                               "(data/observed/fentanyl_purity.csv)", 0.001, 1.0),
+    "pill_weight_mg": Param(100.0, "mg per counterfeit pill (product)", "assumption: an "
+                            "oxycodone M30 look-alike of about 0.1 g (no published weight found, "
+                            "docs/sources.md)", 10.0, 1000.0),
+    "border_powder_purity": Param(0.08, "pure share of fentanyl powder seized at the border",
+                                  "DEA NDTA 2019: bulk powder from Mexico tests under 10% pure; "
+                                  "about 7% for seized kilograms c.2017 (Albuquerque Journal)",
+                                  0.001, 1.0),
     "regional_trade_rate": Param(1.0, "share of a region's stock above its share sent a week",
                                  "assumption: wholesale stock moves between regions within "
                                  "weeks", 0.0, 1.0),
@@ -113,7 +121,8 @@ def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: d
     ge_2mg = 1.0 - ndtr((np.log(PILL_GE_MG / mg) + 0.5 * sigma**2) / np.maximum(sigma, 1e-9))
     return Retail(fentanyl_share=share, fentanyl_mg=mg, fentanyl_sigma=sigma,
                   sold_kg=share * uses * mg / MG_PER_KG, price_usd_per_mg=price,
-                  powder_purity=np.minimum(1.0, mg / market["powder_use_mg"]), pills_ge_2mg=ge_2mg)
+                  powder_purity=np.minimum(1.0, market["powder_purity_ref"] * potency),
+                  pills_ge_2mg=ge_2mg)
 
 
 def initial_supply_kg(users: dict, market: dict) -> float:

@@ -36,12 +36,14 @@ PARAMS: dict[str, Param] = {
     "heroin_dose_mg": Param(0.5, "mg fentanyl-equivalent per use",
                             "assumption: a heroin bag of ~25 mg at ~1/50 fentanyl's potency",
                             0.01, 10.0),
-    "fentanyl_dose_target_mg": Param(1.0, "mg pure fentanyl per use",
-                                     CAULKINS_KILMER + "; about half a pill per use" + FITTED,
+    "fentanyl_dose_target_mg": Param(2.0, "mg pure fentanyl per use at the reference supply",
+                                     "DEA lab testing: counterfeit pills averaged 2.2 mg (2021), "
+                                     "2.4 (2022), 1.94 (2024); one pill a use "
+                                     "(data/observed/dea_pill_potency.csv); " + CAULKINS_KILMER,
                                      0.05, 10.0),
-    "fentanyl_dose_max_mg": Param(2.5, "mg pure fentanyl per use",
-                                  "assumption: dealers cut no weaker than one pill's content",
-                                  0.1, 20.0),
+    "fentanyl_dose_max_mg": Param(4.0, "mg pure fentanyl per use",
+                                  "assumption: the strongest mean product in a glut, about twice "
+                                  "the reference (DEA pills range 0.2-9 mg, 2022)", 0.1, 20.0),
     "dose_sigma_fentanyl": Param(0.8, "log-sd of mg per use", "assumption: uneven mixing "
                                  "('chocolate chip cookie' effect), DEA lab testing of pills",
                                  0.0, 3.0),

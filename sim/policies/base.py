@@ -42,6 +42,7 @@ class Levers:
     post_inspections_multiplier: np.ndarray  # per customs post, x inspections
     post_intel_bonus: np.ndarray             # per customs post, added to intel (0-1)
     post_pinned_inspections: np.ndarray      # per customs post, inspections added in place
+    post_scan_share: np.ndarray              # per customs post, share of traffic scanned (0-1)
     maker_raid_multiplier: np.ndarray        # per country (populations.COUNTRIES), x raid rate
     link_cut_prob: np.ndarray                # per country, 1/week: cartel links to makers cut
     supplier_raid_rate: np.ndarray           # per country, 1/week: raids on makers that supply
@@ -70,6 +71,7 @@ class Levers:
         return cls(post_inspections_multiplier=np.ones(n_posts),
                    post_intel_bonus=np.zeros(n_posts),
                    post_pinned_inspections=np.zeros(n_posts),
+                   post_scan_share=np.zeros(n_posts),
                    maker_raid_multiplier=np.ones(n_countries),
                    link_cut_prob=np.zeros(n_countries),
                    supplier_raid_rate=np.zeros(n_countries),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from sim.countries import COUNTRIES
 from sim.policies.base import Levers, Policy, register, spec
 
@@ -147,10 +149,10 @@ class CustomsSurge(Policy):
 @dataclass
 class Scanning(Policy):
     """Non-intrusive inspection (large-scale X-ray and gamma-ray scanners) at chosen customs
-    posts: a share of all traffic is scanned. Changes those posts' inspections: `scanned_share`
-    x the post's traffic is added in place (scanners stay where they are installed), on top of
-    what the agency's pool puts there. A later entry for the same posts replaces the share of
-    an earlier one that has ended (give each period its own start and end)."""
+    posts: a share of all traffic is scanned, whatever the targeting. Changes those posts'
+    seizure chance: a load is also found with probability `scanned_share` x the post's
+    detection probability, on top of the targeted inspections. Where entries overlap the
+    larger share counts (give each period its own start and end)."""
 
     story = ("scanners at these crossings look inside a share of all vehicles, so loads hidden "
              "in them are found more often")
@@ -158,7 +160,8 @@ class Scanning(Policy):
     posts: list[str] = spec(["san_diego", "nogales", "el_paso", "laredo"],
                             doc="customs post names from the network")
     scanned_share: float = spec(0.02, low=0.0, high=1.0, unit="share of traffic scanned",
-                                doc="lever; CBP figures by year in the baseline")
+                                doc="lever; CBP's figures by year in the baseline "
+                                "(data/observed/cbp_nii_scanning.csv)")
 
     def validate(self, world):
         return _check_posts(self.posts, world)
@@ -167,8 +170,8 @@ class Scanning(Policy):
         self._posts = _post_mask(model, self.posts)
 
     def modify(self, levers: Levers, model) -> None:
-        levers.post_pinned_inspections[self._posts] += (self.scanned_share
-                                                         * model.posts.traffic[self._posts])
+        levers.post_scan_share[self._posts] = np.maximum(levers.post_scan_share[self._posts],
+                                                         self.scanned_share)
 
 
 @register("platform_enforcement")
