@@ -17,12 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from sim.classroom.charts import REFERENCE_COLOR
+from sim.classroom.network_view import regulator_position
+
+CHINA_SQUARE = regulator_position("china")
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 TIMEOUT_MS = 90_000
+PROJECTOR = {"width": 1280, "height": 800}
 
 
 def free_port() -> int:
@@ -70,8 +75,9 @@ def browser():
 
 
 def open_page(browser, url):
-    """A new tab on the dashboard, collecting console errors; waits for the controls."""
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    """A new tab on the dashboard at a projector's 1280x800, collecting console errors; waits
+    for the controls."""
+    page = browser.new_page(viewport=PROJECTOR)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text)
             if message.type == "error" else None)
@@ -94,7 +100,7 @@ def monitor(page, label: str, expected: str | None = None) -> str:
     """A monitor's value, once it shows `expected` (monitors redraw just after the counter)."""
     from playwright.sync_api import expect
 
-    card = page.locator(".v-card", has_text=label).last
+    card = page.locator(".monitor", has_text=label).last
     if expected is not None:
         expect(card).to_contain_text(expected, timeout=TIMEOUT_MS)
     else:
@@ -105,6 +111,56 @@ def monitor(page, label: str, expected: str | None = None) -> str:
 def chart_hash(page) -> str:
     page.wait_for_timeout(800)   # let Vega finish drawing
     return hashlib.sha256(page.locator(".vega-embed").first.screenshot()).hexdigest()
+
+
+def inside(box: dict, viewport: dict = PROJECTOR) -> bool:
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"]
+            and box["y"] + box["height"] <= viewport["height"])
+
+
+def reference_lines(page) -> int:
+    """Grey reference lines drawn in the charts (Vega draws lines as SVG paths)."""
+    charts = page.locator(".vega-embed").nth(1)
+    return charts.locator(f'path[stroke="{REFERENCE_COLOR}"]').count()
+
+
+def test_projector_page_before_any_step(server, browser):
+    """At 1280x800, with no scrolling: network, charts and controls in view; every lever at
+    least 120 px wide and showing its value; the charts drawn, reference line included,
+    before the first Step; a node's state on hover; none of Mesa's internal controls."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page, errors = open_page(browser, url)
+    expect(page.locator(".vega-embed")).to_have_count(2, timeout=TIMEOUT_MS)
+    page.wait_for_function(f"""() => document.querySelectorAll(
+        '.vega-embed path[stroke="{REFERENCE_COLOR}"]').length >= 5""", timeout=TIMEOUT_MS)
+    assert reference_lines(page) >= 5 and page.get_by_text("Step: 0").count() == 1
+    scroll = page.evaluate("[document.documentElement.scrollWidth, "
+                           "document.documentElement.scrollHeight]")
+    assert scroll == [PROJECTOR["width"], PROJECTOR["height"]]
+    network, charts = (page.locator(".vega-embed").nth(i).bounding_box() for i in (0, 1))
+    assert inside(network) and inside(charts)
+    assert network["width"] * network["height"] > charts["width"] * charts["height"]
+    for name in ("Reset", "▶", "Step", "slow", "normal", "fast"):
+        assert inside(page.get_by_role("button", name=name).bounding_box()), name
+    levers = page.locator(".lever")
+    assert levers.count() == 13
+    for i in range(levers.count()):
+        lever = levers.nth(i)
+        control = lever.locator(".v-input").bounding_box()
+        label = lever.locator(".lever-label").inner_text()
+        assert control["width"] >= 120 and inside(lever.bounding_box()), label
+        assert lever.locator(".lever-value").inner_text().strip(), label
+    for mesa_control in ("Page 0", "Use Threads", "Render Interval", "Play Interval"):
+        assert page.get_by_text(mesa_control).count() == 0, mesa_control
+    # China's square (bottom left of the network) shows cooperation and enforcement on hover
+    page.mouse.move(network["x"] + CHINA_SQUARE[0], network["y"] + CHINA_SQUARE[1])
+    expect(page.locator("#vg-tooltip-element")).to_contain_text("cooperation with the US",
+                                                                timeout=TIMEOUT_MS)
+    assert errors == [], errors
+    page.close()
 
 
 def test_dashboard_in_a_browser(server, browser, tmp_path):
@@ -121,8 +177,9 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
     deaths_plain = monitor(page, "Deaths so far")
 
     # a lever: naloxone for 90% of overdoses from 2016, then Reset: fewer deaths, same seed
-    page.get_by_role("slider", name="Levers act from (year)").press("Home")
-    page.get_by_role("slider", name=re.compile("Naloxone")).press("End")
+    lever_slider(page, "Levers act from").press("Home")
+    lever_slider(page, "Naloxone").press("End")
+    page.locator(".lever", has_text="Naloxone").get_by_text("90% of overdoses").wait_for()
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("Step: 0").wait_for(timeout=TIMEOUT_MS)
     step(page, 10)
@@ -142,3 +199,7 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
     server_log = log.read_text()
     assert "Could not load URL" not in server_log, server_log
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+
+def lever_slider(page, label: str):
+    return page.locator(".lever", has_text=label).get_by_role("slider")

@@ -96,18 +96,25 @@ class ReferenceRuns:
 
     def __init__(self):
         self._done: dict[tuple, pd.DataFrame] = {}
-        self._started: set[tuple] = set()
+        self._ready: dict[tuple, threading.Event] = {}   # set once a key's run is done
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> pd.DataFrame | None:
+        """The reference for `key`, or None while it is computed (started now if need be)."""
         with self._lock:
             if key in self._done:
                 return self._done[key]
-            if key not in self._started:
-                self._started.add(key)
+            if key not in self._ready:
+                self._ready[key] = threading.Event()
                 # not a daemon: exiting mid-kernel would abort the process
                 threading.Thread(target=self.compute, args=(key,)).start()
         return None
+
+    def wait(self, key: tuple) -> pd.DataFrame:
+        """The reference for `key`, once its background run is done."""
+        if self.get(key) is None:
+            self._ready[key].wait()
+        return self._done[key]
 
     def compute(self, key: tuple) -> pd.DataFrame:
         """The reference for `key`, computed now unless already done."""
@@ -123,6 +130,7 @@ class ReferenceRuns:
         series = model.recorder.get_model_vars_dataframe()
         with self._lock:
             self._done[key] = series
+            self._ready.setdefault(key, threading.Event()).set()
         return series
 
 
