@@ -91,13 +91,14 @@ def Monitors(model):
 @solara.component
 def World(model):
     """Network and charts; redrawn every step."""
+    step = update_counter.get()
     reference = model.reference()
     # redraw once the reference run (computed in the background) is ready
     solara.use_thread(lambda: REFERENCES.wait(model.reference_key),
                       dependencies=[model.reference_key])
     with solara.Column(gap="4px", style={"width": "808px"}):
-        NetworkTile(model)
-        ChartsTile(model, reference is not None)
+        NetworkTile(model, step)
+        ChartsTile(model, step, reference is not None)
 
 
 
@@ -154,9 +155,14 @@ def Page():
                                                  "overflow-y": "auto"}):
                 Monitors(model.value)
                 Settings(settings)
-                Events(model.value, height=150)
+                EventsNow(model.value)
                 with solara.Details("About this model"):
                     solara.Markdown(ABOUT)
+
+
+@solara.component
+def EventsNow(model):
+    Events(model, update_counter.get(), height=150)
 
 
 @solara.component

@@ -14,7 +14,7 @@ from sim.policies import build_policy
 from sim.validation import Source
 
 CLASSROOM_SOURCE = Source(file="classroom levers")
-CHINA_STANCES = ("suspends", "as now", "deal")   # China's cooperation toward the US
+CHINA_STANCES = ("suspend", "as now", "deal")   # China's cooperation toward the US
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class ClassroomLevers:
             specs.append({"type": "class_scheduling", "id": "china_scheduling",
                           "regulator": "china", "classes": ["pre_precursors"],
                           "label": f"{year}: China controls the pre-precursors as a class"})
-        if self.china_stance == "suspends":
+        if self.china_stance == "suspend":
             specs.append({"type": "diplomatic_shock", "id": "china_stance",
                           "label": f"{year}: China suspends cooperation with the US"})
         elif self.china_stance == "deal":   # China conditions a deal on lifting the Institute's

@@ -4,6 +4,7 @@ run without the levers as a reference line."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.classroom.levers import ClassroomLevers
+from sim.classroom.levers import ClassroomLevers, lever_policy
 from sim.config import Scenario, load_scenario
 from sim.ensemble import apply_overrides
 from sim.model import FentanylModel
@@ -84,6 +85,21 @@ class ClassroomModel(FentanylModel):
             if session.closed_event.wait(TAB_POLL_S):
                 return False
         return not session.closed_event.is_set()
+
+    def adopt(self, spec: dict):
+        """Add a lever's policy (a `ClassroomLevers.policy_specs` entry) to the running model,
+        as if the scenario had it (teams mode); it must not start in the past."""
+        policy = lever_policy(spec, self.scenario, len(self.policies))
+        if policy.start_week < self.week:
+            raise ValueError(f"{policy.describe()}: starts before week {self.week}")
+        policy.setup(self)
+        self.policies.append(policy)
+        self.policies.sort(key=lambda p: (p.order, p.start_week))   # FentanylModel's order
+        return policy
+
+    def end_policy(self, policy, day: dt.date) -> None:
+        """End `policy` on `day` (not in the past): it stops acting from that week."""
+        policy.end, policy.end_week = day, max(0, (day - self.scenario.start).days // 7)
 
     def reference(self) -> pd.DataFrame | None:
         """The scenario's weekly series without the levers, or None while it is computed."""

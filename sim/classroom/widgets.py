@@ -5,7 +5,6 @@ projector, scaled up on larger screens)."""
 from __future__ import annotations
 
 import solara
-from mesa.visualization.utils import update_counter
 
 from sim.classroom.charts import REFERENCE_COLOR, RUN_COLOR, charts_spec
 from sim.classroom.events import event_feed
@@ -39,7 +38,7 @@ CSS = """
 
 
 @solara.component
-def Lever(spec: LeverInput, value, on_value, disabled: bool = False):
+def Lever(spec: LeverInput, value, on_value):
     """A setting in plain words with its value and unit beside it, at least 140 px wide."""
     with solara.Column(gap="0px", classes=["lever"]):
         with solara.Row(justify="space-between", style={"align-items": "baseline"}):
@@ -47,15 +46,15 @@ def Lever(spec: LeverInput, value, on_value, disabled: bool = False):
             solara.Text(spec.shows(value), classes=["lever-value"])
         if spec.choices:
             solara.ToggleButtonsSingle(value=value, values=list(spec.choices), on_value=on_value,
-                                       dense=True, disabled=disabled)
+                                       dense=True)
         elif spec.step == 0:
-            solara.Switch(value=value, on_value=on_value, disabled=disabled)
+            solara.Switch(value=value, on_value=on_value)
         elif isinstance(spec.step, int) and isinstance(spec.low, int):
             solara.SliderInt("", value=value, min=spec.low, max=spec.high, step=spec.step,
-                             on_value=on_value, disabled=disabled)
+                             on_value=on_value)
         else:
             solara.SliderFloat("", value=value, min=spec.low, max=spec.high, step=spec.step,
-                               on_value=on_value, disabled=disabled)
+                               on_value=on_value)
 
 
 @solara.component
@@ -66,36 +65,36 @@ def Monitor(label: str, value: str):
 
 
 @solara.component
-def NetworkTile(model):
-    """The supply network this week, with its key."""
-    update_counter.get()
+def NetworkTile(model, version: int):
+    """The supply network this week, with its key; drawn anew when `version` moves."""
+    spec = solara.use_memo(lambda: network_spec(model), [model, version])
     with solara.Column(gap="0px"):
         solara.Text(f"Week of {model.date:%d %b %Y} · line width: kg arriving this week (blue: "
                     "chemicals, red: fentanyl) · green: share of inspections · red ring: "
                     "seizures · purple: regulators · point at anything for its state",
                     classes=["key"])
-        solara.widgets.VegaLite.element(spec=network_spec(model))
+        solara.widgets.VegaLite.element(spec=spec)
 
 
 @solara.component
-def ChartsTile(model, reference_ready: bool):
-    """Six charts with the run (red) over the reference (grey, once `reference_ready`)."""
-    update_counter.get()
-    reference = model.reference()
+def ChartsTile(model, version: int, reference_ready: bool):
+    """Six charts with the run (red) over the reference (grey, once `reference_ready`); drawn
+    anew when `version` moves."""
+    spec = solara.use_memo(lambda: charts_spec(model, model.reference()),
+                           [model, version, reference_ready])
     with solara.Column(gap="0px"):
         with solara.Row(gap="12px"):
             solara.HTML(unsafe_innerHTML=f'<span style="color:{RUN_COLOR}">&#9644; this run'
                         f'</span> &nbsp; <span style="color:{REFERENCE_COLOR}">&#9644; without '
                         'your levers</span>' + ("" if reference_ready else
                                                " (being computed...)"), classes=["key"])
-        solara.widgets.VegaLite.element(spec=charts_spec(model, reference))
+        solara.widgets.VegaLite.element(spec=spec)
 
 
 @solara.component
-def Events(model, height: int):
-    """What just happened, in plain words, newest first."""
-    update_counter.get()
-    feed = event_feed(model)[:EVENTS_SHOWN]
+def Events(model, version: int, height: int, shown: int = EVENTS_SHOWN):
+    """What just happened, in plain words, newest first; read anew when `version` moves."""
+    feed = solara.use_memo(lambda: event_feed(model)[:shown], [model, version])
     with solara.Column(gap="2px", classes=["events"], style={"height": f"{height}px"}):
         solara.Text("What just happened", style={"font-weight": "bold"})
         if not feed:
