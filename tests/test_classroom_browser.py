@@ -36,31 +36,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`python run.py demo` on a free port; yields (url, log file)."""
+def start(args: list[str], log: Path, env: dict | None = None):
+    """`python run.py ARGS --port P` on a free port, once it answers; returns (process, url)."""
     port = free_port()
-    log = tmp_path_factory.mktemp("demo") / "server.log"
     with open(log, "w") as sink:
-        process = subprocess.Popen([sys.executable, "run.py", "demo", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "run.py", *args, "--port", str(port)],
                                    cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while True:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
-                    break
+                    return process, url
         except OSError:
             pass
         if process.poll() is not None or time.time() > deadline:
             process.kill()
-            pytest.fail(f"the demo server did not start:\n{log.read_text()}")
+            pytest.fail(f"the server did not start:\n{log.read_text()}")
         time.sleep(0.5)
-    yield url, log
+
+
+def stop(process) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python run.py demo` on a free port; yields (url, log file)."""
+    log = tmp_path_factory.mktemp("demo") / "server.log"
+    process, url = start(["demo"], log)
+    yield url, log
+    stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +212,71 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
 
 def lever_slider(page, label: str):
     return page.locator(".lever", has_text=label).get_by_role("slider")
+
+
+JOIN_CODE = "T3ST"
+TEAM_NAMES = {"us": "United States", "china": "China", "mexico": "Mexico"}
+
+
+def test_teams_mode_with_four_browsers(browser, tmp_path):
+    """Teacher and three teams in four browser contexts: the code admits, each team moves its
+    own lever, the teacher plays the year, every context sees the new year and the moves; a
+    team cannot take another's levers; a context without the code sees nothing."""
+    from playwright.sync_api import expect
+
+    log = tmp_path / "teams.log"
+    process, url = start(["classroom", "--teams"], log, {"CLASSROOM_JOIN_CODE": JOIN_CODE})
+    errors: list[str] = []
+
+    def context():
+        page = browser.new_context(viewport=PROJECTOR).new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    try:
+        teacher_url = re.search(r"Teacher \(projector\): (\S+)", log.read_text()).group(1)
+        teacher = context()
+        teacher.goto(teacher_url)
+        expect(teacher.locator(".year")).to_have_text("Year 2025", timeout=TIMEOUT_MS)
+
+        outsider = context()
+        outsider.goto(url + "?teacher=guess")
+        outsider.get_by_label("Join code").fill("ABCD")
+        outsider.get_by_role("button", name="Join").click()
+        expect(outsider.locator(".refused")).to_contain_text("not this class's code",
+                                                             timeout=TIMEOUT_MS)
+
+        students = {}
+        for team, name in TEAM_NAMES.items():
+            page = context()
+            page.goto(url)
+            page.get_by_label("Join code").fill(JOIN_CODE.lower())
+            page.get_by_role("button", name="Join").click()
+            page.get_by_role("button", name=f"Play {name}").click()
+            page.get_by_text("Your levers for 2025").wait_for(timeout=TIMEOUT_MS)
+            students[team] = page
+        students["us"].locator(".lever", has_text="US sanctions").get_by_role("switch").press("Space")
+        students["china"].get_by_role("button", name="deal").click()
+        students["mexico"].locator(".lever", has_text="lab raids").get_by_role("slider").press("End")
+        moves = ("US sanctions on Chinese firms: on", "Cooperation with the US: deal",
+                 "Mexico's lab raids: x5 today's")
+        for move in moves:
+            expect(teacher.locator(".moves", has_text=move)).to_have_count(1, timeout=TIMEOUT_MS)
+
+        # the US tries to take China's seat, and with it China's levers: refused on the server
+        students["us"].get_by_role("button", name="Play China").click()
+        expect(students["us"].locator(".refused")).to_contain_text(
+            "You play United States: you cannot join China", timeout=TIMEOUT_MS)
+        assert students["us"].locator(".lever", has_text="Cooperation with the US").count() == 0
+
+        teacher.get_by_role("button", name="Play 2025").click()
+        for page in (teacher, *students.values()):
+            expect(page.locator(".year")).to_have_text("Year 2026 · 2025 played",
+                                                       timeout=TIMEOUT_MS)
+            for move in moves:
+                expect(page.locator(".moves", has_text=move)).to_have_count(1)
+        expect(students["mexico"].get_by_text("Mexico's scorecard, 2025")).to_be_visible()
+        assert outsider.locator(".year, .moves, .vega-embed, .lever").count() == 0
+        assert errors == [], errors
+    finally:
+        stop(process)

@@ -27,6 +27,7 @@ CSS = """
 .classroom-page .v-messages { display: none; }
 .lever { width: 205px; padding: 2px 6px; }
 .lever .v-input { min-width: 140px; }
+.lever-choice { width: 290px; }
 .lever-label { font-size: 0.85em; color: #333; }
 .lever-value { font-size: 0.85em; font-weight: bold; color: #1a5276; white-space: nowrap; }
 .monitor { padding: 2px 8px; border: 1px solid #ddd; border-radius: 4px; min-width: 120px; }
@@ -40,7 +41,7 @@ CSS = """
 @solara.component
 def Lever(spec: LeverInput, value, on_value):
     """A setting in plain words with its value and unit beside it, at least 140 px wide."""
-    with solara.Column(gap="0px", classes=["lever"]):
+    with solara.Column(gap="0px", classes=["lever"] + (["lever-choice"] if spec.choices else [])):
         with solara.Row(justify="space-between", style={"align-items": "baseline"}):
             solara.Text(spec.label, classes=["lever-label"])
             solara.Text(spec.shows(value), classes=["lever-value"])
