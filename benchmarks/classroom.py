@@ -128,28 +128,35 @@ def teams_advance_s(contexts: int = 30, port: int = 8792) -> float:
         stopped(server)
 
 
-def figures() -> dict:
-    """`classroom_step_ms`: median Step with redraw (target <= 200); `classroom_play_weeks_per_s`:
-    weeks a second while playing in the browser (target >= 5); `classroom_teams_advance_s`:
-    teams mode, seconds from "Play" to 30 contexts showing the new year. The browser figures
-    are None without Chromium, or when the page did not answer, with the reason in
-    `classroom_play_error` or `classroom_teams_error`, so that one browser failure does not
-    lose the run's other figures."""
-    out = {"classroom_step_ms": step_ms(), "classroom_play_weeks_per_s": None,
-           "classroom_teams_advance_s": None}
+def browser_figure(out: dict, key: str, error_key: str, measure) -> dict:
+    """`out` with `key` measured in Chromium: None without Chromium, or when the page did not
+    answer, with the reason in `error_key`, so that one browser failure does not lose the run's
+    other figures."""
+    out[key] = None
     if not Path(CHROMIUM).exists():
         return out
     from playwright.sync_api import Error as PlaywrightError
 
-    for key, error_key, measure in (
-            ("classroom_play_weeks_per_s", "classroom_play_error", play_weeks_per_s),
-            ("classroom_teams_advance_s", "classroom_teams_error", teams_advance_s)):
-        try:
-            out[key] = measure()
-        except PlaywrightError as error:
-            out[error_key] = (str(error).splitlines() or [type(error).__name__])[0]
+    try:
+        out[key] = measure()
+    except PlaywrightError as error:
+        out[error_key] = (str(error).splitlines() or [type(error).__name__])[0]
     return out
 
 
+def figures() -> dict:
+    """`classroom_step_ms`: median Step with redraw (target <= 200); `classroom_play_weeks_per_s`:
+    weeks a second while playing in the browser (target >= 5; see `browser_figure`)."""
+    return browser_figure({"classroom_step_ms": step_ms()}, "classroom_play_weeks_per_s",
+                          "classroom_play_error", play_weeks_per_s)
+
+
+def teams_figures() -> dict:
+    """`classroom_teams_advance_s`: teams mode, seconds from the teacher's "Play" to 30
+    contexts showing the new year (see `browser_figure`)."""
+    return browser_figure({}, "classroom_teams_advance_s", "classroom_teams_error",
+                          teams_advance_s)
+
+
 if __name__ == "__main__":
-    print(figures())
+    print(figures(), teams_figures())
