@@ -150,6 +150,7 @@ def main() -> None:
     print(table(results), flush=True)
     results.update(run_figures(repeats, args.quick))
     results.update(classroom.figures())
+    results.update(classroom.teams_figures())
     results["machine"] = machine()
     print(table(results), flush=True)
     results["growth"] = growth.growth(repeats)

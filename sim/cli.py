@@ -6,6 +6,7 @@
     python run.py profile scenarios/baseline.yaml [--weeks N] [--set users.agents=N]
     python run.py compare / sweep ...    (paired replicates; see --help)
     python run.py demo [--port 8765] [--host 127.0.0.1] [--scenario FILE]
+    python run.py classroom --teams [--port 8765] [--host 127.0.0.1] [--scenario FILE]
     python run.py lesson N [--out DIR]
 
 Bad input exits with status 2 and a message naming the file, the line and the key.
@@ -25,7 +26,8 @@ from sim.config import ScenarioError, load_scenario
 from sim.validation import MAX_WEEKS, check_horizon
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "profile", "demo", "lesson")
+COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "profile", "demo", "lesson",
+            "classroom")
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -124,12 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--resume", action="store_true", help="keep finished runs in --out")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
     demo = commands.add_parser("demo", help="the classroom dashboard in the browser (offline)")
-    demo.add_argument("--port", type=whole_number(1, 65535), default=8765,
-                      help="port (default 8765)")
-    demo.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
-                      "127.0.0.1, this machine only; 0.0.0.0 lets the room's devices connect)")
-    demo.add_argument("--scenario", type=Path, default=Path("scenarios/classroom_small.yaml"),
-                      help="scenario the page opens with (the picker lists its folder)")
+    classroom = commands.add_parser("classroom", help="the classroom page; --teams: one shared "
+                                    "model that teams play a year a round (HubNet style)")
+    classroom.add_argument("--teams", action="store_true", help="teams mode: prints the "
+                           "teacher's address and the students' join code")
+    for sub in (demo, classroom):
+        sub.add_argument("--port", type=whole_number(1, 65535), default=8765,
+                         help="port (default 8765)")
+        sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                         "127.0.0.1, this machine only; 0.0.0.0 lets the room's devices "
+                         "connect)")
+        sub.add_argument("--scenario", type=Path,
+                         default=Path("scenarios/classroom_small.yaml"),
+                         help="scenario the page opens with (the picker lists its folder)")
     lesson = commands.add_parser("lesson", help="a lesson's figure for slides (docs/classroom.md)")
     lesson.add_argument("number", type=whole_number(1, 5), help="lesson number, 1 to 5")
     lesson.add_argument("--replicates", type=count_int, default=3,
@@ -285,6 +294,13 @@ def command_demo(args) -> int:
     return serve(args.host, args.port, args.scenario)
 
 
+def command_classroom(args) -> int:
+    from sim.classroom.server import serve
+
+    load_scenario(args.scenario)   # a bad file fails here, with its line and key
+    return serve(args.host, args.port, args.scenario, teams=args.teams)
+
+
 def command_lesson(args) -> int:
     from sim.classroom.lessons import write_lesson
 
@@ -295,4 +311,5 @@ def command_lesson(args) -> int:
 
 COMMAND_FUNCTIONS = {"run": command_run, "validate": command_validate, "compare": command_study,
                      "sweep": command_study, "calibrate": command_calibrate,
-                     "profile": command_profile, "demo": command_demo, "lesson": command_lesson}
+                     "profile": command_profile, "demo": command_demo, "lesson": command_lesson,
+                     "classroom": command_classroom}

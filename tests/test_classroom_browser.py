@@ -17,12 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from sim.classroom.charts import REFERENCE_COLOR
+from sim.classroom.network_view import regulator_position
+
+CHINA_SQUARE = regulator_position("china")
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 TIMEOUT_MS = 90_000
+PROJECTOR = {"width": 1280, "height": 800}
 
 
 def free_port() -> int:
@@ -31,31 +36,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`python run.py demo` on a free port; yields (url, log file)."""
+def start(args: list[str], log: Path, env: dict | None = None):
+    """`python run.py ARGS --port P` on a free port, once it answers; returns (process, url)."""
     port = free_port()
-    log = tmp_path_factory.mktemp("demo") / "server.log"
     with open(log, "w") as sink:
-        process = subprocess.Popen([sys.executable, "run.py", "demo", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "run.py", *args, "--port", str(port)],
                                    cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while True:
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
-                    break
+                    return process, url
         except OSError:
             pass
         if process.poll() is not None or time.time() > deadline:
             process.kill()
-            pytest.fail(f"the demo server did not start:\n{log.read_text()}")
+            pytest.fail(f"the server did not start:\n{log.read_text()}")
         time.sleep(0.5)
-    yield url, log
+
+
+def stop(process) -> None:
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python run.py demo` on a free port; yields (url, log file)."""
+    log = tmp_path_factory.mktemp("demo") / "server.log"
+    process, url = start(["demo"], log)
+    yield url, log
+    stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +84,9 @@ def browser():
 
 
 def open_page(browser, url):
-    """A new tab on the dashboard, collecting console errors; waits for the controls."""
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    """A new tab on the dashboard at a projector's 1280x800, collecting console errors; waits
+    for the controls."""
+    page = browser.new_page(viewport=PROJECTOR)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text)
             if message.type == "error" else None)
@@ -94,7 +109,7 @@ def monitor(page, label: str, expected: str | None = None) -> str:
     """A monitor's value, once it shows `expected` (monitors redraw just after the counter)."""
     from playwright.sync_api import expect
 
-    card = page.locator(".v-card", has_text=label).last
+    card = page.locator(".monitor", has_text=label).last
     if expected is not None:
         expect(card).to_contain_text(expected, timeout=TIMEOUT_MS)
     else:
@@ -105,6 +120,56 @@ def monitor(page, label: str, expected: str | None = None) -> str:
 def chart_hash(page) -> str:
     page.wait_for_timeout(800)   # let Vega finish drawing
     return hashlib.sha256(page.locator(".vega-embed").first.screenshot()).hexdigest()
+
+
+def inside(box: dict, viewport: dict = PROJECTOR) -> bool:
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0
+            and box["x"] + box["width"] <= viewport["width"]
+            and box["y"] + box["height"] <= viewport["height"])
+
+
+def reference_lines(page) -> int:
+    """Grey reference lines drawn in the charts (Vega draws lines as SVG paths)."""
+    charts = page.locator(".vega-embed").nth(1)
+    return charts.locator(f'path[stroke="{REFERENCE_COLOR}"]').count()
+
+
+def test_projector_page_before_any_step(server, browser):
+    """At 1280x800, with no scrolling: network, charts and controls in view; every lever at
+    least 120 px wide and showing its value; the charts drawn, reference line included,
+    before the first Step; a node's state on hover; none of Mesa's internal controls."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page, errors = open_page(browser, url)
+    expect(page.locator(".vega-embed")).to_have_count(2, timeout=TIMEOUT_MS)
+    page.wait_for_function(f"""() => document.querySelectorAll(
+        '.vega-embed path[stroke="{REFERENCE_COLOR}"]').length >= 5""", timeout=TIMEOUT_MS)
+    assert reference_lines(page) >= 5 and page.get_by_text("Step: 0").count() == 1
+    scroll = page.evaluate("[document.documentElement.scrollWidth, "
+                           "document.documentElement.scrollHeight]")
+    assert scroll == [PROJECTOR["width"], PROJECTOR["height"]]
+    network, charts = (page.locator(".vega-embed").nth(i).bounding_box() for i in (0, 1))
+    assert inside(network) and inside(charts)
+    assert network["width"] * network["height"] > charts["width"] * charts["height"]
+    for name in ("Reset", "▶", "Step", "slow", "normal", "fast"):
+        assert inside(page.get_by_role("button", name=name).bounding_box()), name
+    levers = page.locator(".lever")
+    assert levers.count() == 13
+    for i in range(levers.count()):
+        lever = levers.nth(i)
+        control = lever.locator(".v-input").bounding_box()
+        label = lever.locator(".lever-label").inner_text()
+        assert control["width"] >= 120 and inside(lever.bounding_box()), label
+        assert lever.locator(".lever-value").inner_text().strip(), label
+    for mesa_control in ("Page 0", "Use Threads", "Render Interval", "Play Interval"):
+        assert page.get_by_text(mesa_control).count() == 0, mesa_control
+    # China's square (bottom left of the network) shows cooperation and enforcement on hover
+    page.mouse.move(network["x"] + CHINA_SQUARE[0], network["y"] + CHINA_SQUARE[1])
+    expect(page.locator("#vg-tooltip-element")).to_contain_text("cooperation with the US",
+                                                                timeout=TIMEOUT_MS)
+    assert errors == [], errors
+    page.close()
 
 
 def test_dashboard_in_a_browser(server, browser, tmp_path):
@@ -121,8 +186,9 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
     deaths_plain = monitor(page, "Deaths so far")
 
     # a lever: naloxone for 90% of overdoses from 2016, then Reset: fewer deaths, same seed
-    page.get_by_role("slider", name="Levers act from (year)").press("Home")
-    page.get_by_role("slider", name=re.compile("Naloxone")).press("End")
+    lever_slider(page, "Levers act from").press("Home")
+    lever_slider(page, "Naloxone").press("End")
+    page.locator(".lever", has_text="Naloxone").get_by_text("90% of overdoses").wait_for()
     page.get_by_role("button", name="Reset").click()
     page.get_by_text("Step: 0").wait_for(timeout=TIMEOUT_MS)
     step(page, 10)
@@ -142,3 +208,75 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
     server_log = log.read_text()
     assert "Could not load URL" not in server_log, server_log
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+
+def lever_slider(page, label: str):
+    return page.locator(".lever", has_text=label).get_by_role("slider")
+
+
+JOIN_CODE = "T3ST"
+TEAM_NAMES = {"us": "United States", "china": "China", "mexico": "Mexico"}
+
+
+def test_teams_mode_with_four_browsers(browser, tmp_path):
+    """Teacher and three teams in four browser contexts: the code admits, each team moves its
+    own lever, the teacher plays the year, every context sees the new year and the moves; a
+    team cannot take another's levers; a context without the code sees nothing."""
+    from playwright.sync_api import expect
+
+    log = tmp_path / "teams.log"
+    process, url = start(["classroom", "--teams"], log, {"CLASSROOM_JOIN_CODE": JOIN_CODE})
+    errors: list[str] = []
+
+    def context():
+        page = browser.new_context(viewport=PROJECTOR).new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    try:
+        teacher_url = re.search(r"Teacher \(projector\): (\S+)", log.read_text()).group(1)
+        teacher = context()
+        teacher.goto(teacher_url)
+        expect(teacher.locator(".year")).to_have_text("Year 2025", timeout=TIMEOUT_MS)
+
+        outsider = context()
+        outsider.goto(url + "?teacher=guess")
+        outsider.get_by_label("Join code").fill("ABCD")
+        outsider.get_by_role("button", name="Join").click()
+        expect(outsider.locator(".refused")).to_contain_text("not this class's code",
+                                                             timeout=TIMEOUT_MS)
+
+        students = {}
+        for team, name in TEAM_NAMES.items():
+            page = context()
+            page.goto(url)
+            page.get_by_label("Join code").fill(JOIN_CODE.lower())
+            page.get_by_role("button", name="Join").click()
+            page.get_by_role("button", name=f"Play {name}").click()
+            page.get_by_text("Your levers for 2025").wait_for(timeout=TIMEOUT_MS)
+            students[team] = page
+        students["us"].locator(".lever", has_text="US sanctions").get_by_role("switch").press("Space")
+        students["china"].get_by_role("button", name="deal").click()
+        students["mexico"].locator(".lever", has_text="lab raids").get_by_role("slider").press("End")
+        moves = ("US sanctions on Chinese firms: on", "Cooperation with the US: deal",
+                 "Mexico's lab raids: x5 today's")
+        for move in moves:
+            expect(teacher.locator(".moves", has_text=move)).to_have_count(1, timeout=TIMEOUT_MS)
+
+        # the US tries to take China's seat, and with it China's levers: refused on the server
+        students["us"].get_by_role("button", name="Play China").click()
+        expect(students["us"].locator(".refused")).to_contain_text(
+            "You play United States: you cannot join China", timeout=TIMEOUT_MS)
+        assert students["us"].locator(".lever", has_text="Cooperation with the US").count() == 0
+
+        teacher.get_by_role("button", name="Play 2025").click()
+        for page in (teacher, *students.values()):
+            expect(page.locator(".year")).to_have_text("Year 2026 · 2025 played",
+                                                       timeout=TIMEOUT_MS)
+            for move in moves:
+                expect(page.locator(".moves", has_text=move)).to_have_count(1)
+        expect(students["mexico"].get_by_text("Mexico's scorecard, 2025")).to_be_visible()
+        assert outsider.locator(".year, .moves, .vega-embed, .lever").count() == 0
+        assert errors == [], errors
+    finally:
+        stop(process)

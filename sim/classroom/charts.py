@@ -15,14 +15,18 @@ SMOOTH_WEEKS = 13   # rolling mean: at classroom size weekly deaths are a handfu
 EVERY_WEEKS = 4     # one point per 4 weeks: enough after smoothing, and a small spec
 WEEKS_PER_YEAR = 52.1775
 RUN_COLOR, REFERENCE_COLOR = "#c0392b", "#9a9a9a"
+PANEL_W, PANEL_H = 190, 62   # px: three panels a row fit the page's 800 px at 1280x800
+ROUTE_PANEL_W = 120          # the route chart leaves room for its legend
+# how the browser draws the specs: SVG (what the page's tests read), no export menu
+USERMETA = {"embedOptions": {"renderer": "svg", "actions": False}}
 
 # (column, title, scale to real-world units per year where summed)
 CHARTS = (
-    ("overdose_deaths", "Overdose deaths (people/year)", WEEKS_PER_YEAR),
-    ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)", WEEKS_PER_YEAR),
-    ("fentanyl_seized_kg", "Fentanyl seized by US agencies (kg/year)", WEEKS_PER_YEAR),
-    ("retail_price_usd_per_mg", "Retail price (US$/mg pure)", 1.0),
-    ("china_cooperation", "China's cooperation with the US (0-1)", 1.0),
+    ("overdose_deaths", "Overdose deaths (people a year)", WEEKS_PER_YEAR),
+    ("fentanyl_to_us_kg", "Fentanyl to US retail (kg a year)", WEEKS_PER_YEAR),
+    ("fentanyl_seized_kg", "Seized by the US (kg a year)", WEEKS_PER_YEAR),
+    ("retail_price_usd_per_mg", "Retail price (US$ per mg)", 1.0),
+    ("china_cooperation", "China's cooperation (0-1)", 1.0),
 )
 
 
@@ -63,14 +67,14 @@ def _panel(title: str, values: list[dict], domain: tuple[float, float], now: flo
     x = _x_years(domain)
     return {
         "title": {"text": title, "fontSize": 11},
-        "width": 175, "height": 58,
+        "width": PANEL_W, "height": PANEL_H,
         "layer": [
             {"data": {"values": values}, "mark": {"type": "line", "strokeWidth": 1.8},
              "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", "title": None},
                           "color": {"field": "run", "type": "nominal", "title": None,
                                     "scale": {"domain": ["this run", "without your levers"],
                                               "range": [RUN_COLOR, REFERENCE_COLOR]},
-                                    "legend": {"orient": "top"}}}},
+                                    "legend": None}}},
             {"data": {"values": [{"year": now}]}, "mark": {"type": "rule", "strokeDash": [3, 3],
                                                             "color": "#444"},
              "encoding": {"x": {"field": "year", "type": "quantitative"}}},
@@ -80,21 +84,23 @@ def _panel(title: str, values: list[dict], domain: tuple[float, float], now: flo
 
 def _route_panel(model, first: float, domain: tuple[float, float]) -> dict:
     """Stacked shares of fentanyl sent north by US entry route (13-week mean)."""
-    values = []
-    for name in model.network.entry_names:
+    values, routes = [], [name.replace("_", " ").title() for name in model.network.entry_names]
+    for name, route in zip(model.network.entry_names, routes, strict=True):
         years, shares = thinned(first, model.recorder.series(f"route_share_{name}"))
-        values += _points(years, shares, route=name.replace("_", " "))
+        values += _points(years, shares, route=route)
     x = _x_years(domain)
     return {
-        "title": {"text": "Where fentanyl crosses (share of kg)", "fontSize": 11},
-        "width": 105, "height": 58, "data": {"values": values},
+        "title": {"text": "Where fentanyl crosses", "fontSize": 11},
+        "width": ROUTE_PANEL_W, "height": PANEL_H, "data": {"values": values},
         "mark": {"type": "area"},
         "encoding": {"x": x,
                      "y": {"field": "value", "type": "quantitative", "stack": "normalize",
                            "title": None},
+                     # the domain keeps the legend (and so the chart) drawable before week 1
                      "color": {"field": "route", "type": "nominal", "title": None,
-                               "legend": {"orient": "right", "labelFontSize": 8, "symbolSize": 40,
-                                          "rowPadding": 0}}},
+                               "scale": {"domain": routes},
+                               "legend": {"orient": "right", "labelFontSize": 9, "symbolSize": 40,
+                                          "rowPadding": 0, "labelLimit": 80}}},
     }
 
 
@@ -112,6 +118,8 @@ def charts_spec(model, reference: pd.DataFrame | None) -> dict:
         panels.append(_panel(title, values, domain, now))
     panels.append(_route_panel(model, first, domain))
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "concat": panels, "columns": 2,
+            "concat": panels, "columns": 3, "spacing": {"row": 6, "column": 14},
+            "padding": 2,
             "resolve": {"scale": {"y": "independent", "color": "independent"}},
-            "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 9}}}
+            "config": {"view": {"stroke": None}, "axis": {"labelFontSize": 9}},
+            "usermeta": USERMETA}

@@ -26,8 +26,11 @@ from sim.policies import POLICY_TYPES
 CAUSES = {BY_POLICY: "by decision", ADOPTED_UN_CONTROL: "following the UN",
           UN_DETECTION: "after finding it in seizures"}
 DATED = re.compile(r"^([A-Z][a-z]{2} )?\d{4}: ")   # a label's own date, e.g. "May 2019: "
-SHIFT_GAP_WEEKS = 8   # a leader must change this long after the last change to be news
-SHIFT_MARGIN = 0.03   # ... and lead the old one by this share (13-week means) to be news
+# A shift is news only when it is a real change, not a one-point flip of two close series: the
+# new leader's 13-week mean share must beat the last announced leader's by SHIFT_MARGIN in each
+# of SHIFT_HOLD_WEEKS weeks in a row; it is announced in the week that completes the hold.
+SHIFT_MARGIN = 0.05       # 5 percentage points
+SHIFT_HOLD_WEEKS = 8      # two months
 ACRONYMS = {"un", "us", "cbp", "dea", "cnd", "mx", "cn", "npp", "anpp", "ap", "nncc", "ncb",
             "cofepris", "ofac", "cjng"}
 SMALL_WORDS = {"of", "and", "the"}
@@ -66,19 +69,20 @@ def explain(event: Event) -> str:
 
 
 def _leader_changes(names: list[str], series: list[np.ndarray]) -> list[tuple[int, str, float]]:
-    """(week, name, share) each time another name takes the lead of the smoothed series, by
-    at least `SHIFT_MARGIN` and `SHIFT_GAP_WEEKS` after the last change."""
+    """(week, name, share) each time another name takes the lead of the smoothed series and
+    holds it by at least `SHIFT_MARGIN` for `SHIFT_HOLD_WEEKS` weeks in a row."""
     if not series or not series[0].size:
         return []
     shares = np.vstack([smooth(s) for s in series])
     leader = shares.argmax(axis=0)
-    changes, current, last_week = [], leader[0], 0
-    for week in np.flatnonzero(leader != current):
-        if leader[week] == current or week - last_week < SHIFT_GAP_WEEKS:
-            continue
-        if shares[leader[week], week] - shares[current, week] >= SHIFT_MARGIN:
-            current, last_week = leader[week], week
-            changes.append((int(week), names[current], float(shares[current, week])))
+    changes, current, held = [], leader[0], 0
+    for week in range(1, shares.shape[1]):
+        ahead = (leader[week] != current
+                 and shares[leader[week], week] - shares[current, week] >= SHIFT_MARGIN)
+        held = held + 1 if ahead and leader[week] == leader[week - 1] else int(ahead)
+        if held >= SHIFT_HOLD_WEEKS:
+            current, held = leader[week], 0
+            changes.append((week, names[current], float(shares[current, week])))
     return changes
 
 
@@ -88,7 +92,8 @@ def emergent_events(model) -> list[tuple[int, str]]:
     chemicals = list(model.chemicals.names)
     for week, name, share in _leader_changes(
             chemicals, [rec.series(f"precursor_share_{c}") for c in chemicals]):
-        out.append((week, f"Makers switch: {display_name(name)} is now the chemical most shipped "
+        out.append((week, f"Makers switch: {display_name(name, chemical=True)} is now the chemical "
+                          "most shipped "
                           f"({share:.0%} of kg)."))
     entries = model.network.entry_names
     for week, name, share in _leader_changes(

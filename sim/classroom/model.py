@@ -4,6 +4,7 @@ run without the levers as a reference line."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.classroom.levers import ClassroomLevers
+from sim.classroom.levers import ClassroomLevers, lever_policy
 from sim.config import Scenario, load_scenario
 from sim.model import FentanylModel
 
@@ -84,6 +85,21 @@ class ClassroomModel(FentanylModel):
                 return False
         return not session.closed_event.is_set()
 
+    def adopt(self, spec: dict):
+        """Add a lever's policy (a `ClassroomLevers.policy_specs` entry) to the running model,
+        as if the scenario had it (teams mode); it must not start in the past."""
+        policy = lever_policy(spec, self.scenario, len(self.policies))
+        if policy.start_week < self.week:
+            raise ValueError(f"{policy.describe()}: starts before week {self.week}")
+        policy.setup(self)
+        self.policies.append(policy)
+        self.policies.sort(key=lambda p: (p.order, p.start_week))   # FentanylModel's order
+        return policy
+
+    def end_policy(self, policy, day: dt.date) -> None:
+        """End `policy` on `day` (not in the past): it stops acting from that week."""
+        policy.end, policy.end_week = day, max(0, (day - self.scenario.start).days // 7)
+
     def reference(self) -> pd.DataFrame | None:
         """The scenario's weekly series without the levers, or None while it is computed."""
         return REFERENCES.get(self.reference_key)
@@ -95,18 +111,25 @@ class ReferenceRuns:
 
     def __init__(self):
         self._done: dict[tuple, pd.DataFrame] = {}
-        self._started: set[tuple] = set()
+        self._ready: dict[tuple, threading.Event] = {}   # set once a key's run is done
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> pd.DataFrame | None:
+        """The reference for `key`, or None while it is computed (started now if need be)."""
         with self._lock:
             if key in self._done:
                 return self._done[key]
-            if key not in self._started:
-                self._started.add(key)
+            if key not in self._ready:
+                self._ready[key] = threading.Event()
                 # not a daemon: exiting mid-kernel would abort the process
                 threading.Thread(target=self.compute, args=(key,)).start()
         return None
+
+    def wait(self, key: tuple) -> pd.DataFrame:
+        """The reference for `key`, once its background run is done."""
+        if self.get(key) is None:
+            self._ready[key].wait()
+        return self._done[key]
 
     def compute(self, key: tuple) -> pd.DataFrame:
         """The reference for `key`, computed now unless already done."""
@@ -122,6 +145,7 @@ class ReferenceRuns:
         series = model.recorder.get_model_vars_dataframe()
         with self._lock:
             self._done[key] = series
+            self._ready.setdefault(key, threading.Event()).set()
         return series
 
 
