@@ -155,12 +155,15 @@ def test_arms_control_raises_the_share_of_lab_raids_that_succeed(tmp_path):
         paths[name] = tmp_path / f"{name}_raids.yaml"
         paths[name].write_text(f"extends: {SCENARIOS / (name + '.yaml')}\n{raids}")
 
-    def success(df):
-        return df["mexico_labs_dismantled"].sum() / df["mexico_lab_raids"].sum()
-
+    # raids and successes pooled over the paired seeds (about 90 raids a seed from 2026)
+    raids, dismantled = {"base": 0.0, "armed": 0.0}, {"base": 0.0, "armed": 0.0}
     for seed in SEEDS:
-        base = window(run(paths["baseline"], seed), "2026-01-01")
-        armed = window(run(paths["arms_control"], seed), "2026-01-01")
-        assert armed["cartel_armed_strength"].mean() < 0.75 * base["cartel_armed_strength"].mean()
-        assert base["mexico_lab_raids"].sum() > 100
-        assert success(armed) > success(base) + 0.05
+        runs = {"base": window(run(paths["baseline"], seed), "2026-01-01"),
+                "armed": window(run(paths["arms_control"], seed), "2026-01-01")}
+        assert (runs["armed"]["cartel_armed_strength"].mean()
+                < 0.75 * runs["base"]["cartel_armed_strength"].mean())
+        for name, df in runs.items():
+            raids[name] += df["mexico_lab_raids"].sum()
+            dismantled[name] += df["mexico_labs_dismantled"].sum()
+    assert raids["base"] > 150
+    assert dismantled["armed"] / raids["armed"] > dismantled["base"] / raids["base"] + 0.05

@@ -8,6 +8,9 @@
 - `UNCommission` (the Commission on Narcotic Drugs): controls a precursor once the evidence on it
   reaches the detection lag: each week it is a large share of the trade counts one week, plus one
   more per `detection_seizure_kg` of it seized and tested that week.
+The rules that schedule chemicals by themselves (UN detection, national adoption) decide only while
+a regulator's `rules_act`; the policy `recorded_history` turns it off while dated events replay the
+record, and the evidence and clocks keep running meanwhile.
 Also here: each country's enforcement level (`enforcement`) and the pressure it puts on makers
 (`pressure_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
 """
@@ -75,15 +78,18 @@ class Controls:
             for country in who:
                 self.controlled[COUNTRIES.index(country), c] = True
 
-    def set(self, country: int, products: list[int], value: bool, week: int, cause: str) -> None:
+    def set(self, country: int, products: list[int], value: bool, week: int, cause: str,
+            policy: str = "", data: dict[str, float] | None = None) -> None:
         """Control (or decontrol) products in a country from `week`, for `cause` (an event
-        cause, `sim.events`)."""
+        cause, `sim.events`), decided by the policy labelled `policy` or by a rule that computed
+        `data`."""
         changed = [c for c in products if self.controlled[country, c] != value]
         if not changed:
             return
         self.controlled[country, changed] = value
         self.events.append(Event(week, CONTROL if value else DECONTROL, (COUNTRIES[country],),
-                                 tuple(self.chemicals.names[c] for c in changed), cause))
+                                 tuple(self.chemicals.names[c] for c in changed), cause, policy,
+                                 tuple((data or {}).items())))
 
     def substitutes(self, day: dt.date) -> np.ndarray:
         """Per country: the first precursor in substitution order that is available on `day`
@@ -101,6 +107,7 @@ class Regulator(FixedAgent):
     def __init__(self, model, spec: dict, country: int, cell):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], country, cell
+        self.rules_act = True   # its own scheduling rules decide (off: `recorded_history`)
 
     @property
     def params(self) -> dict:
@@ -116,6 +123,7 @@ class NationalRegulator(Regulator):
     def __init__(self, model, spec: dict, country: int, cell):
         super().__init__(model, spec, country, cell)
         self.adoption_progress = np.zeros(model.chemicals.fentanyl + 1)
+        self.weeks_pending = np.zeros(model.chemicals.fentanyl + 1)  # UN-controlled, not here
 
     def adoption_lag_weeks(self) -> float:
         return self.params[self.LAG[COUNTRIES[self.country]]]
@@ -127,10 +135,14 @@ class NationalRegulator(Regulator):
         lag = self.adoption_lag_weeks()
         self.adoption_progress = np.where(pending, self.adoption_progress
                                           + (1.0 / lag if lag > 0 else 1.0), 0.0)
+        self.weeks_pending = np.where(pending, self.weeks_pending + 1, 0.0)
         due = self.adoption_progress >= 1.0
-        if due.any():
-            controls.set(self.country, np.flatnonzero(due).tolist(), True, self.model.week,
-                         ADOPTED_UN_CONTROL)
+        if not (self.rules_act and due.any()):
+            return
+        for weeks in np.unique(self.weeks_pending[due]):   # one event per UN listing
+            listed = np.flatnonzero(due & (self.weeks_pending == weeks)).tolist()
+            controls.set(self.country, listed, True, self.model.week, ADOPTED_UN_CONTROL,
+                         data={"weeks_pending": float(weeks), "lag_weeks": float(lag)})
 
 
 class ChinaRegulator(NationalRegulator):
@@ -170,19 +182,31 @@ class UNCommission(Regulator):
     def __init__(self, model, spec: dict, country: int, cell):
         super().__init__(model, spec, country, cell)
         n_chemicals = model.chemicals.fentanyl
-        self.evidence_weeks = np.zeros(n_chemicals + 1)
         self.precursor_share_ema = np.zeros(n_chemicals)   # what it sees of the trade
         self.seized_kg_by_chemical = np.zeros(n_chemicals)  # last week's seizures, tested
+        # evidence: weeks in a row above the threshold, and the extra weeks seizures added to them
+        self.prominent_weeks = np.zeros(n_chemicals)
+        self.seizure_weeks = np.zeros(n_chemicals)
 
     def step(self) -> None:
+        """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
+        detection lag is listed (while the rule acts), each with the numbers that listed it."""
         p, controls = self.params, self.model.controls
         prominent = self.precursor_share_ema > p["detection_share_threshold"]
-        seized = self.seized_kg_by_chemical / p["detection_seizure_kg"]
-        self.evidence_weeks[:-1] = np.where(prominent, self.evidence_weeks[:-1] + 1 + seized,
-                                            0.0)
-        due = (self.evidence_weeks >= p["un_detection_lag_weeks"]) & ~controls.controlled[UN]
-        if due.any():
-            controls.set(UN, np.flatnonzero(due).tolist(), True, self.model.week, UN_DETECTION)
+        self.prominent_weeks = np.where(prominent, self.prominent_weeks + 1, 0.0)
+        self.seizure_weeks = np.where(prominent, self.seizure_weeks + self.seized_kg_by_chemical
+                                      / p["detection_seizure_kg"], 0.0)
+        if not self.rules_act:
+            return
+        due = ((self.prominent_weeks + self.seizure_weeks >= p["un_detection_lag_weeks"])
+               & ~controls.controlled[UN, :-1])
+        for c in np.flatnonzero(due):
+            controls.set(UN, [int(c)], True, self.model.week, UN_DETECTION, data={
+                "share": float(self.precursor_share_ema[c]),
+                "threshold": p["detection_share_threshold"],
+                "prominent_weeks": float(self.prominent_weeks[c]),
+                "seizure_weeks": float(self.seizure_weeks[c]),
+                "lag_weeks": p["un_detection_lag_weeks"]})
 
     def watch(self, shipped_kg_by_chemical: np.ndarray, seized_kg_by_chemical: np.ndarray,
               finished: np.ndarray) -> None:

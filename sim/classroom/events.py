@@ -1,7 +1,7 @@
 """What just happened, in plain words: the model's dated events (policies starting and ending,
-chemicals controlled) explained, and the shifts that emerge from agents' choices (makers
-switching chemical, traffickers switching route, customs moving inspections, China's
-cooperation crossing one half) read off the recorded series."""
+chemicals controlled, each with the rule that caused it) explained, and the shifts read off the
+recorded series (makers switching chemical, traffickers switching route, customs moving
+inspections, China's cooperation crossing one half)."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from sim.events import (
 )
 from sim.policies import POLICY_TYPES
 
-CAUSES = {BY_POLICY: "by decision", ADOPTED_UN_CONTROL: "following the UN",
-          UN_DETECTION: "after finding it in seizures"}
+CAUSES = {BY_POLICY: "by decision",
+          ADOPTED_UN_CONTROL: "following the UN, once its adoption delay has passed",
+          UN_DETECTION: "by the UN's rule: it has been a large share of the precursors shipped "
+                        "for long enough, sooner the more of it is seized"}
 DATED = re.compile(r"^([A-Z][a-z]{2} )?\d{4}: ")   # a label's own date, e.g. "May 2019: "
 # A shift is news only when it is a real change, not a one-point flip of two close series: the
 # new leader's 13-week mean share must beat the last announced leader's by SHIFT_MARGIN in each
@@ -87,7 +89,9 @@ def _leader_changes(names: list[str], series: list[np.ndarray]) -> list[tuple[in
 
 
 def emergent_events(model) -> list[tuple[int, str]]:
-    """Shifts read off the series: nobody scripted these, the agents' rules made them."""
+    """Shifts read off the series. Their causes are rules and data: makers switch to the first
+    chemical in the chemicals table's substitution order that is available and not controlled;
+    routes and inspections follow losses and seizures."""
     rec, out = model.recorder, []
     chemicals = list(model.chemicals.names)
     for week, name, share in _leader_changes(

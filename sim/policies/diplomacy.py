@@ -60,7 +60,11 @@ class BilateralDeal(Policy):
 class EconomicPressure(Policy):
     """China's economic downturn (from 2021) or US trade threats tied to fentanyl (the 2025
     tariffs): China needs good relations for capital and exports, so its interest in
-    cooperating rises. Changes China's cooperation target (+ `cooperation_boost`)."""
+    cooperating rises. Changes China's cooperation target (+ `cooperation_boost`).
+
+    Its end removes that pressure. A tariff cut traded for China's commitments (November 2025)
+    is therefore two dated entries on the same day: this pressure ends and a `bilateral_deal`
+    for the commitments starts, so cooperation does not fall when the tariff is lowered."""
 
     story = ("China's need for good relations shifts its cooperation")
 
