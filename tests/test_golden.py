@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "579679a412e57b6e38368b9f8161a9b8932906f9d0956a3a8cd20006d0154e4b",
+        "21c734015e40bddd7c3203b31269485e18d5d05d2f2bb4543b499ada2dca1bc2",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "1c30d365e9b035d3e5b3570e35405312429c9de0f4123dae245e35ed26f95b38",
+        "2fb12190017d5763a624870fcef73f208b019a7e7d321440727b22aea788fc77",
 }
 
 
