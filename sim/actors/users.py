@@ -105,8 +105,9 @@ PARAMS: dict[str, Param] = {
                                           "outcomes after a buprenorphine taper", 0.0, 1.0),
     "remission_prob": Param(0.001, "1/week", "assumption: ~5% a year stop without treatment",
                             0.0, 1.0),
-    "initiation_people_per_week": Param(4_500, "people/week", "assumption: balances exits so "
-                                        "the population stays near NSDUH's 2-2.5 million",
+    "initiation_people_per_week": Param(5_300, "people/week", "assumption: balances exits "
+                                        "(deaths, remission, recovery after MOUD) so the "
+                                        "population stays near NSDUH's 2-2.5 million",
                                         0, 1_000_000),
 }
 

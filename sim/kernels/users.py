@@ -16,8 +16,8 @@ from sim.kernels import rng
 # TREATMENT: on medication (MOUD); ABSTINENT: left MOUD, not using (yet)
 EMPTY, USING, TREATMENT, DEAD, RECOVERED, ABSTINENT = 0, 1, 2, 3, 4, 5
 # flag on the state of an agent (using or on MOUD) whose overdose `fast_pass` left to
-# `exact_pass` (within one step only)
-UNDECIDED = 0x80
+# `exact_pass` (within one step only); STATE_BITS: the state without it
+UNDECIDED, STATE_BITS = 0x80, 0x7F
 # the states as int32: `fast_pass` works on states widened to 32-bit lanes
 USING32, TREATMENT32, DEAD32, RECOVERED32, ABSTINENT32, UNDECIDED32 = (
     np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, ABSTINENT, UNDECIDED))
@@ -202,7 +202,7 @@ def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, 
     for k in range(state.size):
         if not state[k] & UNDECIDED:
             continue
-        s, tol, i = np.int32(state[k] & ~UNDECIDED), tolerance_mg[k], first + k
+        s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
         p = overdose_probability(rates[1] if s == TREATMENT32 else rates[0], tol, g)
         u = rng.bits31(od_key, i) * rng.TO_UNIT31
         new, new_tol, overdose, death, _ = agent_week(
