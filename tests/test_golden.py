@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "21c734015e40bddd7c3203b31269485e18d5d05d2f2bb4543b499ada2dca1bc2",
+        "4734756a4599dbe8c54d208a84eefbf208a8f2ed60616f1e43ab52656b1c47ca",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "2fb12190017d5763a624870fcef73f208b019a7e7d321440727b22aea788fc77",
+        "7bf58c0d09a63617085ab2e177875a3ff984fb8274f1d477d1cf76447080adf2",
 }
 
 
