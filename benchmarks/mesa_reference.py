@@ -12,7 +12,7 @@ import math
 import mesa
 
 from benchmarks.workloads import USER_RULES, Routes, UserWorkload
-from sim.kernels.users import DEAD, RECOVERED, TREATMENT, USING, region_of, region_terms
+from sim.kernels.users import ABSTINENT, DEAD, RECOVERED, TREATMENT, USING, region_of, region_terms
 
 
 class Person(mesa.Agent):
@@ -24,26 +24,31 @@ class Person(mesa.Agent):
 
     def step(self) -> None:
         m, p, r = self.model, USER_RULES, self.region
-        if self.state == USING:
-            tol = self.tolerance_mg
-            p_overdose = -math.expm1(-m.rate * m.dose_g[r] * tol ** -p["hazard_exponent"])
-            self.tolerance_mg = max(p["tolerance_min_mg"],
-                                    tol + p["tolerance_adapt_rate"] * (m.settled[r] - tol))
+        if self.state in (USING, TREATMENT):
+            tol, on_moud = self.tolerance_mg, self.state == TREATMENT
+            rate = m.rate * (p["moud_overdose_ratio"] if on_moud else 1.0)
+            p_overdose = -math.expm1(-rate * m.dose_g[r] * tol ** -p["hazard_exponent"])
+            if not on_moud:
+                self.tolerance_mg = max(p["tolerance_min_mg"],
+                                        tol + p["tolerance_adapt_rate"] * (m.settled[r] - tol))
             if self.random.random() < p_overdose:
                 m.overdoses[r] += 1
                 if self.random.random() < m.rules.fatality:
                     self.state = DEAD
                     m.deaths[r] += 1
-                elif self.random.random() < p["treatment_after_overdose_prob"]:
+                elif not on_moud and self.random.random() < p["treatment_after_overdose_prob"]:
                     self.state = TREATMENT
+            elif on_moud:
+                if self.random.random() < p["treatment_exit_prob"]:
+                    self.state = ABSTINENT
             elif self.random.random() < p["treatment_entry_prob"]:
                 self.state = TREATMENT
             elif self.random.random() < p["remission_prob"]:
                 self.state = RECOVERED
-        elif self.state == TREATMENT:
+        elif self.state == ABSTINENT:
             self.tolerance_mg = max(p["tolerance_min_mg"],
-                                    self.tolerance_mg * (1 - p["tolerance_loss_in_treatment"]))
-            if self.random.random() < p["treatment_exit_prob"]:
+                                    self.tolerance_mg * (1 - p["tolerance_loss_abstinent"]))
+            if self.random.random() < p["abstinence_end_prob"]:
                 relapse = self.random.random() < p["relapse_after_treatment_prob"]
                 self.state = USING if relapse else RECOVERED
         elif self.random.random() < m.rules.initiation_prob:
@@ -59,7 +64,7 @@ class UsersModel(mesa.Model):
         p = USER_RULES
         self.rules = rules
         self.rate = p["uses_per_week"] * p["overdose_hazard_per_use"]
-        self.dose_g, self.settled = region_terms(rules.fentanyl_share, rules.fentanyl_mg,
+        self.dose_g, self.settled, _ = region_terms(rules.fentanyl_share, rules.fentanyl_mg,
                                                  rules.fentanyl_sigma(), rules.kernel_rules())
         n_regions = rules.fentanyl_share.size
         self.overdoses, self.deaths = [0] * n_regions, [0] * n_regions

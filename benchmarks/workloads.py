@@ -1,7 +1,7 @@
 """The populations every benchmark runs: the same users and shipments for the Numba kernels, the
 NumPy twins and the Mesa reference, built from a fixed seed.
 
-Users: 60% using, 10% in treatment, 30% idle (free slot, dead or recovered), five regions, the
+Users: 60% using, 10% on MOUD, 30% idle (free slot, dead or recovered), five regions, the
 parameter table's default user rules and a fixed retail market. Shipments: fentanyl loads on 64
 routes of one to four customs posts (of 24), every post controlling fentanyl, seizure
 probabilities of 1-8% per post.
@@ -52,10 +52,12 @@ class UserWorkload:
             fatality=self.fatality, treatment_entry_prob=p["treatment_entry_prob"],
             treatment_after_overdose_prob=p["treatment_after_overdose_prob"],
             treatment_exit_prob=p["treatment_exit_prob"],
+            moud_overdose_ratio=p["moud_overdose_ratio"],
+            abstinence_end_prob=p["abstinence_end_prob"],
             relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
             initiation_prob=self.initiation_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
             tolerance_elasticity=p["tolerance_elasticity"],
-            tolerance_loss=p["tolerance_loss_in_treatment"],
+            tolerance_loss=p["tolerance_loss_abstinent"],
             tolerance_min_mg=p["tolerance_min_mg"])
 
 

@@ -61,25 +61,10 @@ class CandidateSpec(RunSpec):
         return f"{self.label}__{digest}__seed{self.seed}"
 
 
-def synthetic_opioid_deaths(frame: pd.DataFrame, users: dict) -> pd.Series:
-    """Overdose deaths attributable to fentanyl doses (people/week): each week's deaths times
-    the share of the overdose hazard that fentanyl doses carry, E[dose^g] over fentanyl doses
-    against heroin doses (the user rule of ODD 7.11; tolerance cancels). Uses the national
-    means of the fentanyl share of doses and mg per dose, so regions are pooled."""
-    g = users["hazard_exponent"]
-    share, mg = frame["fentanyl_share_of_doses"], frame["fentanyl_mg_per_dose"]
-    fentanyl = share * math.exp(0.5 * g * (g - 1) * users["dose_sigma_fentanyl"] ** 2) * mg ** g
-    heroin = ((1 - share) * math.exp(0.5 * g * (g - 1) * users["dose_sigma_heroin"] ** 2)
-              * users["heroin_dose_mg"] ** g)
-    return frame["overdose_deaths"] * (fentanyl / (fentanyl + heroin)).fillna(0.0)
-
-
-def annual(frame: pd.DataFrame, metric: str, users: dict, how: str = "sum") -> pd.Series:
-    """A weekly column (or `synthetic_opioid_deaths`) per calendar year of the week's Monday."""
-    values = (synthetic_opioid_deaths(frame, users) if metric == "synthetic_opioid_deaths"
-              else frame[metric])
+def annual(frame: pd.DataFrame, metric: str, how: str = "sum") -> pd.Series:
+    """A weekly column per calendar year of the week's Monday."""
     years = pd.to_datetime(frame["date"]).dt.year
-    grouped = values.groupby(years)
+    grouped = frame[metric].groupby(years)
     return grouped.sum() if how == "sum" else grouped.mean()
 
 
@@ -117,15 +102,9 @@ class Fit:
         return [CandidateSpec(str(Path(self.args.scenario).resolve()), seed, self.weeks,
                               tuple(values.items()), self.label) for seed in self.seeds]
 
-    def users(self, values: dict) -> dict:
-        out = dict(self.scenario.parameters["users"])
-        out.update({p.split(".")[1]: v for p, v in values.items() if p.startswith("users.")})
-        return out
-
     def annual_runs(self, values: dict, metric: str, how: str = "sum") -> pd.DataFrame:
         """One row per replicate, one column per target year."""
-        users = self.users(values)
-        rows = [annual(self.store.load(s).timeseries, metric, users, how)
+        rows = [annual(self.store.load(s).timeseries, metric, how)
                 for s in self.specs(values)]
         return pd.DataFrame(rows).reindex(columns=self.years)
 

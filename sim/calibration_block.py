@@ -23,7 +23,6 @@ from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
 FREE_KEYS = ("path", "low", "high", "source")
-DERIVED_METRICS = ("synthetic_opioid_deaths",)
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def resolve_file(block, declaring_file: Path) -> None:
 def _metrics() -> list[str]:
     from sim.metrics import HOW  # here: sim.metrics imports Numba, which checking a file does not need
 
-    return [m for m, how in HOW.items() if how == "sum"] + list(DERIVED_METRICS)
+    return [m for m, how in HOW.items() if how == "sum"]
 
 
 def _check_mapping(entry, keys: tuple, source: Source, path: tuple) -> None:

@@ -14,8 +14,9 @@ CORE = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg", "fentanyl_
         "precursor_shipped_kg", "precursor_seized_kg", "retail_price_usd_per_mg",
         "active_precursor_makers", "unscheduled_precursor_share", "cartel_revenue_usd",
         "china_cooperation", "users_active", "users_in_treatment")
-EXTRA = ("overdoses", "treatment_entries", "fentanyl_made_kg", "fentanyl_synthesized_kg",
-         "fentanyl_sold_kg", "fentanyl_seized_origin_kg", "finished_fentanyl_shipped_kg",
+EXTRA = ("synthetic_opioid_deaths", "overdoses", "treatment_entries", "fentanyl_made_kg",
+         "fentanyl_synthesized_kg", "fentanyl_sold_kg", "fentanyl_seized_origin_kg",
+         "finished_fentanyl_shipped_kg",
          "precursor_spend_usd", "precursor_delivered_kg", "fentanyl_share_of_doses",
          "fentanyl_mg_per_dose", "china_enforcement", "mexico_labs", "mexico_lab_raids",
          "mexico_labs_dismantled", "cartel_armed_strength", "chemicals_controlled_in_china",

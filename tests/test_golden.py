@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "70710aada40b2fd499c29ec0d8f54c660215ddc322c2fa5d068ede127a64acfa",
+        "176892bfd35464b18a043f34afd560bd3202abc9d99d73103154a05ca62c71aa",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "0dac0302acd6042b913728db8a3706a01331af505a123c204ada440dc9e8accd",
+        "3565279e42f5ecab29da3abe9c8834ddf740373b3695ba9e8d559770a23d94ba",
 }
 
 

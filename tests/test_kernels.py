@@ -16,10 +16,13 @@ from sim.kernels.layout import order_index
 from sim.kernels.makers import fill_orders, fill_orders_np, maker_week, maker_week_np
 from sim.kernels.shipments import inspect, inspect_np
 from sim.kernels.users import (
+    ABSTINENT,
+    C_ABSTINENT,
     C_DEATHS,
     C_ENTERED,
     C_OVERDOSES,
     C_STARTED,
+    C_SYNTHETIC,
     C_TREATMENT,
     C_USING,
     DEAD,
@@ -27,7 +30,7 @@ from sim.kernels.users import (
     TREATMENT,
     USING,
     overdose_bounds,
-    overdoses,
+    overdose_probability,
     region_of,
     step_users,
     step_users_np,
@@ -252,7 +255,7 @@ def test_certain_detection_seizes_everything():
 def _users(n=20_000, seed=2, tolerance=(0.3, 1.5)):
     """(state, tolerance_mg, region_start): three regions of 1/3, 1/6 and 1/2 of the slots."""
     g = np.random.default_rng(seed)
-    state = g.choice(np.array([0, 1, 1, 1, 2, 3, 4], np.uint8), n)
+    state = g.choice(np.array([0, 1, 1, 1, 2, 2, 3, 4, 5], np.uint8), n)
     tolerance = g.uniform(*tolerance, n).astype(np.float32)
     return state, tolerance, np.array([0, n // 3, n // 2, n], np.int64)
 
@@ -266,9 +269,10 @@ def _same(n, state, tolerance_mg):
 USER_PARAMS = dict(heroin_dose_mg=0.5, uses_per_week=14.0, hazard_per_use=2e-3, hazard_exponent=2.0,
                    sigma_heroin=0.3, fatality=0.1,
                    treatment_entry_prob=0.01, treatment_after_overdose_prob=0.2,
-                   treatment_exit_prob=0.05, relapse_prob=0.6, remission_prob=0.01,
-                   initiation_prob=0.02, tolerance_adapt_rate=0.2, tolerance_elasticity=0.5,
-                   tolerance_loss=0.1, tolerance_min_mg=0.1)
+                   treatment_exit_prob=0.05, moud_overdose_ratio=0.3, abstinence_end_prob=0.5,
+                   relapse_prob=0.6, remission_prob=0.01, initiation_prob=0.02,
+                   tolerance_adapt_rate=0.2, tolerance_elasticity=0.5, tolerance_loss=0.3,
+                   tolerance_min_mg=0.1)
 
 
 def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), sigma=0.8, week=0,
@@ -281,10 +285,12 @@ def _step(kernel, users, share=(0.2, 0.6, 1.0), mg=(1.0, 1.0, 1.5), sigma=0.8, w
 
 
 LARGE = dict(fatality=0.3, treatment_after_overdose_prob=0.5, treatment_entry_prob=0.2,
-             remission_prob=0.3, treatment_exit_prob=0.4, relapse_prob=0.6, initiation_prob=0.25)
+             remission_prob=0.3, treatment_exit_prob=0.4, abstinence_end_prob=0.7, relapse_prob=0.6,
+             initiation_prob=0.25, moud_overdose_ratio=0.5)
 # limits at the ends of [0, 1], and an entry probability above 1 (the entry multiplier)
 EDGES = dict(fatality=1.0, treatment_after_overdose_prob=0.0, treatment_entry_prob=1.5,
-             remission_prob=1.0, treatment_exit_prob=0.0, relapse_prob=1.0, initiation_prob=0.0)
+             remission_prob=1.0, treatment_exit_prob=0.0, abstinence_end_prob=1.0, relapse_prob=1.0,
+             initiation_prob=0.0, moud_overdose_ratio=1.0)
 
 
 @pytest.mark.parametrize("rules", [{}, LARGE, EDGES], ids=["default", "large", "edges"])
@@ -301,9 +307,12 @@ def test_step_users_matches_twin(g, tolerance, rules):
     assert np.array_equal(a[0], b[0])
     assert np.array_equal(a[1], b[1])
     assert counts[C_DEATHS].sum() > 0
-    if rules is EDGES:   # every overdose kills, everyone else enters treatment, nobody leaves it
+    assert 0 < counts[C_SYNTHETIC].sum() < counts[C_DEATHS].sum()
+    if rules is EDGES:   # every overdose kills, every user enters MOUD, nobody leaves it, every
+        # abstinent agent relapses
         assert counts[C_OVERDOSES].sum() == counts[C_DEATHS].sum()
-        assert counts[C_USING].sum() == 0 and counts[C_STARTED].sum() == 0
+        assert counts[C_ABSTINENT].sum() == 0 and counts[C_STARTED].sum() == 0
+        assert counts[C_USING].sum() == (b[0] == USING).sum() > 0
     else:
         assert counts[C_OVERDOSES].sum() > counts[C_DEATHS].sum()
 
@@ -357,13 +366,15 @@ def _within(count, n, p):
 
 def test_each_state_change_keeps_its_probability():
     """One STATE_CHANGE draw decides a week's change through cumulative limits: every outcome
-    must keep the probability of the rules (death f; treatment after an overdose (1 - f) q;
-    treatment e and remission (1 - e) r without one; relapse l x, recovery l (1 - x); starting s).
-    Large probabilities so that a wrong limit shows."""
+    must keep the probability of the rules (death f; MOUD after an overdose (1 - f) q; MOUD e
+    and remission (1 - e) r without one; on MOUD, death f after an overdose, leaving l without;
+    abstinent, relapse a x, recovery a (1 - x); starting s). Large probabilities so that a wrong
+    limit shows."""
     n, rules = 200_000, LARGE
     f, q, e, r = (rules[k] for k in ("fatality", "treatment_after_overdose_prob",
                                       "treatment_entry_prob", "remission_prob"))
-    exit_p, x, s = (rules[k] for k in ("treatment_exit_prob", "relapse_prob", "initiation_prob"))
+    exit_p, a, x, s = (rules[k] for k in ("treatment_exit_prob", "abstinence_end_prob",
+                                          "relapse_prob", "initiation_prob"))
     for tolerance_mg in (0.05, 5.0):   # nearly all overdose; nearly none do
         users = _same(n, USING, tolerance_mg)
         counts = _step(step_users, users, **rules).sum(axis=1)
@@ -375,10 +386,19 @@ def test_each_state_change_keeps_its_probability():
         assert _within(np.sum(users[0] == RECOVERED), n - overdosed, (1 - e) * r)
         stay = overdosed * (1 - f) * (1 - q) + (n - overdosed) * (1 - e) * (1 - r)
         assert _within(counts[C_USING], n, stay / n)
-    treated = _same(n, TREATMENT, 1.0)
-    counts = _step(step_users, treated, **rules).sum(axis=1)
-    assert _within(counts[C_USING], n, exit_p * x)
-    assert _within(np.sum(treated[0] == RECOVERED), n, exit_p * (1 - x))
+    for tolerance_mg in (0.05, 5.0):
+        treated = _same(n, TREATMENT, tolerance_mg)
+        counts = _step(step_users, treated, **rules).sum(axis=1)
+        overdosed = counts[C_OVERDOSES]
+        assert overdosed > 0.9 * n if tolerance_mg < 1 else overdosed < 0.01 * n
+        assert _within(counts[C_DEATHS], overdosed, f)
+        assert _within(counts[C_ABSTINENT], n - overdosed, exit_p)
+        assert counts[C_ENTERED] == counts[C_USING] == 0
+    abstinent = _same(n, ABSTINENT, 1.0)
+    counts = _step(step_users, abstinent, **rules).sum(axis=1)
+    assert counts[C_OVERDOSES] == 0
+    assert _within(counts[C_USING], n, a * x)
+    assert _within(np.sum(abstinent[0] == RECOVERED), n, a * (1 - x))
     idle = _same(n, RECOVERED, 1.0)
     assert _within(_step(step_users, idle, **rules)[C_STARTED].sum(), n, s)
 
@@ -393,37 +413,64 @@ def test_stronger_and_more_variable_supply_raises_overdoses():
         assert case[C_OVERDOSES].sum() > 1.2 * base[C_OVERDOSES].sum()
 
 
-def test_treatment_lowers_tolerance_and_relapse_is_riskier():
-    users = _same(10_000, TREATMENT, 1.0)
-    _step(step_users, users, treatment_exit_prob=0.0, tolerance_loss=0.2)
-    assert np.allclose(users[1], 0.8)
+def test_medication_protects_and_holds_tolerance_and_abstinence_lowers_it():
+    """On MOUD, the same people at the same tolerance overdose at `moud_overdose_ratio` times
+    the rate of people using, and keep their tolerance; abstinent after MOUD, tolerance falls,
+    so those who relapse overdose more than before (the post-treatment excess comes from the
+    rule, not a multiplier)."""
+    n = 400_000
+    using, treated = _same(n, USING, 0.3), _same(n, TREATMENT, 0.3)
+    off = _step(step_users, using, share=(1.0,) * 3)[C_OVERDOSES].sum()
+    on = _step(step_users, treated, share=(1.0,) * 3, treatment_exit_prob=0.0)[C_OVERDOSES].sum()
+    hazard_ratio = math.log1p(-on / n) / math.log1p(-off / n)   # p = 1 - exp(-hazard)
+    assert off > 10_000 and hazard_ratio == pytest.approx(0.3, abs=0.01)
+    assert np.all(treated[1] == np.float32(0.3))
+    abstinent = _same(10_000, ABSTINENT, 1.0)
+    _step(step_users, abstinent, abstinence_end_prob=0.0, tolerance_loss=0.2)
+    assert np.allclose(abstinent[1], 0.8)
     # the same people using at low vs high tolerance: low tolerance overdoses more
     low = _same(10_000, USING, 0.4)
     high = _same(10_000, USING, 1.0)
     assert _step(step_users, low)[C_OVERDOSES].sum() > 2 * _step(step_users, high)[C_OVERDOSES].sum()
 
 
+@pytest.mark.parametrize("kernel", [step_users, step_users_np])
+def test_synthetic_opioid_deaths_are_the_fentanyl_part_of_deaths(kernel):
+    """Deaths from fentanyl doses never exceed deaths, in every region; none where no dose
+    holds fentanyl, all where every dose does, and in between the fentanyl part of the hazard
+    (fentanyl doses' share of E[dose^g]: here 1 x 1^2 e^0.64 against 0.5^2 e^0.09)."""
+    n = 300_000
+    counts = _step(kernel, _users(n=n, tolerance=(0.05, 0.2)), share=(0.0, 0.5, 1.0),
+                   mg=(1.0, 1.0, 1.0))
+    deaths, fentanyl = counts[C_DEATHS], counts[C_SYNTHETIC]
+    assert np.all(fentanyl <= deaths) and np.all(deaths > 200)
+    assert fentanyl[0] == 0 and fentanyl[2] == deaths[2]
+    part = math.exp(0.64) / (math.exp(0.64) + 0.25 * math.exp(0.09))
+    assert _within(fentanyl[1], deaths[1], part)
+
+
 @pytest.mark.parametrize("g", [2.0, 1.5])
 def test_overdose_bounds_never_contradict_the_rule(g):
-    """Where the float32 bounds decide, they decide as `overdoses` does, even for draws one step
-    either side of p x 2**31; for g != 2 they decide nothing."""
+    """Where the float32 bounds decide, they decide as the exact rule does (u < share x p: share
+    1, the overdose; share < 1, whether it was fentanyl's), even for draws one step either side
+    of share x p x 2**31; for g != 2 they decide nothing."""
     rate_dose = 14 * 0.85e-4 * 3.7
     decided = 0
+    bound_rate = np.float32(rate_dose if g == 2.0 else np.nan)
     for tol in np.linspace(0.02, 2.0, 60).astype(np.float32):
         p = -math.expm1(-rate_dose * float(tol) ** -g)
-        edge = min(int(p / rng.TO_UNIT31), 2**31 - 1)
-        for draw in {0, 1, edge - 1, edge, edge + 1, edge // 2, min(2 * edge, 2**31 - 1),
-                     2**31 - 1}:
-            draw = np.int32(max(draw, 0))
-            bound_rate = np.float32(rate_dose if g == 2.0 else np.nan)
-            sure, undecided = overdose_bounds(draw, tol, bound_rate)
-            exact = overdoses(draw, rate_dose, tol, g)
-            assert exact == (draw * rng.TO_UNIT31 < p)
-            if not undecided:
-                assert sure == exact, (tol, draw)
-                decided += 1
-            assert (sure, undecided) == overdose_bounds.py_func(draw, tol, bound_rate)
-    assert decided > 100 if g == 2.0 else decided == 0
+        assert overdose_probability(rate_dose, tol, g) == p
+        for share in (np.float32(s) for s in (1.0, 0.7, 1e-3, 0.0)):
+            edge = min(int(p * float(share) / rng.TO_UNIT31), 2**31 - 1)
+            for draw in {0, 1, edge - 1, edge, edge + 1, edge // 2, min(2 * edge, 2**31 - 1),
+                         2**31 - 1}:
+                draw = np.int32(max(draw, 0))
+                sure, undecided = overdose_bounds(draw, tol, bound_rate, share)
+                if not undecided:
+                    assert sure == (draw * rng.TO_UNIT31 < p * float(share)), (tol, draw, share)
+                    decided += 1
+                assert (sure, undecided) == overdose_bounds.py_func(draw, tol, bound_rate, share)
+    assert decided > 400 if g == 2.0 else decided == 0
 
 
 def _one_and_two_threads():

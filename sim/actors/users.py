@@ -1,9 +1,11 @@
 """People who use illicit opioids in the US: a structure of arrays, one slot per person-agent.
 
-State: each slot's `state` (EMPTY, USING, TREATMENT, DEAD, RECOVERED), market `region` and
-`tolerance_mg`; per region, people using; people in treatment.
-Weekly rule (`week`): treatment places are rationed and initiation fills free slots; then the
-users kernel (`sim.kernels.users.step_users`) decides each agent's overdose and state change.
+State: each slot's `state` (EMPTY, USING, TREATMENT (on medication for opioid use disorder,
+MOUD), DEAD, RECOVERED, ABSTINENT (left MOUD, not using)), market `region` and `tolerance_mg`;
+per region, people using; people on MOUD; people abstinent.
+Weekly rule (`week`): MOUD places are rationed and initiation fills free slots; then the users
+kernel (`sim.kernels.users.step_users`) decides each agent's overdose, its cause (a fentanyl
+dose or not) and state change.
 Parameters: `PARAMS` (group `users`). Columns: `COLUMNS`.
 """
 
@@ -14,12 +16,15 @@ import numpy as np
 from sim.actors.population import Population
 from sim.kernels import layout, rng
 from sim.kernels.users import (
+    C_ABSTINENT,
     C_DEATHS,
     C_ENTERED,
     C_OVERDOSES,
+    C_SYNTHETIC,
     C_TREATMENT,
     C_USING,
     EMPTY,
+    TREATMENT,
     USING,
     step_users,
     user_rules,
@@ -58,8 +63,10 @@ PARAMS: dict[str, Param] = {
                                   "assumption: tolerance rises less than in proportion to "
                                   "dose, so stronger supply stays more dangerous" + FITTED,
                                   0.0, 1.0),
-    "tolerance_loss_in_treatment": Param(0.1, "1/week", "assumption: tolerance falls in "
-                                         "abstinence, raising risk on relapse", 0.0, 1.0),
+    "tolerance_loss_abstinent": Param(0.5, "1/week", "assumption: opioid tolerance falls within "
+                                      "days to weeks without opioids (deaths after prison release "
+                                      "concentrate in the first two weeks: Merrall et al., "
+                                      "Addiction 105:1545, 2010)", 0.0, 1.0),
     "tolerance_min_mg": Param(0.2, "mg fentanyl-equivalent", ASSUMPTION, 0.001, 10.0),
     "overdose_fatality": Param(0.12, "deaths per overdose without naloxone", ASSUMPTION,
                                0.0, 1.0),
@@ -68,35 +75,58 @@ PARAMS: dict[str, Param] = {
                                "overdoses) times an assumed ~50% witnessed", 0.0, 1.0),
     "naloxone_efficacy": Param(0.9, "share of naloxone-treated fatal overdoses reversed",
                                ASSUMPTION, 0.0, 1.0),
-    "treatment_entry_prob": Param(0.003, "1/week", "assumption: ~15% enter treatment a year",
+    "treatment_entry_prob": Param(0.02, "1/week, seeking a MOUD place", "assumption: demand "
+                                  "exceeds places, so places bind (Jones et al., AJPH 105:e55, "
+                                  "2015: most opioid treatment programs at 80%+ of capacity)",
                                   0.0, 1.0),
     "treatment_after_overdose_prob": Param(0.1, "per non-fatal overdose", ASSUMPTION, 0.0, 1.0),
-    "treatment_capacity_people": Param(600_000, "people", "assumption after SAMHSA N-SUMHSS "
-                                       "counts of people in medication treatment", 0,
-                                       50_000_000),
-    "treatment_exit_prob": Param(0.02, "1/week", "assumption: mean stay about a year",
+    "treatment_capacity_people": Param(1_000_000, "people on MOUD (methadone, buprenorphine)",
+                                       "NASADAD/AATOD census: 512,224 patients in opioid "
+                                       "treatment programs on 1 Jan 2021 (93% methadone), plus "
+                                       "buprenorphine dispensed outside them to >700,000 people "
+                                       "a year (Williams et al., Am J Psychiatry 177:117, 2020); "
+                                       "places are full from the start", 0, 50_000_000),
+    "treatment_exit_prob": Param(0.0263, "1/week, leaving MOUD", "about half retained at 6 "
+                                 "months (0.5^(1/26)): between 29.5% of buprenorphine patients "
+                                 "at 180 days in MarketScan claims (ISPE 2024 abstract) and 61% "
+                                 "at one year in the VA (Manhapra et al., Am J Addict 26:572, "
+                                 "2017)", 0.0, 1.0),
+    "moud_overdose_ratio": Param(0.3, "overdose hazard on MOUD / off it", "Sordo et al., BMJ "
+                                 "357:j1550, 2017: overdose mortality 4.8x lower on methadone, "
+                                 "2.7x lower on buprenorphine; people on MOUD may still use, "
+                                 "less often and partly blocked", 0.0, 1.0),
+    "abstinence_end_prob": Param(0.75, "1/week", "assumption: most who leave MOUD return to use "
+                                 "within days to weeks; with tolerance_loss_abstinent this gives "
+                                 "about 2.5-3x the overdose risk in the weeks after leaving "
+                                 "(Cornish et al., BMJ 341:c5475, 2010: deaths 8-9x the "
+                                 "on-treatment rate in weeks 1-4 after stopping, 1.9x later)",
                                  0.0, 1.0),
-    "relapse_after_treatment_prob": Param(0.7, "share of leavers who return to use",
-                                          ASSUMPTION, 0.0, 1.0),
+    "relapse_after_treatment_prob": Param(0.9, "share of abstinent spells after MOUD that end in "
+                                          "use (the rest recover)", "Weiss et al., Arch Gen "
+                                          "Psychiatry 68:1238, 2011 (POATS): 8.6% had successful "
+                                          "outcomes after a buprenorphine taper", 0.0, 1.0),
     "remission_prob": Param(0.001, "1/week", "assumption: ~5% a year stop without treatment",
                             0.0, 1.0),
-    "initiation_people_per_week": Param(4_500, "people/week", "assumption: balances exits so "
-                                        "the population stays near NSDUH's 2-2.5 million",
+    "initiation_people_per_week": Param(5_300, "people/week", "assumption: balances exits "
+                                        "(deaths, remission, recovery after MOUD) so the "
+                                        "population stays near NSDUH's 2-2.5 million",
                                         0, 1_000_000),
 }
 
 # column: (unit, how a run's total is formed: "sum" over weeks or "mean" of weekly values)
 COLUMNS = {
-    "overdose_deaths": ("people/week", "sum"),
+    "overdose_deaths": ("people/week", "sum"),                # all opioid overdose deaths
+    "synthetic_opioid_deaths": ("people/week", "sum"),        # fentanyl's (NCHS T40.4)
     "users_active": ("people", "mean"),
-    "users_in_treatment": ("people", "mean"),
+    "users_in_treatment": ("people", "mean"),                 # on MOUD
     "overdoses": ("people/week (fatal and non-fatal)", "sum"),
     "treatment_entries": ("people/week", "sum"),
 }
 
 
 class Users(Population):
-    """People who use illicit opioids; one agent stands for `people_per_agent` people.
+    """People who use illicit opioids, on MOUD or abstinent after it; one agent stands for
+    `people_per_agent` people.
 
     Slots are stored by region; `region_start`, computed from `region`, is how the users kernel
     finds each region's slots. Per-slot arrays: state (uint8), region (uint8), tolerance_mg
@@ -109,15 +139,18 @@ class Users(Population):
 
     @classmethod
     def create(cls, n_slots: int, n_using: int, region_share: np.ndarray, heroin_mg: float,
-               seed: int) -> Users:
+               seed: int, n_treated: int = 0) -> Users:
         """n_slots agents, each slot in a region drawn by the regions' shares; n_using of them
-        (the first n_using draws) are using at the start. Slots are stored by region (see
-        `region_start`), each region's users first."""
+        (the first n_using draws) are using at the start, the next n_treated on MOUD. Slots
+        are stored by region (see `region_start`), each region's users first."""
+        if n_using + n_treated > n_slots:
+            raise ValueError("Users.create: more people than slots")
         u = rng.draws(seed, rng.SETUP, 0, layout.user_setup_index(np.arange(n_slots)))
         region = np.searchsorted(np.cumsum(region_share) / region_share.sum(), u, "right")
         region = np.minimum(region, region_share.size - 1).astype(np.uint8)
         state = np.full(n_slots, EMPTY, np.uint8)
         state[:n_using] = USING
+        state[n_using:n_using + n_treated] = TREATMENT
         by_region = np.argsort(region, kind="stable")
         return cls(state=state[by_region], region=region[by_region],
                    tolerance_mg=np.full(n_slots, heroin_mg, np.float32))
@@ -125,16 +158,21 @@ class Users(Population):
     @classmethod
     def build(cls, params: dict, region_share: np.ndarray, seed: int) -> Users:
         """The model's population: `params["agents"]` using agents standing for
-        `params["people_with_oud"]` people, in regions by `region_share`."""
+        `params["people_with_oud"]` people, in regions by `region_share`, and MOUD's places
+        (`params["treatment_capacity_people"]`) full, as far as the spare slots allow."""
         n_slots = layout.user_slots(params["agents"], params["slot_headroom"])
+        people_per_agent = params["people_with_oud"] / params["agents"]
+        n_treated = min(round(params["treatment_capacity_people"] / people_per_agent),
+                        n_slots - params["agents"])
         users = cls.create(n_slots, params["agents"], region_share, params["heroin_dose_mg"],
-                           seed)
+                           seed, n_treated)
         users.params = params
-        users.people_per_agent = params["people_with_oud"] / params["agents"]
+        users.people_per_agent = people_per_agent
         users.slot_start = users.region_start(region_share.size)
         users.people_using = np.bincount(users.region[users.state == USING],
-                                         minlength=region_share.size) * users.people_per_agent
-        users.people_in_treatment = 0.0
+                                         minlength=region_share.size) * people_per_agent
+        users.people_in_treatment = n_treated * people_per_agent
+        users.people_abstinent = 0.0
         users.counts = None   # the last week's counts[row, region] (agents), for views
         return users
 
@@ -147,8 +185,8 @@ class Users(Population):
     def week(self, levers, retail, seed: int, week: int) -> np.ndarray:
         """One week of use on each region's retail market (`sim.actors.retail.Retail`: share of
         doses with fentanyl, their mean mg and its log-sd):
-        treatment entry is rationed to free places (levers' capacity), initiation fills idle
-        slots at the weekly number of people starting; returns counts[row, region] (agents)."""
+        MOUD entry is rationed to free places (levers' capacity), initiation fills idle slots
+        at the weekly number of people starting; returns counts[row, region] (agents)."""
         p = self.params
         ppa = self.people_per_agent
         using_people = self.people_using.sum()
@@ -156,7 +194,8 @@ class Users(Population):
         wanted = using_people * p["treatment_entry_prob"]
         room = min(1.0, free_places / max(wanted * levers.treatment_entry_multiplier, 1e-12))
         entry_prob = p["treatment_entry_prob"] * levers.treatment_entry_multiplier * room
-        idle_agents = max(1.0, len(self) - (using_people + self.people_in_treatment) / ppa)
+        idle_agents = max(1.0, len(self) - (using_people + self.people_in_treatment
+                                            + self.people_abstinent) / ppa)
         init_prob = min(1.0, p["initiation_people_per_week"] * levers.initiation_multiplier
                         / ppa / idle_agents)
         fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
@@ -169,14 +208,17 @@ class Users(Population):
             fatality=fatality, treatment_entry_prob=entry_prob,
             treatment_after_overdose_prob=p["treatment_after_overdose_prob"] * room,
             treatment_exit_prob=p["treatment_exit_prob"],
+            moud_overdose_ratio=p["moud_overdose_ratio"],
+            abstinence_end_prob=p["abstinence_end_prob"],
             relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
             initiation_prob=init_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
             tolerance_elasticity=p["tolerance_elasticity"],
-            tolerance_loss=p["tolerance_loss_in_treatment"], tolerance_min_mg=p["tolerance_min_mg"])
+            tolerance_loss=p["tolerance_loss_abstinent"], tolerance_min_mg=p["tolerance_min_mg"])
         counts = step_users(self.state, self.tolerance_mg, self.slot_start, retail.fentanyl_share,
                             retail.fentanyl_mg, retail.fentanyl_sigma, rules, *keys)
         self.people_using = counts[C_USING] * ppa
         self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
+        self.people_abstinent = counts[C_ABSTINENT].sum() * ppa
         self.counts = counts
         return counts
 
@@ -184,6 +226,7 @@ class Users(Population):
         """This week's columns (people, scaled up from agents)."""
         ppa, counts = self.people_per_agent, self.counts
         return {"overdose_deaths": counts[C_DEATHS].sum() * ppa,
+                "synthetic_opioid_deaths": counts[C_SYNTHETIC].sum() * ppa,
                 "users_active": self.people_using.sum(),
                 "users_in_treatment": self.people_in_treatment,
                 "overdoses": counts[C_OVERDOSES].sum() * ppa,

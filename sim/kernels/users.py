@@ -1,7 +1,8 @@
-"""People who use illicit opioids: overdose, death, treatment, relapse, remission, initiation.
+"""People who use illicit opioids: overdose, death, medication for opioid use disorder (MOUD),
+abstinence after leaving it, relapse, remission, initiation.
 
 One entry per person-agent (see `sim.actors.users.Users`); the market hands each region the
-share of doses that contain fentanyl and their mean fentanyl content.
+share of doses that contain fentanyl, their mean fentanyl content and its log-sd.
 """
 
 import math
@@ -12,15 +13,19 @@ import numpy as np
 
 from sim.kernels import rng
 
-EMPTY, USING, TREATMENT, DEAD, RECOVERED = 0, 1, 2, 3, 4
-# a using agent whose overdose `fast_pass` left to `exact_pass` (within one step only)
-UNDECIDED = 0x80 | USING
+# TREATMENT: on medication (MOUD); ABSTINENT: left MOUD, not using (yet)
+EMPTY, USING, TREATMENT, DEAD, RECOVERED, ABSTINENT = 0, 1, 2, 3, 4, 5
+# flag on the state of an agent (using or on MOUD) whose overdose `fast_pass` left to
+# `exact_pass` (within one step only); STATE_BITS: the state without it
+UNDECIDED, STATE_BITS = 0x80, 0x7F
 # the states as int32: `fast_pass` works on states widened to 32-bit lanes
-USING32, TREATMENT32, DEAD32, RECOVERED32, UNDECIDED32 = (
-    np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, UNDECIDED))
-# rows of the counts the kernel returns, per region
-C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED = 0, 1, 2, 3, 4, 5
-N_COUNTS = 6
+USING32, TREATMENT32, DEAD32, RECOVERED32, ABSTINENT32, UNDECIDED32 = (
+    np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, ABSTINENT, UNDECIDED))
+# rows of the counts the kernel returns, per region; C_SYNTHETIC: deaths from the fentanyl part
+# of the overdose hazard (a subset of C_DEATHS)
+(C_DEATHS, C_OVERDOSES, C_ENTERED, C_USING, C_TREATMENT, C_STARTED, C_SYNTHETIC,
+ C_ABSTINENT) = range(8)
+N_COUNTS = 8
 
 
 class UserRules(NamedTuple):
@@ -33,15 +38,17 @@ class UserRules(NamedTuple):
     hazard_exponent: float                # g: hazard grows with (dose / tolerance)^g
     sigma_heroin: float                   # log-sd of mg in a heroin dose
     fatality: float                       # deaths per overdose, naloxone reversals included
-    treatment_entry_prob: float           # 1/week, using -> treatment
+    treatment_entry_prob: float           # 1/week, using -> MOUD
     treatment_after_overdose_prob: float  # per non-fatal overdose
-    treatment_exit_prob: float            # 1/week, leaving treatment
-    relapse_prob: float                   # share of leavers who return to use
+    treatment_exit_prob: float            # 1/week, leaving MOUD (-> abstinent)
+    moud_overdose_ratio: float            # overdose hazard on MOUD / off it, same tolerance
+    abstinence_end_prob: float            # 1/week, an abstinent spell ends (relapse or recovery)
+    relapse_prob: float                   # share of abstinent spells that end in use
     remission_prob: float                 # 1/week, using -> recovered without treatment
     initiation_prob: float                # 1/week per idle slot, starting to use
     tolerance_adapt_rate: float           # 1/week
     tolerance_elasticity: float           # d log tolerance / d log mean dose
-    tolerance_loss: float                 # 1/week, lost in treatment
+    tolerance_loss: float                 # 1/week, lost while abstinent
     tolerance_min_mg: float               # mg fentanyl-equivalent
 
 
@@ -65,120 +72,149 @@ TO_UNIT31_F32 = np.float32(rng.TO_UNIT31)
 
 
 @numba.njit(inline="always")
-def overdose_bounds(draw, tol_mg, rate_dose):
-    """Whether a using agent's overdose draw (31 bits) surely gives an overdose, and whether the
-    float32 bounds leave it undecided. The rule is u < p with u = draw x 2**-31 and p =
-    -expm1(-h), h = rate_dose x tol_mg**-g (float64); as h - h**2/2 <= p <= h, u below the
-    lower bound is an overdose and u at or above h is none, with `BOUND_SLACK` covering float32
-    rounding. rate_dose (float32, per week at 1 mg tolerance: uses x hazard per use x E[dose^g])
-    is h x tol_mg^2 here: for g != 2 (float32 pow does not vectorise) the caller passes NaN,
-    which leaves every draw to `overdoses`. Draw 0 is never ruled out (h may have underflowed).
-    """
+def overdose_bounds(draw, tol_mg, rate_dose, share):
+    """Whether an agent's overdose draw (31 bits) is surely below share x p, and whether the
+    float32 bounds leave it undecided (share float32 in [0, 1]). With share 1 this is the
+    overdose rule u < p, with u = draw x 2**-31 and p = -expm1(-h), h = rate_dose x tol_mg**-g
+    (float64); with share = the fentanyl part of the hazard it says whether an overdose came
+    from a fentanyl dose (`step_users`). As h - h**2/2 <= p <= h, u below share x the lower
+    bound is below share x p and u at or above share x h is not, with `BOUND_SLACK` covering
+    float32 rounding. rate_dose (float32, per week at 1 mg tolerance: uses x hazard per use x
+    E[dose^g], times the MOUD ratio on medication) is h x tol_mg^2 here: for g != 2 (float32
+    pow does not vectorise) the caller passes NaN, which leaves every draw to the exact rule.
+    Draw 0 is never ruled out (h may have underflowed)."""
     h = rate_dose / (tol_mg * tol_mg)
     u = np.float32(draw) * TO_UNIT31_F32
-    sure_yes = u < (h - HALF * h * h) * BELOW
-    sure_no = (u > 0) & (u >= h * ABOVE)
+    hs = h * share
+    sure_yes = u < (hs - HALF * h * hs) * BELOW
+    sure_no = (u > 0) & (u >= hs * ABOVE)
     return sure_yes, not (sure_yes | sure_no)
 
 
 @numba.njit(cache=True)
-def overdoses(draw, rate_dose, tol_mg, g):
-    """The overdose rule itself: draw x 2**-31 < -expm1(-rate_dose x tol_mg**-g), in float64
-    (rate_dose as in `overdose_bounds`)."""
-    return draw * rng.TO_UNIT31 < -math.expm1(-rate_dose * float(tol_mg) ** -g)
+def overdose_probability(rate_dose, tol_mg, g):
+    """The overdose rule's p = -expm1(-rate_dose x tol_mg**-g), in float64 (rate_dose as in
+    `overdose_bounds`): an agent overdoses when its draw x 2**-31 < p."""
+    return -math.expm1(-rate_dose * float(tol_mg) ** -g)
 
 
 @numba.njit(inline="always")
 def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_rules):
     """One person-agent's week, branch-free, given its state (int32), whether it overdoses (if
-    using) and its STATE_CHANGE draw (31 bits). Each kind of agent climbs a ladder of two rungs
-    on that one draw: change <= the first rung's limit moves it to the first rung's state, else
-    change <= the second's (a cumulative limit) to the second's, else it stays:
+    using or on MOUD) and its STATE_CHANGE draw (31 bits). Each kind of agent climbs a ladder of
+    two rungs on that one draw: change <= the first rung's limit moves it to the first rung's
+    state, else change <= the second's (a cumulative limit) to the second's, else it stays:
 
-        using, overdosed:  death        | treatment (after an overdose) | stays using
-        using, no overdose: treatment   | remission                      | stays using
-        in treatment:       relapse     | leaves, recovered              | stays in treatment
-        idle (free slot, dead, recovered): starts using                  | stays
+        using, overdosed:   death        | MOUD (after an overdose)  | stays using
+        using, no overdose: MOUD         | remission                 | stays using
+        on MOUD, overdosed: death                                    | stays on MOUD
+        on MOUD, no overdose: leaves MOUD (abstinent)                | stays on MOUD
+        abstinent:          relapse      | recovered                 | stays abstinent
+        idle (free slot, dead, recovered): starts using              | stays
 
-    Returns (state (int32), tolerance_mg, overdoses, dies, starts using). `limits` are the
-    `threshold31`s of `decision_limits`; `tolerance_rules` is float32 (adapt rate, 1 - loss in treatment,
-    minimum mg, heroin mg)."""
-    dies, dies_or_treated, enters, enters_or_remits, relapses, leaves, starts = limits
-    adapt_rate, kept_in_treatment, min_mg, heroin_mg = tolerance_rules
-    using, treated = state == USING32, state == TREATMENT32
-    idle = not (using | treated)
-    overdose = using & overdose
+    Tolerance: using, it moves toward `settled_mg`; on MOUD the medication holds it; abstinent,
+    it falls; starting, it is a heroin dose. Returns (state (int32), tolerance_mg, overdoses,
+    dies, starts using). `limits` are the `threshold31`s of `decision_limits`;
+    `tolerance_rules` is float32 (adapt rate, 1 - loss while abstinent, minimum mg, heroin mg)."""
+    dies, dies_or_treated, enters, enters_or_remits, leaves, relapses, ends, starts = limits
+    adapt_rate, kept_abstinent, min_mg, heroin_mg = tolerance_rules
+    using, treated, abstinent = state == USING32, state == TREATMENT32, state == ABSTINENT32
+    idle = not (using | treated | abstinent)
+    overdose = (using | treated) & overdose
     first = dies if overdose else enters
-    first = relapses if treated else first
+    first = leaves if treated & (not overdose) else first
+    first = relapses if abstinent else first
     first = starts if idle else first
     second = dies_or_treated if overdose else enters_or_remits
-    second = leaves if treated else second
+    second = first if treated else second
+    second = ends if abstinent else second
     second = starts if idle else second
     to_first = DEAD32 if overdose else TREATMENT32
-    to_first = USING32 if treated | idle else to_first
+    to_first = ABSTINENT32 if treated & (not overdose) else to_first
+    to_first = USING32 if abstinent | idle else to_first
     to_second = TREATMENT32 if overdose else RECOVERED32
     to_second = USING32 if idle else to_second
     on_first = change <= first
     new = to_first if on_first else (to_second if change <= second else state)
     start = idle & on_first
     tol = heroin_mg if start else tol_mg
-    tol = max(min_mg, tol_mg * kept_in_treatment) if treated else tol
+    tol = max(min_mg, tol_mg * kept_abstinent) if abstinent else tol
     tol = max(min_mg, tol_mg + adapt_rate * (settled_mg - tol_mg)) if using else tol
     return new, tol, overdose, overdose & on_first, start
 
 
+ONE32 = np.float32(1.0)
+
+
 @numba.njit(cache=True, error_model="numpy")
-def fast_pass(first, state, tolerance_mg, rate_dose, settled_mg, limits, tolerance_rules, keys, zero):
+def fast_pass(first, state, tolerance_mg, rates, settled_mg, fentanyl_part, limits, tolerance_rules,
+              keys, zero):
     """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
-    tolerance_mg: their slices), deciding overdoses on the float32 bounds; using agents the
-    bounds leave undecided keep their tolerance and are marked UNDECIDED. Vectorised: no
-    branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see: OR-ed into each state,
-    it keeps the state comparisons in 32-bit lanes (without it LLVM narrows them to bytes and
-    converts masks between widths, about 1.7x slower). Never compile it with `fastmath`: a NaN
-    `rate_dose` (hazard exponent != 2) must compare false. Returns the counts (deaths,
-    overdoses, entered, using, in treatment, started) of the agents it moved, and how many it
-    marked."""
+    tolerance_mg: their slices), deciding overdoses, and whether an overdose came from a
+    fentanyl dose, on the float32 bounds (`rates`: float32 bound rates off and on MOUD;
+    fentanyl_part: float32 share of the hazard from fentanyl doses); agents using or on MOUD
+    that the bounds leave undecided keep their state and tolerance, flagged UNDECIDED.
+    Vectorised: no branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see: OR-ed
+    into each state, it keeps the state comparisons in 32-bit lanes (without it LLVM narrows
+    them to bytes and converts masks between widths, about 1.7x slower). Never compile it with
+    `fastmath`: a NaN rate (hazard exponent != 2) must compare false. Returns the counts (rows
+    as `N_COUNTS`) of the agents it moved, and how many it flagged."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
-    n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = n_left = np.int32(0)
+    rate_off, rate_on = rates
+    n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = np.int32(0)
+    n_synthetic = n_abstinent = n_left = np.int32(0)
     for k in range(state.size):
         s, tol = np.int32(np.int32(state[k]) | zero), tolerance_mg[k]
         i = first + np.uint32(k)
-        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate_dose)
-        undecided = undecided & (s == USING32)
+        treated = s == TREATMENT32
+        rate = rate_on if treated else rate_off
+        draw = rng.bits31(od_key, i)
+        sure, undecided = overdose_bounds(draw, tol, rate, ONE32)
+        fentanyl, undecided_cause = overdose_bounds(draw, tol, rate, fentanyl_part)
+        undecided = ((s == USING32) | treated) & (undecided | (sure & undecided_cause))
+        decided = not undecided
         new, new_tol, overdose, death, start = agent_week(
             s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
-        entry = (s == USING32) & (new == TREATMENT32) & (not undecided)
-        new = UNDECIDED32 if undecided else new
+        entry = (s == USING32) & (new == TREATMENT32) & decided
+        new = (s | UNDECIDED32) if undecided else new
         state[k] = np.uint8(new)
         tolerance_mg[k] = tol if undecided else new_tol
-        n_deaths = np.int32(n_deaths + death)
-        n_overdoses = np.int32(n_overdoses + overdose)
+        n_deaths = np.int32(n_deaths + (death & decided))
+        n_synthetic = np.int32(n_synthetic + (death & decided & fentanyl))
+        n_overdoses = np.int32(n_overdoses + (overdose & decided))
         n_entered = np.int32(n_entered + entry)
         n_using = np.int32(n_using + (new == USING32))
         n_treated = np.int32(n_treated + (new == TREATMENT32))
+        n_abstinent = np.int32(n_abstinent + (new == ABSTINENT32))
         n_started = np.int32(n_started + start)
         n_left = np.int32(n_left + undecided)
-    return (n_deaths, n_overdoses, n_entered, n_using, n_treated, n_started), n_left
+    return (n_deaths, n_overdoses, n_entered, n_using, n_treated, n_started, n_synthetic,
+            n_abstinent), n_left
 
 
 @numba.njit(cache=True)
-def exact_pass(first, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules, keys, counts):
-    """`agent_week` for the agents `fast_pass` left UNDECIDED (first: the slice's first agent
-    index), deciding their overdose with `overdoses`; adds to counts[N_COUNTS]."""
+def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
+               tolerance_rules, keys, counts):
+    """`agent_week` for the agents `fast_pass` flagged UNDECIDED (first: the slice's first agent
+    index), deciding their overdose and its cause in float64 (`rates`: float64 rates off and on
+    MOUD; fentanyl_part float64); adds to counts[N_COUNTS]."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     for k in range(state.size):
-        if state[k] != UNDECIDED:
+        if not state[k] & UNDECIDED:
             continue
-        tol, i = tolerance_mg[k], first + k
-        overdose = overdoses(rng.bits31(od_key, i), rate_dose, tol, g)
-        new, new_tol, _, death, _ = agent_week(
-            USING32, tol, overdose, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
+        s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
+        p = overdose_probability(rates[1] if s == TREATMENT32 else rates[0], tol, g)
+        u = rng.bits31(od_key, i) * rng.TO_UNIT31
+        new, new_tol, overdose, death, _ = agent_week(
+            s, tol, u < p, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
         state[k], tolerance_mg[k] = np.uint8(new), new_tol
         counts[C_DEATHS] += death
+        counts[C_SYNTHETIC] += death & (u < p * fentanyl_part)
         counts[C_OVERDOSES] += overdose
-        counts[C_ENTERED] += new == TREATMENT32
+        counts[C_ENTERED] += (s == USING32) & (new == TREATMENT32)
         counts[C_USING] += new == USING32
         counts[C_TREATMENT] += new == TREATMENT32
+        counts[C_ABSTINENT] += new == ABSTINENT32
 
 
 @numba.njit(cache=True)
@@ -194,38 +230,44 @@ def sum_chunks(part):
 
 @numba.njit(cache=True)
 def region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules):
-    """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), and
-    the tolerance (mg) that users settle at (`UserRules` in; fentanyl_sigma: each region's
-    log-sd of mg in a fentanyl dose)."""
+    """Per region: the expected dose^hazard_exponent over fentanyl and heroin doses (mg^g), the
+    tolerance (mg) that users settle at, and the fentanyl part of the hazard (fentanyl doses'
+    share of E[dose^g], 0-1; tolerance and the MOUD ratio cancel in it) (`UserRules` in;
+    fentanyl_sigma: each region's log-sd of mg in a fentanyl dose)."""
     g, heroin_mg = rules.hazard_exponent, rules.heroin_dose_mg
     spread_h = math.exp(0.5 * g * (g - 1.0) * rules.sigma_heroin * rules.sigma_heroin)
     n_regions = fentanyl_share.size
     dose_g = np.empty(n_regions)
     settled = np.empty(n_regions)
+    fentanyl_part = np.empty(n_regions)
     for r in range(n_regions):
         f = fentanyl_share[r]
         spread_f = math.exp(0.5 * g * (g - 1.0) * fentanyl_sigma[r] * fentanyl_sigma[r])
-        dose_g[r] = f * spread_f * fentanyl_mg[r] ** g + (1.0 - f) * spread_h * heroin_mg ** g
+        fentanyl_g = f * spread_f * fentanyl_mg[r] ** g
+        dose_g[r] = fentanyl_g + (1.0 - f) * spread_h * heroin_mg ** g
+        fentanyl_part[r] = fentanyl_g / dose_g[r]
         mean_dose = f * fentanyl_mg[r] + (1.0 - f) * heroin_mg
         settled[r] = heroin_mg * (mean_dose / heroin_mg) ** rules.tolerance_elasticity
-    return dose_g, settled
+    return dose_g, settled, fentanyl_part
 
 
 @numba.njit(cache=True)
-def step_segment(lo, hi, counts, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules,
-                 keys, zero):
-    """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS] (zero: see `fast_pass`)."""
+def step_segment(lo, hi, counts, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
+                 tolerance_rules, keys, zero):
+    """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS] (rates: float64 weekly
+    hazards at 1 mg tolerance off and on MOUD; zero: see `fast_pass`)."""
     state, tolerance_mg = state[lo:hi], tolerance_mg[lo:hi]
     # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes; NaN: the float32
     # bounds hold for hazard exponent 2 only
-    bound_rate = np.float32(rate_dose) if g == 2.0 else np.float32(np.nan)
-    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rate, settled_mg, limits,
-                              tolerance_rules, keys, zero)
+    nan = np.float32(np.nan)
+    bound_rates = ((np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan))
+    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rates, settled_mg,
+                              np.float32(fentanyl_part), limits, tolerance_rules, keys, zero)
     for row in range(N_COUNTS):
         counts[row] += moved[row]
     if n_left:
-        exact_pass(lo, state, tolerance_mg, rate_dose, g, settled_mg, limits, tolerance_rules, keys,
-                   counts)
+        exact_pass(lo, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
+                   tolerance_rules, keys, counts)
 
 
 @numba.njit(inline="always")
@@ -238,15 +280,16 @@ def probability(p):
 def decision_limits(rules):
     """The week's ladder rungs (`UserRules` in) as `threshold31`s, in `agent_week`'s `limits`
     order; second rungs are cumulative, so each outcome keeps its probability: death f,
-    treatment after an overdose (1 - f) q; treatment e, remission (1 - e) r; relapse x l,
-    recovery (1 - x) l; starting s. Each probability is clamped first (an entry probability
+    MOUD after an overdose (1 - f) q; MOUD e, remission (1 - e) r; leaving MOUD l; relapse a x,
+    recovery a (1 - x); starting s. Each probability is clamped first (an entry probability
     above 1 means everyone enters)."""
     f, q = probability(rules.fatality), probability(rules.treatment_after_overdose_prob)
     e, r = probability(rules.treatment_entry_prob), probability(rules.remission_prob)
-    leave, x = probability(rules.treatment_exit_prob), probability(rules.relapse_prob)
+    a, x = probability(rules.abstinence_end_prob), probability(rules.relapse_prob)
     return (rng.threshold31(f), rng.threshold31(f + (1.0 - f) * q),
             rng.threshold31(e), rng.threshold31(e + (1.0 - e) * r),
-            rng.threshold31(leave * x), rng.threshold31(leave),
+            rng.threshold31(probability(rules.treatment_exit_prob)),
+            rng.threshold31(a * x), rng.threshold31(a),
             rng.threshold31(probability(rules.initiation_prob)))
 
 
@@ -258,9 +301,10 @@ def region_of(region_start: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True)
 def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma, rules):
     """Checks the slots' layout; returns per region the weekly overdose hazard at 1 mg tolerance
-    (`rate_dose`, uses x hazard per use x E[dose^g]) and the settled tolerance (mg), and zeroed
-    partial counts[chunk, row, region]. A plain function: in `step_users` each array expression would
-    be a parallel region of its own (slower to compile, and a thread wake-up each week)."""
+    (`rate_dose`, uses x hazard per use x E[dose^g]), the settled tolerance (mg) and the
+    fentanyl part of the hazard, and zeroed partial counts[chunk, row, region]. A plain
+    function: in `step_users` each array expression would be a parallel region of its own
+    (slower to compile, and a thread wake-up each week)."""
     n_regions = region_start.size - 1
     if n_slots > MAX_SLOTS:
         raise ValueError("step_users: more agent slots than MAX_SLOTS")
@@ -269,10 +313,12 @@ def week_setup(n_slots, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigm
         splits = splits and region_start[r] <= region_start[r + 1]
     if not splits:
         raise ValueError("step_users: region_start does not split the slots into regions")
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
+    dose_g, settled, fentanyl_part = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma,
+                                                  rules)
     n_chunks = (n_slots + CHUNK_AGENTS - 1) // CHUNK_AGENTS
     uses_x_hazard = rules.uses_per_week * rules.hazard_per_use
-    return uses_x_hazard * dose_g, settled, np.zeros((n_chunks, N_COUNTS, n_regions), np.int64)
+    return (uses_x_hazard * dose_g, settled, fentanyl_part,
+            np.zeros((n_chunks, N_COUNTS, n_regions), np.int64))
 
 
 @numba.njit(cache=True, parallel=True)
@@ -284,17 +330,19 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, f
 
     Overdose hazard per use = hazard_per_use x (dose / tolerance)^exponent, averaged over a
     lognormal dose (mean-preserving, log-sd sigma), so stronger, more variable doses and lower
-    tolerance raise risk. Tolerance (float32 mg) moves toward heroin_mg x (mean dose /
-    heroin_mg)^elasticity: it follows stronger supply only part of the way. `fatality` includes
-    naloxone reversals.
+    tolerance raise risk; on MOUD it is `moud_overdose_ratio` times that. An overdose (u < p)
+    is fentanyl's when u < p x the fentanyl part of the hazard (the same draw, no new one).
+    Tolerance (float32 mg) moves toward heroin_mg x (mean dose / heroin_mg)^elasticity: it
+    follows stronger supply only part of the way. `fatality` includes naloxone reversals.
     """
     g = rules.hazard_exponent
-    rate_dose, settled, part = week_setup(state.size, region_start, fentanyl_share, fentanyl_mg,
-                                          fentanyl_sigma, rules)
+    rate_dose, settled, fentanyl_part, part = week_setup(
+        state.size, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
     n_regions = region_start.size - 1
     limits = decision_limits(rules)
-    tolerance_rules = (np.float32(rules.tolerance_adapt_rate), np.float32(1.0 - rules.tolerance_loss),
-               np.float32(rules.tolerance_min_mg), np.float32(rules.heroin_dose_mg))
+    tolerance_rules = (np.float32(rules.tolerance_adapt_rate),
+                       np.float32(1.0 - rules.tolerance_loss),
+                       np.float32(rules.tolerance_min_mg), np.float32(rules.heroin_dose_mg))
     keys = (od_key, change_key)   # split into halves per segment: a parallel loop
     zero = np.int32(region_start[0])   # 0 (checked in week_setup), unknown to the compiler
     for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
@@ -303,8 +351,10 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, f
         for r in range(n_regions):
             first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
             if first < last:
-                step_segment(first, last, part[c, :, r], state, tolerance_mg, rate_dose[r], g,
-                             np.float32(settled[r]), limits, tolerance_rules, keys, zero)
+                rates = (rate_dose[r], rate_dose[r] * rules.moud_overdose_ratio)
+                step_segment(first, last, part[c, :, r], state, tolerance_mg, rates, g,
+                             np.float32(settled[r]), fentanyl_part[r], limits, tolerance_rules,
+                             keys, zero)
     return sum_chunks(part)
 
 
@@ -315,21 +365,26 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
     region = region_of(region_start)
     idx = np.arange(state.size)
     od_draw, change = rng.bits31_np(od_key, idx), rng.bits31_np(change_key, idx)
-    dose_g, settled = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
-    rate_dose = rules.uses_per_week * rules.hazard_per_use * dose_g
-    using, treated = state == USING, state == TREATMENT
-    idle = ~using & ~treated
+    dose_g, settled, fentanyl_part = region_terms(fentanyl_share, fentanyl_mg, fentanyl_sigma,
+                                                  rules)
+    rate_dose = (rules.uses_per_week * rules.hazard_per_use * dose_g)[region]
+    using, treated, abstinent = state == USING, state == TREATMENT, state == ABSTINENT
+    idle = ~using & ~treated & ~abstinent
     tol = tolerance_mg.astype(np.float64)
-    overdose = using & (od_draw * rng.TO_UNIT31 < -np.expm1(-rate_dose[region] * tol
-                                                             ** -rules.hazard_exponent))
-    (dies_t, dies_or_treated_t, enters_t, enters_or_remits_t, relapses_t, leaves_t,
+    rate = np.where(treated, rate_dose * rules.moud_overdose_ratio, rate_dose)
+    p = -np.expm1(-rate * tol ** -rules.hazard_exponent)
+    u = od_draw * rng.TO_UNIT31
+    overdose = (using | treated) & (u < p)
+    (dies_t, dies_or_treated_t, enters_t, enters_or_remits_t, leaves_t, relapses_t, ends_t,
      starts_t) = decision_limits(rules)
     dies = overdose & (change <= dies_t)
-    entered = np.where(overdose, ~dies & (change <= dies_or_treated_t),
-                       using & (change <= enters_t))
+    fentanyl_deaths = dies & (u < p * fentanyl_part[region])
+    entered = using & np.where(overdose, ~dies & (change <= dies_or_treated_t),
+                               change <= enters_t)
     remits = using & ~overdose & ~entered & (change <= enters_or_remits_t)
-    relapses = treated & (change <= relapses_t)
-    recovers = treated & ~relapses & (change <= leaves_t)
+    leaves = treated & ~overdose & (change <= leaves_t)
+    relapses = abstinent & (change <= relapses_t)
+    recovers = abstinent & ~relapses & (change <= ends_t)
     starts = idle & (change <= starts_t)
     tol32 = tolerance_mg.copy()
     min_mg = np.float32(rules.tolerance_min_mg)
@@ -337,15 +392,17 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
                          * (settled.astype(np.float32)[region] - tol32))
     kept = np.maximum(min_mg, tol32 * np.float32(1.0 - rules.tolerance_loss))
     heroin_mg = np.float32(rules.heroin_dose_mg)
-    tolerance_mg[:] = np.where(using, adapted, np.where(treated, kept,
+    tolerance_mg[:] = np.where(using, adapted, np.where(abstinent, kept,
                                                         np.where(starts, heroin_mg, tol32)))
     state[relapses | starts] = USING
     state[entered] = TREATMENT
+    state[leaves] = ABSTINENT
     state[dies] = DEAD
     state[remits | recovers] = RECOVERED
     counts = np.zeros((N_COUNTS, n_regions), np.int64)
     for row, mask in ((C_DEATHS, dies), (C_OVERDOSES, overdose), (C_ENTERED, entered),
                       (C_USING, state == USING), (C_TREATMENT, state == TREATMENT),
-                      (C_STARTED, starts)):
+                      (C_STARTED, starts), (C_SYNTHETIC, fentanyl_deaths),
+                      (C_ABSTINENT, state == ABSTINENT)):
         counts[row] = np.bincount(region[mask], minlength=n_regions)
     return counts

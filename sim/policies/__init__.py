@@ -8,6 +8,7 @@ from sim.policies import (  # noqa: F401  (importing registers the types)
     demand,
     diplomacy,
     enforcement,
+    naloxone,
     pandemic,
     regulation,
     sanctions,

@@ -10,15 +10,15 @@ from sim.policies.base import Levers, Policy, register, spec
 @register("demand_reduction")
 @dataclass
 class DemandReduction(Policy):
-    """The US treats demand (China and Mexico urge it, seed article 000). Changes: treatment
-    capacity (x `treatment_capacity_multiplier`) and outreach (x `treatment_entry_multiplier`
-    on the weekly chance of entering treatment), naloxone coverage (raised to at least
-    `naloxone_coverage`), and initiation (x 1 - `prevention`)."""
+    """The US treats demand (China and Mexico urge it, seed article 000). Changes: places on
+    medication for opioid use disorder (MOUD: x `treatment_capacity_multiplier`) and outreach
+    (x `treatment_entry_multiplier` on the weekly chance of seeking a place), naloxone coverage
+    (raised to at least `naloxone_coverage`), and initiation (x 1 - `prevention`)."""
 
-    story = ("more treatment and naloxone in the US: fewer people die per overdose and more leave "
-             "use")
+    story = ("more medication (methadone, buprenorphine) and naloxone in the US: more people are "
+             "protected while on medication and fewer die per overdose")
 
-    treatment_capacity_multiplier: float = spec(1.5, low=0.0, high=20.0, unit="x places",
+    treatment_capacity_multiplier: float = spec(1.5, low=0.0, high=20.0, unit="x MOUD places",
                                                 doc="lever")
     treatment_entry_multiplier: float = spec(1.5, low=0.0, high=20.0, unit="x entry chance",
                                              doc="lever")

@@ -16,7 +16,8 @@ HAN_00438 = ("CDC Health Alert Network HAN-00438, 17 Dec 2020: overdose deaths a
 class PandemicDisruption(Policy):
     """Lockdowns make people use alone and disrupt services. Changes: naloxone coverage
     (x `naloxone_multiplier`: fewer overdoses are witnessed, so fewer are reversed) and
-    outreach (x `treatment_entry_multiplier` on the weekly chance of entering treatment)."""
+    outreach (x `treatment_entry_multiplier` on the weekly chance of seeking a place on
+    medication for opioid use disorder; it changes entries only while places are free)."""
 
     story = ("lockdowns make more people use alone and disrupt services: fewer overdoses are "
              "reversed and fewer people enter treatment")
