@@ -12,7 +12,6 @@ so `--resume` replays the same search without rerunning finished runs.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import hashlib
@@ -34,11 +33,10 @@ import yaml  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 
-from sim.config import ScenarioError, load_scenario  # noqa: E402
+from sim.config import Scenario, ScenarioError, as_scenario, load_scenario  # noqa: E402
 from sim.ensemble import RunSpec, RunStore, execute, replicate_seeds  # noqa: E402
-from sim.folders import working_folder  # noqa: E402
 from sim.plots import PLAIN_TEXT  # noqa: E402
-from sim.study import _publish, check_scheduler  # noqa: E402
+from sim.study import _publish, check_scheduler, study_store  # noqa: E402
 
 SIGNIFICANT_DIGITS = 4        # candidates are rounded, so what is shipped is what was run
 SIMPLEX_STEP = 0.1            # initial Nelder-Mead step, as a share of each parameter's range
@@ -80,11 +78,12 @@ def rounded(value: float) -> float:
 class Fit:
     """The objective: runs candidates (stored, so a resumed fit replays them) and scores them."""
 
-    def __init__(self, args, scenario, spec, store: RunStore, progress):
-        self.args, self.scenario, self.spec, self.store = args, scenario, spec, store
-        self.progress = progress
-        self.seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed,
-                                     args.replicates)
+    def __init__(self, scenario, store, progress, seeds: list[int], workers: int | None = None,
+                 scheduler: str | None = None):
+        self.scenario, self.store = scenario, store
+        spec = self.spec = scenario.calibration
+        self.progress, self.seeds = progress, seeds
+        self.workers, self.scheduler = workers, scheduler
         self.weeks = weeks_through(scenario.start, spec.last_year)
         self.years = list(range(spec.first_year, spec.last_year + 1))
         observed = pd.read_csv(spec.file).set_index("year")[spec.column]
@@ -99,8 +98,9 @@ class Fit:
                 for p, u in zip(self.spec.free, np.clip(unit, 0, 1), strict=True)}
 
     def specs(self, values: dict) -> list[CandidateSpec]:
-        return [CandidateSpec(str(Path(self.args.scenario).resolve()), seed, self.weeks,
-                              tuple(values.items()), self.label) for seed in self.seeds]
+        return [CandidateSpec(str(Path(self.scenario.file).resolve()), seed, self.weeks,
+                              tuple(values.items()), self.label, self.scenario)
+                for seed in self.seeds]
 
     def annual_runs(self, values: dict, metric: str, how: str = "sum") -> pd.DataFrame:
         """One row per replicate, one column per target year."""
@@ -117,7 +117,7 @@ class Fit:
         """Run every candidate's replicates in one batch, then score each."""
         candidates = [self.values(u) for u in units]
         execute([s for c in candidates for s in self.specs(c)], self.store,
-                workers=self.args.workers, scheduler=self.args.scheduler,
+                workers=self.workers, scheduler=self.scheduler,
                 progress=self._runs_finished, resume=True)
         scores = []
         for values in candidates:
@@ -170,9 +170,8 @@ def shipped_fit(path: str | Path, replicates: int, workers: int, folder: Path) -
     `untargeted_table(fit, {})` (the check in tests/test_calibration.py and
     docs/calibration.md)."""
     scenario = load_scenario(path)
-    args = argparse.Namespace(scenario=Path(path), seed=None, replicates=replicates,
-                              workers=workers, scheduler=None)
-    fit = Fit(args, scenario, scenario.calibration, RunStore(folder), lambda *_: None)
+    fit = Fit(scenario, RunStore(folder), lambda *_: None,
+              replicate_seeds(scenario.seed, replicates), workers)
     execute(fit.specs({}), fit.store, workers=workers, resume=True)
     return fit
 
@@ -235,23 +234,29 @@ def fragment(values: dict, objective: float, command: str, spec) -> str:
     return header + yaml.safe_dump({"parameters": nested}, sort_keys=False)
 
 
-def calibrate(args) -> Path:
-    """`run.py calibrate SCENARIO.yaml`: fit, then write fitted.yaml, fit.csv, untargeted.csv,
-    evaluations.csv, fit.png and summary.json into `--out`."""
-    scenario = load_scenario(args.scenario)
+def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points: int = 24,
+              max_evals: int = 40, workers: int | None = None, scheduler: str | None = None,
+              out: Path | None = None, force: bool = False, resume: bool = False,
+              quiet: bool = True) -> pd.DataFrame:
+    """Fit the free parameters of a scenario's `calibration:` block (a `Scenario`, a shipped
+    name or a file) to its observed series. Returns the fit table (year, observed, model median
+    and 5-95% over replicates, error %) at the best values found; with `out`, also writes
+    fitted.yaml, fit.csv, untargeted.csv, evaluations.csv, fit.png and summary.json there
+    (`run.py calibrate`)."""
+    where = scenario.file if isinstance(scenario, Scenario) else scenario
+    scenario = as_scenario(scenario)
     spec = scenario.calibration
     if spec is None:
-        raise ScenarioError(f"{args.scenario}: calibration: missing; add a calibration: block "
+        raise ScenarioError(f"{where}: calibration: missing; add a calibration: block "
                             "with target and free (see docs/calibration.md)")
     if spec.first_year < scenario.start.year:
-        raise ScenarioError(f"{args.scenario}: calibration.target.years: {spec.first_year} is "
+        raise ScenarioError(f"{where}: calibration.target.years: {spec.first_year} is "
                             f"before the scenario starts ({scenario.start})")
-    check_scheduler(args.scheduler)
-    out = args.out or Path("results") / "calibration" / dt.datetime.now().strftime(
-        "%Y%m%d-%H%M%S")
-    with working_folder(out, args.force, args.resume, "calibrate"):
+    check_scheduler(scheduler)
+    seeds = replicate_seeds(scenario.seed if seed is None else seed, replicates)
+    with study_store(out, force, resume, "calibrate") as store:
         started = time.perf_counter()
-        with _progress_bar(args.lhs_points + args.max_evals, args.quiet) as bar:
+        with _progress_bar(lhs_points + max_evals, quiet) as bar:
             best_so_far = [math.inf]
 
             def progress(runs: int, objective: float | None) -> None:
@@ -261,16 +266,16 @@ def calibrate(args) -> Path:
                     bar.update(1)
                 bar.set_postfix_str(f"{runs} runs, best objective {best_so_far[0]:.4g}")
 
-            fit = Fit(args, scenario, spec, RunStore(out / "runs"), progress)
-            values = search(fit, args.lhs_points, args.max_evals)
+            fit = Fit(scenario, store, progress, seeds, workers, scheduler)
+            values = search(fit, lhs_points, max_evals)
         table = fit_table(fit, values)
         objective = fit.best["objective"]
         command = shlex.join(["python", *sys.argv])
-        summary = {"scenario": str(args.scenario), "method": "Latin hypercube screen, then bounded "
+        summary = {"scenario": str(where), "method": "Latin hypercube screen, then bounded "
                    "Nelder-Mead (scipy)", "objective": "sum of squared log errors of the median over "
                    f"replicates of annual {spec.metric}, {spec.first_year}-{spec.last_year}",
-                   "objective_value": objective, "fitted": values, "replicates": args.replicates,
-                   "seeds": fit.seeds, "lhs_points": args.lhs_points, "max_evals": args.max_evals,
+                   "objective_value": objective, "fitted": values, "replicates": replicates,
+                   "seeds": fit.seeds, "lhs_points": lhs_points, "max_evals": max_evals,
                    "evaluations": len(fit.evaluations), "weeks": fit.weeks,
                    "free": [vars(p) for p in spec.free], "command": command,
                    "wall_time_s": round(time.perf_counter() - started, 1)}
@@ -286,10 +291,9 @@ def calibrate(args) -> Path:
             fit_figure(table, f"{scenario.name}: {spec.metric} against {spec.column}",
                        "people/year", folder / "fit.png")
 
-        _publish(out, write)
-    if not args.quiet:
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    return out
+        if out is not None:
+            _publish(out, write)
+    return table
 
 
 def _progress_bar(total: int, quiet: bool):

@@ -15,6 +15,9 @@ Bad input exits with status 2 and a message naming the file, the line and the ke
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import importlib
+import os
 import signal
 import sys
 import threading
@@ -144,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     lesson.add_argument("--replicates", type=count_int, default=3,
                         help="replicates per scenario (default 3)")
     lesson.add_argument("--out", type=Path, help="output folder (default: "
-                        "results/lessons/lesson<N>/)")
+                        "results/lessons/lesson<N>/<timestamp>/, a new one each time)")
     lesson.add_argument("--force", action="store_true", help="replace --out if it exists")
     return parser
 
@@ -153,14 +156,13 @@ def format_value(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
-def print_table(model, totals: dict) -> None:
-    from sim.metrics import units_for
-
-    units = units_for(model)
-    print(f"\n{'metric':<28} {'total':>16}  unit (sum over weeks or mean)")
+def print_table(summary: dict) -> None:
+    """The run's totals in their units: a summed weekly flow in people, kg or US$; a level as
+    its mean over the weeks."""
+    print(f"\n{'metric':<28} {'total':>16}  unit")
     for name in TABLE_ROWS:
-        unit, how = units[name]
-        print(f"{name:<28} {format_value(totals[name]):>16}  {unit} ({how})")
+        print(f"{name:<28} {format_value(summary['totals'][name]):>16}  "
+              f"{summary['total_units'][name]}")
 
 
 def command_validate(args) -> int:
@@ -178,15 +180,17 @@ def command_validate(args) -> int:
 
 
 def load_with_settings(args):
-    """The scenario of `run`/`profile` with --seed, --weeks and single-valued --set applied."""
-    from sim.ensemble import parse_settings
+    """The scenario of `run`/`profile` with --seed, --weeks and single-valued --set applied
+    (checked as the API and scenario files check them)."""
+    from sim.ensemble import SET, parse_settings
 
     settings = parse_settings(args.set or [])
     several = [path for path, values in settings.items() if len(values) > 1]
     if several:
         raise ScenarioError(f"--set: {several[0]}: one value per parameter here (grids: sweep)")
     scenario = load_scenario(args.scenario).with_overrides(
-        {path: values[0] for path, values in settings.items()}, seed=args.seed, weeks=args.weeks)
+        {path: values[0] for path, values in settings.items()}, seed=args.seed, weeks=args.weeks,
+        source=SET)
     check_horizon(scenario, args.weeks, args.scenario)
     return scenario
 
@@ -209,21 +213,19 @@ def command_profile(args) -> int:
 def command_run(args) -> int:
     from tqdm import tqdm
 
+    from sim.ensemble import run_model
     from sim.folders import atomic_folder
-    from sim.model import FentanylModel
-    from sim.output import new_run_folder, totals, write_results
+    from sim.output import new_run_folder, summary, write_results
 
     scenario = load_with_settings(args)
     out = args.out if args.out is not None else new_run_folder(Path("results"), scenario.name)
     with atomic_folder(out, force=args.force, kind="run") as temp:
-        started = time.perf_counter()
-        model = FentanylModel(scenario)
         with tqdm(total=scenario.weeks, unit="week", desc=scenario.name,
                   disable=args.quiet or None, file=sys.stderr) as bar:
-            model.run(progress=lambda: bar.update(1))
-        write_results(model, temp, time.perf_counter() - started, plots=not args.no_plots)
+            model, seconds = run_model(scenario, progress=lambda: bar.update(1))
+        write_results(model, temp, seconds, plots=not args.no_plots)
     if not args.quiet:
-        print_table(model, totals(model))
+        print_table(summary(model, seconds))
     print(f"results: {out}")
     return 0
 
@@ -250,6 +252,16 @@ def sigterm_as_interrupt():
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader of the output went away (`run.py ... | head -1`): stop quietly, as Unix
+        # tools do, with nothing more written to the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "run")
@@ -258,10 +270,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with sigterm_as_interrupt():
-            return COMMAND_FUNCTIONS[args.command](args)
+            status = COMMAND_FUNCTIONS[args.command](args)
+            sys.stdout.flush()   # a closed pipe shows here, not when the interpreter exits
+            return status
     except (ScenarioError, EnsembleError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        raise
     except OSError as err:
         print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -272,39 +288,85 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
 
 
+def study_options(args) -> dict:
+    """The options `compare`, `sweep` and `calibrate` share, as the API's keyword arguments."""
+    return {"replicates": args.replicates, "seed": args.seed, "workers": args.workers,
+            "scheduler": args.scheduler, "out": args.out, "force": args.force,
+            "resume": args.resume, "quiet": args.quiet}
+
+
+def timestamped(*parts: str) -> Path:
+    return Path("results", *parts, dt.datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
 def command_study(args) -> int:
     from sim import study
+    from sim.ensemble import SET, parse_settings
 
-    out = study.compare(args) if args.command == "compare" else study.sweep(args)
-    print(f"results: {out}")
+    options = {**study_options(args), "weeks": args.weeks, "metrics": args.metrics}
+    if args.command == "compare":
+        options["out"] = args.out or timestamped("compare")
+        study.compare(args.scenarios, window=args.window, **options)
+    else:
+        options["out"] = args.out or timestamped("sweeps", load_scenario(args.scenario).name)
+        study.sweep(args.scenario, parse_settings(args.set or []), source=SET, **options)
+    print(f"results: {options['out']}")
     return 0
 
 
 def command_calibrate(args) -> int:
     from sim.calibrate import calibrate
 
-    print(f"results: {calibrate(args)}")
+    out = args.out or timestamped("calibration")
+    table = calibrate(args.scenario, lhs_points=args.lhs_points, max_evals=args.max_evals,
+                      **{**study_options(args), "out": out})
+    if not args.quiet:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    print(f"results: {out}")
     return 0
 
 
-def command_demo(args) -> int:
-    from sim.classroom.server import serve
+DASHBOARD_PACKAGES = ("solara", "ipyvuetify", "ipyvue", "altair")   # the `classroom` extra
 
-    load_scenario(args.scenario)   # a bad file fails here, with its line and key
-    return serve(args.host, args.port, args.scenario)
+
+def command_demo(args) -> int:
+    return serve_dashboard(args, teams=False)
 
 
 def command_classroom(args) -> int:
+    return serve_dashboard(args, teams=args.teams)
+
+
+def serve_dashboard(args, teams: bool) -> int:
+    """`demo` and `classroom`: the dashboard's packages must be there (else the command that
+    installs them, exit 2), and the scenario must load."""
+    missing = [name for name in DASHBOARD_PACKAGES if not importable(name)]
+    if missing:
+        print(f"error: the classroom dashboard needs packages that are not installed "
+              f"({', '.join(missing)}). Install them with:\n    pip install -e '.[classroom]'"
+              "\n(from the repository's folder; or `make demo`, which installs them and serves "
+              "the dashboard)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     from sim.classroom.server import serve
 
     load_scenario(args.scenario)   # a bad file fails here, with its line and key
-    return serve(args.host, args.port, args.scenario, teams=args.teams)
+    return serve(args.host, args.port, args.scenario, teams=teams)
+
+
+def importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
 
 
 def command_lesson(args) -> int:
     from sim.classroom.lessons import write_lesson
+    from sim.output import new_run_folder
 
-    out = write_lesson(args.number, args.out, args.replicates, args.force)
+    out = args.out or new_run_folder(Path("results") / "lessons", f"lesson{args.number}")
+    out = write_lesson(args.number, out, args.replicates, args.force)
     print(f"results: {out}")
     return 0
 

@@ -34,9 +34,13 @@ from sim.validation import (
     suggest,
 )
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario"]
+__all__ = ["Scenario", "ScenarioError", "find_scenario", "load_scenario"]
 
 MAX_EXTENDS = 16   # files in a chain of `extends` (a scenario, its parent, its parent's, ...)
+# The scenarios shipped with the package: in a checkout, `sim/scenarios` is a link to the
+# repository's `scenarios/` (the files users edit) and `sim/data/observed` one to `data/observed`
+# (the baseline's calibration target); a wheel holds copies of both (pyproject package-data).
+SHIPPED = Path(__file__).with_name("scenarios")
 TOP_LEVEL_KEYS = ("name", "description", "extends", "start", "weeks", "years", "seed",
                   "parameters", "policies", "network", "calibration")
 
@@ -144,25 +148,86 @@ class Scenario:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def with_overrides(self, parameters: dict | None = None, seed: int | None = None,
-                       weeks: int | None = None) -> Scenario:
-        """A new scenario with parameters set by dotted path ({"users.agents": 20000}, each
-        checked as in a scenario file), a new seed or a shorter/longer horizon."""
+                       weeks: int | None = None, source: Source = OVERRIDES) -> Scenario:
+        """A new scenario with values set by dotted key, each checked as in a scenario file (an
+        error names the key and `source`): parameters (`users.naloxone_coverage`), a policy's
+        fields by its `id` (`policies.<id>.<field>`) and network entries
+        (`network.customs_posts.<post>.<field>`, `network.cartels.<cartel>.<field>`, ...); a new
+        seed or a shorter/longer horizon."""
         resolved, values = thaw(self.resolved), thaw(self.parameters)
+        rebuild = False
         for path, value in (parameters or {}).items():
-            group, _, key = path.partition(".")
-            values[group][key] = resolved.setdefault("parameters", {}).setdefault(group, {})[
-                key] = check_override(path, value)
+            if not isinstance(path, str):
+                fail(source, (repr(path),), "expected a dotted key (text), e.g. "
+                     "'users.naloxone_coverage'")
+            head, _, rest = path.partition(".")
+            if head == "policies":
+                _set_policy_field(resolved.setdefault("policies", []), rest, value, source)
+                rebuild = True
+            elif head == "network":
+                _set_nested(resolved, path, value, source)
+                rebuild = True
+            else:
+                group, key = head, rest
+                values[group][key] = resolved.setdefault("parameters", {}).setdefault(group, {})[
+                    key] = check_override(path, value, source)
         problem = layout.size_problem(values)
         if problem is not None:
-            fail(OVERRIDES, (".".join(problem[0]),), problem[1])
+            fail(source, (".".join(problem[0]),), problem[1])
         changes = {"parameters": freeze(values)}
+        if rebuild:
+            world = load_world(resolved.get("network"), source)
+            changes["world"] = freeze(world)
+            changes["policies"] = build_policies(
+                [(record, source, ("policies", record.get("id", i)))
+                 for i, record in enumerate(resolved.get("policies", []))], self.start, world)
         if seed is not None:
-            changes["seed"] = resolved["seed"] = check_number(seed, int, OVERRIDES, ("seed",), 0,
+            changes["seed"] = resolved["seed"] = check_number(seed, int, source, ("seed",), 0,
                                                               2**63 - 1)
         if weeks is not None:
-            changes["weeks"] = resolved["weeks"] = check_number(weeks, int, OVERRIDES,
+            changes["weeks"] = resolved["weeks"] = check_number(weeks, int, source,
                                                                 ("weeks",), 1, 5218)
         return dataclasses.replace(self, resolved=freeze(resolved), **changes)
+
+
+def _set_policy_field(records: list, key: str, value, source: Source) -> None:
+    """`<id>.<field>` of `policies.<id>.<field>`: set the field of the policy with that id (in
+    the resolved record; `build_policies` checks it as a scenario file's policy is)."""
+    pid, _, name = key.partition(".")
+    ids = [r["id"] for r in records if isinstance(r.get("id"), str)]
+    if not name or "." in name:
+        fail(source, (f"policies.{key}",), "expected policies.<id>.<field>, e.g. "
+             f"policies.{ids[0] if ids else 'my_policy'}.start")
+    for record in records:
+        if record.get("id") == pid:
+            record[name] = value
+            return
+    fail(source, ("policies", pid), f"no policy with this id. valid ids: {', '.join(ids)}."
+         + suggest(pid, ids).split(".", 1)[1])
+
+
+def _set_nested(resolved: dict, path: str, value, source: Source) -> None:
+    """Set `network.<list>.<name>.<field>` (or `network.file`) in the resolved record;
+    `load_world` checks it as a scenario file's `network:` block is."""
+    keys = path.split(".")
+    here = resolved
+    for depth, key in enumerate(keys[:-1]):
+        here = here.setdefault(key, {})
+        if not isinstance(here, dict):
+            fail(source, tuple(keys[:depth + 1]), "is a value, not a mapping of entries")
+    here[keys[-1]] = value
+
+
+def build_policies(raw: list[tuple[dict, Source, tuple]], start: dt.date, world: dict) -> tuple:
+    """Build and check each (policy entry, its source, its key path); the enabled ones that act
+    within the run (a policy over before the scenario starts, or within one week, never acts)."""
+    policies = []
+    for spec, source, path in raw:
+        policy = build_policy(spec, source, path, start, world)
+        never_active = policy.end_week is not None and policy.end_week <= policy.start_week
+        if policy.enabled and not never_active:
+            policies.append(policy)
+    return tuple(policies)
 
 
 def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
@@ -239,15 +304,9 @@ def load_scenario(path: str | Path) -> Scenario:
     if problem is not None:
         fail(source, ("parameters", *problem[0]), problem[1])
     world = load_world(data.get("network"), source)
-    policies = []
-    for raw in raw_policies:
-        psource, ppath = raw["__source__"]
-        spec = {k: v for k, v in raw.items() if k != "__source__"}
-        policy = build_policy(spec, psource, ppath, start, world)
-        # a policy over before the scenario starts (or within one week) never acts
-        never_active = policy.end_week is not None and policy.end_week <= policy.start_week
-        if policy.enabled and not never_active:
-            policies.append(policy)
+    policies = build_policies(
+        [({k: v for k, v in raw.items() if k != "__source__"}, *raw["__source__"])
+         for raw in raw_policies], start, world)
     calibration = check_calibration(data.get("calibration"), source)
     resolved = {k: v for k, v in data.items() if k not in ("policies", "calibration")}
     resolved.update(name=name, start=start.isoformat(), weeks=weeks, seed=seed,
@@ -255,5 +314,29 @@ def load_scenario(path: str | Path) -> Scenario:
                     policies=[{k: v for k, v in p.items() if k != "__source__"}
                               for p in raw_policies])
     return Scenario(name=name, description=description, start=start, weeks=weeks, seed=seed,
-                    parameters=freeze(parameters), policies=tuple(policies), world=freeze(world),
+                    parameters=freeze(parameters), policies=policies, world=freeze(world),
                     file=path, resolved=freeze(resolved), calibration=calibration)
+
+
+def shipped_scenarios() -> list[str]:
+    """The names of the scenarios shipped with the package."""
+    return sorted(p.stem for p in SHIPPED.glob("*.yaml"))
+
+
+def find_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name (`"baseline"`), or a scenario file by path (a `Path`, or text
+    with a folder or a .yaml ending), loaded and validated."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml")):
+        return load_scenario(name_or_path)
+    names = shipped_scenarios()
+    if text not in names:
+        raise ScenarioError(f"{text}: no scenario of this name ships with the package (a file "
+                            f"needs its path, e.g. {text}.yaml). valid names: {', '.join(names)}."
+                            + suggest(text, names).split(".", 1)[1])
+    return load_scenario(SHIPPED / f"{text}.yaml")
+
+
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A `Scenario` as it is; a name or path through `find_scenario`."""
+    return scenario if isinstance(scenario, Scenario) else find_scenario(scenario)

@@ -12,16 +12,16 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from sim.config import Scenario, load_scenario
+from sim.config import OVERRIDES, Scenario, as_scenario, check_override
 from sim.folders import stop_at
-from sim.params import TABLE
-from sim.validation import ScenarioError, fail, read_file
+from sim.validation import ScenarioError, Source, check_horizon, load_yaml, read_file
 
 MAX_SEED = 2**63 - 1
 
@@ -43,18 +43,29 @@ class RunResult:
     markers: list[tuple[str, str]] = field(default_factory=list)   # (ISO start date, label)
 
 
+def run_model(scenario: Scenario | str | Path, seed: int | None = None, weeks: int | None = None,
+              overrides: dict | None = None, progress=None):
+    """Build and run the model of a scenario (a `Scenario`, a shipped scenario's name or a
+    file) with its overrides, seed and horizon checked as the command line checks them;
+    returns the model and its run time (s)."""
+    from sim.model import FentanylModel
+
+    scenario = as_scenario(scenario).with_overrides(overrides, seed=seed, weeks=weeks)
+    check_horizon(scenario, weeks, scenario.file)
+    started = time.perf_counter()
+    model = FentanylModel(scenario)
+    model.run(progress=progress)
+    return model, time.perf_counter() - started
+
+
 def run(scenario: Scenario | str | Path, seed: int, weeks: int | None = None,
         overrides: dict | None = None) -> RunResult:
-    """Run one scenario (a `Scenario` or a YAML path) with `seed`; returns a `RunResult`."""
-    from sim.model import FentanylModel
+    """Run one scenario (a `Scenario`, a name or a YAML path) with `seed`; returns a
+    `RunResult` (dates as ISO text: the form runs are kept in)."""
     from sim.output import policy_markers, totals
 
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    scenario = scenario.with_overrides(overrides, seed=seed, weeks=weeks)
-    model = FentanylModel(scenario)
-    model.run()
-    return RunResult(scenario=scenario.name, seed=seed, weeks=scenario.weeks,
+    model, _ = run_model(scenario, seed, weeks, overrides)
+    return RunResult(scenario=model.scenario.name, seed=seed, weeks=model.scenario.weeks,
                      overrides=dict(overrides or {}),
                      timeseries=model.recorder.get_model_vars_dataframe(),
                      totals=totals(model),
@@ -71,6 +82,7 @@ class RunSpec:
     weeks: int
     overrides: tuple = ()
     label: str = ""
+    scenario: Scenario | None = field(default=None, compare=False, repr=False)  # else `path`
 
     @property
     def stem(self) -> str:
@@ -89,7 +101,7 @@ class RunSpec:
 
 def run_spec(spec: RunSpec) -> RunResult:
     """Picklable worker entry: run one `RunSpec`."""
-    return run(spec.path, spec.seed, spec.weeks, dict(spec.overrides))
+    return run(spec.scenario or spec.path, spec.seed, spec.weeks, dict(spec.overrides))
 
 
 class RunFileError(EnsembleError):
@@ -197,6 +209,22 @@ class RunStore:
             raise RunFileError(f"{path}: not a kept run ({err}); it was not used") from None
 
 
+class MemoryStore:
+    """Finished runs held in memory, for a study asked for no folder (nothing is written)."""
+
+    def __init__(self):
+        self.runs: dict[RunSpec, RunResult] = {}
+
+    def has(self, spec: RunSpec) -> bool:
+        return spec in self.runs
+
+    def save(self, spec: RunSpec, result: RunResult) -> None:
+        self.runs[spec] = result
+
+    def load(self, spec: RunSpec) -> RunResult:
+        return self.runs[spec]
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -291,32 +319,47 @@ def replicate_seeds(first_seed: int, replicates: int) -> list[int]:
     return [first_seed + r for r in range(replicates)]
 
 
-def parse_settings(items: list[str]) -> dict[str, list[float]]:
-    """`--set group.key=v1,v2` options -> {path: [values]}, checked against the parameter
-    table (unknown keys get a "did you mean")."""
-    from sim.validation import Source, check_number, suggest
+SET = Source(Path("--set"))   # where a command-line override "comes from"
 
-    grid: dict[str, list[float]] = {}
-    source = Source(Path("--set"))
-    valid = [f"{g}.{k}" for g, params in TABLE.items() for k in params]
+
+def parse_settings(items: list[str]) -> dict[str, list]:
+    """`--set KEY=v1,v2` options -> {key: [values]}: numbers as numbers, other values as YAML
+    reads them (true, false, dates, text). The keys and values are checked against a scenario
+    by `check_grid`, as a scenario file's are."""
+    grid: dict[str, list] = {}
     for item in items:
         path, sep, values = item.partition("=")
         if not sep or not values:
             raise ScenarioError(f"--set: {item}: expected PARAMETER=VALUE[,VALUE...]")
-        if path not in valid:
-            raise ScenarioError(f"--set: {path}: unknown parameter. {suggest(path, valid)}")
         if path in grid:
             raise ScenarioError(f"--set: {path}: given twice; list all its values in one --set")
-        group, key = path.split(".")
-        p = TABLE[group][key]
-        parsed = []
-        for text in values.split(","):
-            try:
-                number = float(text)
-            except ValueError:
-                fail(source, (path,), f"expected a number, got '{text}'")
-            parsed.append(check_number(number, type(p.value), source, (path,), p.low, p.high))
-        if len(set(parsed)) < len(parsed):
-            raise ScenarioError(f"--set: {path}: a value is listed twice")
-        grid[path] = parsed
+        grid[path] = [_value(text) for text in values.split(",")]
     return grid
+
+
+def _value(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return load_yaml(text)
+
+
+def check_grid(scenario: Scenario, grid: dict, source: Source = OVERRIDES) -> dict[str, list]:
+    """Every value of a grid of overrides checked against `scenario` (`with_overrides`: the
+    checks and messages of a scenario file); parameters in their table type."""
+    checked = {}
+    for path, values in grid.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise ScenarioError(f"{source.file}: {path}: expected a list of values, got "
+                                f"{values!r}")
+        values = list(values)
+        if not values:
+            raise ScenarioError(f"{source.file}: {path}: expected at least one value")
+        for value in values:
+            scenario.with_overrides({path: value}, source=source)
+        if not path.startswith(("policies.", "network.")):
+            values = [check_override(path, value, source) for value in values]
+        if len(set(map(repr, values))) < len(values):
+            raise ScenarioError(f"{source.file}: {path}: a value is listed twice")
+        checked[path] = values
+    return checked

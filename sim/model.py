@@ -9,6 +9,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import mesa
 import numpy as np
@@ -23,14 +24,14 @@ from sim.actors.mail_buyers import MailBuyer
 from sim.actors.makers import Makers, makers_adapt
 from sim.actors.regulators import ChinaRegulator, Controls
 from sim.chemicals import load_chemicals
-from sim.config import Scenario
+from sim.config import Scenario, as_scenario
 from sim.kernels import layout
 from sim.network import MAX_TRANSIT_WEEKS, trade_network
 from sim.pipeline import Pipeline
 from sim.policies import Levers
 from sim.policies.base import policies_week
 from sim.profiling import PhaseClock
-from sim.recorder import Recorder
+from sim.recorder import Recorder, WeeklyCollector
 
 
 @dataclass
@@ -78,9 +79,17 @@ PHASES = (
 
 
 class FentanylModel(mesa.Model):
-    """The model. Build it from a validated `Scenario` (see `sim.config.load_scenario`)."""
+    """The model of a scenario. Mesa-native: `running` turns False at the horizon and
+    `datacollector` is Mesa's DataCollector (every output column a model reporter), so
+    `mesa.batch_run(FentanylModel, parameters={"users.naloxone_coverage": [0.3, 0.6],
+    "seed": [1, 2], "weeks": 52})` works as it is."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario | str | Path = "baseline", seed: int | None = None,
+                 weeks: int | None = None, **overrides):
+        """`scenario`: a validated `Scenario`, a shipped scenario's name or a file path; `seed`
+        and `weeks` (default: the scenario's) and dotted overrides as keyword arguments
+        (`**{"users.naloxone_coverage": 0.6}`), each checked as in a scenario file."""
+        scenario = as_scenario(scenario).with_overrides(overrides, seed=seed, weeks=weeks)
         super().__init__(seed=scenario.seed)
         self.scenario, self.seed, self.week = scenario, scenario.seed, 0
         self.params = params = scenario.parameters
@@ -121,6 +130,7 @@ class FentanylModel(mesa.Model):
             policy.setup(self)
         self.week_outcome = None   # the last week's pipeline outcome, for views
         self.recorder = Recorder(metrics.columns_for(self), scenario.weeks, scenario.start)
+        self.datacollector = WeeklyCollector(self.recorder)
         self.clock = PhaseClock()   # seconds per phase of the week (`run.py profile`)
         self.shipments_inspected = 0   # consignments and loads, over the weeks run
 
@@ -140,6 +150,7 @@ class FentanylModel(mesa.Model):
             phase.run(self, week)
             self.clock.lap(phase.name)
         self.week += 1
+        self.running = self.week < self.scenario.weeks
 
     def run(self, weeks: int | None = None, progress=None) -> None:
         """Run `weeks` steps (default: the scenario's horizon); `progress` is called each week."""

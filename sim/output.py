@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 import sim
@@ -45,13 +46,23 @@ def policy_markers(model) -> list[tuple[dt.date, str]]:
             if p.start_week < weeks and p.start >= model.scenario.start)
 
 
-def write_results(model, folder: Path, run_time_s: float, plots: bool = True) -> None:
-    """Everything a run leaves behind, into `folder` (which exists and is empty)."""
+def total_unit(unit: str, how: str) -> str:
+    """The unit of a run's total: a summed weekly flow in people/week is a number of people (the
+    per-week part goes); a level's total is its mean over the weeks."""
+    return unit.replace("/week", "") if how == "sum" else f"{unit} (mean over weeks)"
+
+
+def timeseries(frame: pd.DataFrame) -> pd.DataFrame:
+    """The recorder's weekly frame indexed by date (datetime64, the week's Monday)."""
+    return frame.assign(date=pd.to_datetime(frame["date"])).set_index("date")
+
+
+def summary(model, run_time_s: float) -> dict:
+    """What summary.json holds: the scenario, seed, horizon, totals with their units, policies
+    and dated events."""
     scenario = model.scenario
-    frame = model.recorder.get_model_vars_dataframe()
-    frame.to_csv(folder / "timeseries.csv", index=False, float_format="%.6g")
     units = units_for(model)
-    summary = {
+    return {
         "scenario": scenario.name,
         "description": scenario.description,
         "scenario_file": str(scenario.file),
@@ -65,12 +76,20 @@ def write_results(model, folder: Path, run_time_s: float, plots: bool = True) ->
         "totals": totals(model),
         "units": {name: unit for name, (unit, _) in units.items()},
         "how_totalled": {name: how for name, (_, how) in units.items()},
+        "total_units": {name: total_unit(unit, how) for name, (unit, how) in units.items()},
         "policies": [{"type": p.type_name, "label": p.describe(), "start": p.start.isoformat(),
                       "end": p.end.isoformat() if p.end else None} for p in model.policies],
         "events": [{"week": e.week, "date": (scenario.start + dt.timedelta(weeks=e.week))
                     .isoformat(), "event": str(e)} for e in model.events],
     }
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def write_results(model, folder: Path, run_time_s: float, plots: bool = True) -> None:
+    """Everything a run leaves behind, into `folder` (which exists and is empty)."""
+    scenario = model.scenario
+    frame = model.recorder.get_model_vars_dataframe()
+    frame.to_csv(folder / "timeseries.csv", index=False, float_format="%.6g")
+    (folder / "summary.json").write_text(json.dumps(summary(model, run_time_s), indent=2) + "\n")
     (folder / "scenario_resolved.yaml").write_text(
         yaml.safe_dump(json.loads(json.dumps(scenario.resolved, default=str)), sort_keys=False))
     if plots:

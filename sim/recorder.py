@@ -1,9 +1,11 @@
-"""Weekly series in preallocated arrays, read back like Mesa's DataCollector."""
+"""Weekly series in preallocated arrays, read back like Mesa's DataCollector (`Recorder`), and
+Mesa's DataCollector itself over them (`WeeklyCollector`), for `mesa.batch_run` and notebooks."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -39,3 +41,32 @@ class Recorder:
         frame.insert(0, "date", [d.isoformat() for d in self.dates()])
         frame.insert(0, "step", np.arange(self.rows))
         return frame
+
+
+class WeeklyCollector(mesa.DataCollector):
+    """Mesa's DataCollector over a `Recorder`: `date` and every output column are model
+    reporters, by name, and `model_vars[name]` holds one value per week stepped (index = step),
+    filled by the model's record phase from preallocated arrays (a Python reporter per column
+    and week would cost more than the week's kernels). `collect` has nothing left to do."""
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        names = ["date", *recorder.columns]
+        super().__init__(model_reporters={name: self._reporter(name) for name in names})
+
+    @staticmethod
+    def _reporter(name: str):
+        return lambda model: model.datacollector.model_vars[name][-1]
+
+    @property
+    def model_vars(self) -> dict:
+        rec = self.recorder
+        dates = np.array(rec.dates(), dtype="datetime64[ns]")
+        return {"date": dates, **{name: rec.series(name) for name in rec.columns}}
+
+    @model_vars.setter
+    def model_vars(self, _value) -> None:
+        """Mesa's constructor sets an empty dict; the values live in the recorder."""
+
+    def collect(self, model) -> None:
+        """Nothing to do: the week's row is recorded by the model's `record` phase."""

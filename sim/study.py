@@ -12,6 +12,7 @@ import shlex
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -22,29 +23,34 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare import DEFAULT_METRICS, Window, comparison_table, parse_window, total  # noqa: E402
-from sim.config import load_scenario  # noqa: E402
+from sim.config import OVERRIDES, Scenario, as_scenario  # noqa: E402
 from sim.ensemble import (  # noqa: E402
+    MemoryStore,
     RunSpec,
     RunStore,
+    check_grid,
     connect,
     execute,
-    parse_settings,
     replicate_seeds,
 )
 from sim.folders import MARKER, atomic_folder, working_folder  # noqa: E402
 from sim.metrics import HOW  # noqa: E402
 from sim.plots import PLAIN_TEXT  # noqa: E402
 from sim.report import ReportInput, versions, write_report  # noqa: E402
-from sim.validation import ScenarioError, check_horizon, suggest  # noqa: E402
+from sim.validation import ScenarioError, Source, check_horizon, suggest  # noqa: E402
 
 
-def check_metrics(text: str | None) -> tuple[str, ...]:
-    if not text:
+def check_metrics(metrics) -> tuple[str, ...]:
+    """Metric names (a list, or comma-separated text), each an output column; default: the
+    main ones."""
+    if not metrics:
         return DEFAULT_METRICS
-    metrics = tuple(m.strip() for m in text.split(",") if m.strip())
+    if isinstance(metrics, str):
+        metrics = metrics.split(",")
+    metrics = tuple(m.strip() for m in metrics if m.strip())
     for metric in metrics:
         if metric not in HOW:
-            raise ScenarioError(f"--metrics: unknown metric '{metric}'. "
+            raise ScenarioError(f"metrics: unknown metric '{metric}'. "
                                 + suggest(metric, HOW).replace("valid keys", "Valid metrics"))
     return metrics
 
@@ -63,60 +69,78 @@ def _progress_bar(total_runs: int, quiet: bool):
                            "{postfix}]")
 
 
-def _execute(specs, store, args) -> None:
+@contextmanager
+def study_store(out: Path | None, force: bool, resume: bool, kind: str):
+    """Where a study keeps its runs: `out/runs` in its working folder (locked, resumable), or
+    memory when no folder is given (then nothing is written)."""
+    if out is None:
+        yield MemoryStore()
+        return
+    with working_folder(out, force, resume, kind):
+        yield RunStore(Path(out) / "runs")
+
+
+def _execute(specs, store, workers, scheduler, resume, quiet) -> None:
     started, done = time.perf_counter(), [0]
-    with _progress_bar(len(specs), args.quiet) as bar:
+    with _progress_bar(len(specs), quiet) as bar:
         def step(n):
             done[0] += n
             bar.update(n)
             minutes = (time.perf_counter() - started) / 60
             bar.set_postfix_str(f"{done[0] / max(minutes, 1e-9):.1f} runs/min")
 
-        execute(specs, store, workers=args.workers, scheduler=args.scheduler, progress=step,
-                resume=args.resume)
+        execute(specs, store, workers=workers, scheduler=scheduler, progress=step,
+                resume=resume)
 
 
-def compare(args) -> Path:
-    """`run.py compare A.yaml B.yaml ...`: paired replicates, comparison.csv, report."""
-    if not args.scenarios:
+def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
+            weeks: int | None = None, metrics=None, window: str | None = None,
+            workers: int | None = None, scheduler: str | None = None, out: Path | None = None,
+            force: bool = False, resume: bool = False, quiet: bool = True) -> pd.DataFrame:
+    """Paired replicates of scenarios (`Scenario` objects, shipped names or files): replicate r
+    of each runs with seed + r. Returns the comparison table (per window, scenario and metric:
+    median and 5-95% of the totals, and paired differences from the first scenario); with
+    `out`, also writes comparison.csv, figures and the report there (`run.py compare`)."""
+    if not scenarios:
         raise ScenarioError("compare: give at least one scenario file")
-    metrics = check_metrics(args.metrics)
-    scenarios = [load_scenario(p).with_overrides(weeks=args.weeks) for p in args.scenarios]
-    first = scenarios[0]
-    check_horizon(first, args.weeks, args.scenarios[0])
+    metrics = check_metrics(metrics)
+    loaded = [as_scenario(s).with_overrides(weeks=weeks) for s in scenarios]
+    where = [s.file if isinstance(s, Scenario) else s for s in scenarios]
+    first = loaded[0]
+    check_horizon(first, weeks, where[0])
     last_day = first.start + dt.timedelta(weeks=first.weeks)
-    windows = [Window("horizon")] + ([parse_window(args.window, first.start, last_day)]
-                                     if args.window else [])
-    for path, s in zip(args.scenarios[1:], scenarios[1:], strict=True):
+    windows = [Window("horizon")] + ([parse_window(window, first.start, last_day)]
+                                     if window else [])
+    for path, s in zip(where[1:], loaded[1:], strict=True):
         if (s.start, s.weeks) != (first.start, first.weeks):
             raise ScenarioError(f"{path}: mismatched horizons: {s.start} + {s.weeks} weeks, but "
-                                f"{args.scenarios[0]} has {first.start} + {first.weeks} weeks; "
-                                "paired comparisons need the same weeks (use --weeks)")
-    check_scheduler(args.scheduler)
-    seeds = replicate_seeds(first.seed if args.seed is None else args.seed, args.replicates)
-    plain = [s.name for s in scenarios]
+                                f"{where[0]} has {first.start} + {first.weeks} weeks; "
+                                "paired comparisons need the same weeks (weeks=, --weeks)")
+    check_scheduler(scheduler)
+    seeds = replicate_seeds(first.seed if seed is None else seed, replicates)
+    plain = [s.name for s in loaded]
     names = [n if plain.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(plain)]
-    specs = {name: [RunSpec(str(Path(p).resolve()), seed, first.weeks, (),
-                            f"{i}_{name}_{s.sha256[:10]}") for seed in seeds]
-             for i, (name, p, s) in enumerate(zip(names, args.scenarios, scenarios, strict=True))}
-    out = args.out or Path("results") / "compare" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    with working_folder(out, args.force, args.resume, "compare"):
-        store = RunStore(out / "runs")
-        _execute([s for group in specs.values() for s in group], store, args)
+    specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (),
+                            f"{i}_{name}_{s.sha256[:10]}", s) for r in seeds]
+             for i, (name, s) in enumerate(zip(names, loaded, strict=True))}
+    with study_store(out, force, resume, "compare") as store:
+        _execute([s for group in specs.values() for s in group], store, workers, scheduler,
+                 resume, quiet)
         results = {name: [store.load(spec) for spec in specs[name]] for name in names}
         frames = {name: [r.timeseries for r in runs] for name, runs in results.items()}
         table = comparison_table(frames, metrics, windows)
-        base_markers = set(results[names[0]][0].markers)
-        report = ReportInput(
-            question="What difference does each policy make? " + " vs ".join(names),
-            descriptions={name: s.description for name, s in zip(names, scenarios, strict=True)},
-            markers={name: [m for m in runs[0].markers if m not in base_markers]
-                     for name, runs in results.items()},
-            frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
-            versions=versions())
-        _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
-                                      write_report(report, folder)))
-    return out
+        if out is not None:
+            base_markers = set(results[names[0]][0].markers)
+            report = ReportInput(
+                question="What difference does each policy make? " + " vs ".join(names),
+                descriptions={name: s.description for name, s in zip(names, loaded, strict=True)},
+                markers={name: [m for m in runs[0].markers if m not in base_markers]
+                         for name, runs in results.items()},
+                frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
+                versions=versions())
+            _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
+                                          write_report(report, folder)))
+    return table
 
 
 def _publish(out: Path, write) -> None:
@@ -134,25 +158,30 @@ def _publish(out: Path, write) -> None:
     shutil.rmtree(staged)
 
 
-def sweep(args) -> Path:
-    """`run.py sweep BASE.yaml --set a.b=1,2 ...`: every combination, with replicates."""
-    grid = parse_settings(args.set or [])
+def sweep(scenario, grid: dict, replicates: int = 20, seed: int | None = None,
+          weeks: int | None = None, metrics=None, workers: int | None = None,
+          scheduler: str | None = None, out: Path | None = None, force: bool = False,
+          resume: bool = False, quiet: bool = True, source: Source = OVERRIDES) -> pd.DataFrame:
+    """Every combination of `grid` ({dotted key: [values]}, keys as `Scenario.with_overrides`
+    takes them) on a scenario (a `Scenario`, a shipped name or a file), with replicates.
+    Returns one row per run: the keys' values, seed and each metric's total; with `out`, also
+    writes sweep.csv and a figure per key there (`run.py sweep`). `source` names where the grid
+    came from in error messages (the command line: --set)."""
     if not grid:
         raise ScenarioError("sweep: give at least one --set PARAMETER=VALUE[,VALUE...]")
-    metrics = check_metrics(args.metrics)
-    scenario = load_scenario(args.scenario).with_overrides(weeks=args.weeks)
-    check_horizon(scenario, args.weeks, args.scenario)
-    check_scheduler(args.scheduler)
-    seeds = replicate_seeds(scenario.seed if args.seed is None else args.seed, args.replicates)
+    metrics = check_metrics(metrics)
+    where = scenario.file if isinstance(scenario, Scenario) else scenario
+    scenario = as_scenario(scenario).with_overrides(weeks=weeks)
+    check_horizon(scenario, weeks, where)
+    grid = check_grid(scenario, grid, source)
+    check_scheduler(scheduler)
+    seeds = replicate_seeds(scenario.seed if seed is None else seed, replicates)
     combos = [tuple(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
-    specs = [RunSpec(str(Path(args.scenario).resolve()), seed, scenario.weeks, combo,
-                     f"{scenario.name}_{scenario.sha256[:10]}")
-             for combo in combos for seed in seeds]
-    out = args.out or Path("results") / "sweeps" / scenario.name / dt.datetime.now().strftime(
-        "%Y%m%d-%H%M%S")
-    with working_folder(out, args.force, args.resume, "sweep"):
-        store = RunStore(out / "runs")
-        _execute(specs, store, args)
+    specs = [RunSpec(str(Path(scenario.file).resolve()), r, scenario.weeks, combo,
+                     f"{scenario.name}_{scenario.sha256[:10]}", scenario)
+             for combo in combos for r in seeds]
+    with study_store(out, force, resume, "sweep") as store:
+        _execute(specs, store, workers, scheduler, resume, quiet)
         rows = []
         for spec in specs:
             result = store.load(spec)
@@ -166,8 +195,9 @@ def sweep(args) -> Path:
             for parameter in grid:
                 sweep_figure(table, parameter, metrics, folder / "figures" / f"{parameter}.png")
 
-        _publish(out, write)
-    return out
+        if out is not None:
+            _publish(out, write)
+    return table
 
 
 @matplotlib.rc_context(PLAIN_TEXT)
