@@ -6,7 +6,8 @@ seeded with the scenario's seed), then bounded Nelder-Mead (`scipy.optimize.mini
 best screened point, capped at `max_evals` evaluations. Each candidate is run with the same
 seeds (replicate r uses seed + r: common random numbers), so the objective is a deterministic
 function of the parameters: the sum over the target years of the squared log error of the
-median over replicates of the model's annual total. Runs are stored one by one (`sim.ensemble`),
+median over replicates of the model's annual total, plus the squared errors of its
+year-on-year log changes (so a plateau stays a plateau). Runs are stored one by one (`sim.ensemble`),
 so `--resume` replays the same search without rerunning finished runs.
 """
 
@@ -109,9 +110,12 @@ class Fit:
         return pd.DataFrame(rows).reindex(columns=self.years)
 
     def score(self, values: dict) -> float:
+        """Squared log errors of the yearly medians, plus those of their year-on-year changes
+        (the difference of consecutive log errors), so the fit holds the curve's shape (a
+        plateau stays a plateau), not only its levels."""
         median = self.annual_runs(values, self.spec.metric).median()
         errors = np.log(np.maximum(median.to_numpy(), 1.0) / self.observed.to_numpy())
-        return float((errors ** 2).sum())
+        return float((errors ** 2).sum() + (np.diff(errors) ** 2).sum())
 
     def evaluate(self, units: list[np.ndarray], stage: str) -> list[float]:
         """Run every candidate's replicates in one batch, then score each."""
@@ -229,8 +233,9 @@ def fragment(values: dict, objective: float, command: str, spec) -> str:
         group, key = path.split(".")
         nested.setdefault(group, {})[key] = value
     header = (f"# Fitted by: {command}\n# on {dt.date.today().isoformat()}; objective (sum of "
-              f"squared log errors of the median annual {spec.metric},\n# {spec.first_year}-"
-              f"{spec.last_year}, against {spec.column}) = {objective:.4g}. See docs/calibration.md.\n")
+              f"squared log errors of the median annual {spec.metric} and of its\n# year-on-year "
+              f"changes, {spec.first_year}-{spec.last_year}, against {spec.column}) = "
+              f"{objective:.4g}. See docs/calibration.md.\n")
     return header + yaml.safe_dump({"parameters": nested}, sort_keys=False)
 
 
@@ -273,7 +278,8 @@ def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points
         command = shlex.join(["python", *sys.argv])
         summary = {"scenario": str(where), "method": "Latin hypercube screen, then bounded "
                    "Nelder-Mead (scipy)", "objective": "sum of squared log errors of the median over "
-                   f"replicates of annual {spec.metric}, {spec.first_year}-{spec.last_year}",
+                   f"replicates of annual {spec.metric} and of its year-on-year changes, "
+                   f"{spec.first_year}-{spec.last_year}",
                    "objective_value": objective, "fitted": values, "replicates": replicates,
                    "seeds": fit.seeds, "lhs_points": lhs_points, "max_evals": max_evals,
                    "evaluations": len(fit.evaluations), "weeks": fit.weeks,

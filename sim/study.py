@@ -168,7 +168,8 @@ def sweep(scenario, grid: dict, replicates: int = 20, seed: int | None = None,
     writes sweep.csv and a figure per key there (`run.py sweep`). `source` names where the grid
     came from in error messages (the command line: --set)."""
     if not grid:
-        raise ScenarioError("sweep: give at least one --set PARAMETER=VALUE[,VALUE...]")
+        raise ScenarioError("sweep: give at least one parameter and its values (on the command "
+                            "line: --set PARAMETER=VALUE[,VALUE...])")
     metrics = check_metrics(metrics)
     where = scenario.file if isinstance(scenario, Scenario) else scenario
     scenario = as_scenario(scenario).with_overrides(weeks=weeks)

@@ -235,7 +235,7 @@ def check_horizon(scenario, weeks_option: int | None, file) -> None:
     refused before anything is allocated)."""
     last = scenario.start + dt.timedelta(weeks=scenario.weeks - 1)
     if last > LATEST:
-        where = "--weeks" if weeks_option is not None else f"{file}: weeks"
+        where = "weeks (--weeks)" if weeks_option is not None else f"{file}: weeks"
         most = (LATEST - scenario.start).days // 7 + 1
         raise ScenarioError(f"{where}: {scenario.weeks:,} weeks from {scenario.start} run past "
                             f"{LATEST}, the last date the model handles; at most {most:,} weeks "

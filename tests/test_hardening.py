@@ -418,7 +418,7 @@ def test_hostile_yaml_gets_a_clear_error(tmp_path, make, expected):
 
 @pytest.mark.parametrize("args,expected", [
     (["--weeks", "1000000000"], "expected 1 to"),
-    (["--weeks", "5000"], "--weeks: 5,000 weeks from 2016-01-04 run past 2100-12-31"),
+    (["--weeks", "5000"], "weeks (--weeks): 5,000 weeks from 2016-01-04 run past 2100-12-31"),
     (["--seed", str(2**63)], "expected 0 to"),
 ])
 def test_run_bounds_weeks_and_seed(args, expected, tmp_path, capsys):
