@@ -109,9 +109,12 @@ class Fit:
         return pd.DataFrame(rows).reindex(columns=self.years)
 
     def score(self, values: dict) -> float:
+        """Squared log errors of the yearly medians, plus those of their year-on-year changes
+        (the difference of consecutive log errors), so the fit holds the curve's shape (a
+        plateau stays a plateau), not only its levels."""
         median = self.annual_runs(values, self.spec.metric).median()
         errors = np.log(np.maximum(median.to_numpy(), 1.0) / self.observed.to_numpy())
-        return float((errors ** 2).sum())
+        return float((errors ** 2).sum() + (np.diff(errors) ** 2).sum())
 
     def evaluate(self, units: list[np.ndarray], stage: str) -> list[float]:
         """Run every candidate's replicates in one batch, then score each."""
