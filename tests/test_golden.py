@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "176892bfd35464b18a043f34afd560bd3202abc9d99d73103154a05ca62c71aa",
+        "ce3ba21b4beb1e7c5cc698e75a2ab2ed1ecac6e24eb00e905cf648160656a9cc",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "3565279e42f5ecab29da3abe9c8834ddf740373b3695ba9e8d559770a23d94ba",
+        "1923e2d77759e9ae807d0b7e9b4e9e9fc9fcaeb8d446604fb2af25fb64418010",
 }
 
 
