@@ -51,6 +51,9 @@ def child(tmp_path_factory):
 
 
 def test_customs_surge_at_one_port_is_displaced_not_stopped(baseline, child):
+    """A surge at San Diego: its share falls, every other port's rises (displacement), and
+    supply falls by less than San Diego's share did (not stopped). How much is deterred rather
+    than displaced is the cartels' deterrence elasticity's, fitted to deaths (ODD 7.8)."""
     path = child("surge_san_diego", "policies:\n  - type: customs_surge\n    start: 2025-01\n"
                  "    posts: [san_diego]\n    inspections_multiplier: 4\n    pinned: true\n")
     for seed in SEEDS:
@@ -60,7 +63,7 @@ def test_customs_surge_at_one_port_is_displaced_not_stopped(baseline, child):
         for other in ("nogales", "el_paso", "laredo"):
             assert surged[f"route_share_{other}"].mean() > base[f"route_share_{other}"].mean()
         supply_fall = 1 - surged["fentanyl_to_us_kg"].sum() / base["fentanyl_to_us_kg"].sum()
-        assert supply_fall < 0.5 * share_fall
+        assert 0 < supply_fall < share_fall
 
 
 def test_scheduling_moves_trade_to_analogs_and_class_control_slows_the_rebound(baseline, child):
@@ -138,13 +141,15 @@ def test_a_taskforce_with_china_cuts_supply_more_than_the_coalition_without_it(b
         assert with_china["fentanyl_to_us_kg"].sum() < without["fentanyl_to_us_kg"].sum() < base
 
 
-def test_demand_reduction_lowers_deaths_with_supply_unchanged(baseline):
+def test_demand_reduction_lowers_deaths_and_supply_follows_demand(baseline):
+    """Treating demand cuts deaths by more than a fifth; supply does not rise to meet the
+    people left: the retail price falls with demand and cartels' sales targets follow it."""
     for seed in SEEDS:
         base = window(baseline[seed])
         treated = window(run(SCENARIOS / "demand_reduction.yaml", seed))
         assert treated["overdose_deaths"].sum() < 0.8 * base["overdose_deaths"].sum()
-        supply = treated["fentanyl_to_us_kg"].sum() / base["fentanyl_to_us_kg"].sum()
-        assert abs(supply - 1) < 0.1
+        assert treated["fentanyl_to_us_kg"].sum() < base["fentanyl_to_us_kg"].sum()
+        assert treated["retail_price_usd_per_mg"].mean() < base["retail_price_usd_per_mg"].mean()
 
 
 def test_arms_control_raises_the_share_of_lab_raids_that_succeed(tmp_path):
