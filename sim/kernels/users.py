@@ -72,22 +72,19 @@ TO_UNIT31_F32 = np.float32(rng.TO_UNIT31)
 
 
 @numba.njit(inline="always")
-def overdose_bounds(draw, tol_mg, rate_dose, share):
-    """Whether an agent's overdose draw (31 bits) is surely below share x p, and whether the
-    float32 bounds leave it undecided (share float32 in [0, 1]). With share 1 this is the
-    overdose rule u < p, with u = draw x 2**-31 and p = -expm1(-h), h = rate_dose x tol_mg**-g
-    (float64); with share = the fentanyl part of the hazard it says whether an overdose came
-    from a fentanyl dose (`step_users`). As h - h**2/2 <= p <= h, u below share x the lower
-    bound is below share x p and u at or above share x h is not, with `BOUND_SLACK` covering
+def overdose_bounds(draw, tol_mg, rate_dose):
+    """Whether an agent's overdose draw (31 bits) surely gives an overdose, and whether the
+    float32 bounds leave it undecided. The rule is u < p, with u = draw x 2**-31 and p =
+    -expm1(-h), h = rate_dose x tol_mg**-g (float64). As h - h**2/2 <= p <= h, u below the
+    lower bound is an overdose and u at or above h is none, with `BOUND_SLACK` covering
     float32 rounding. rate_dose (float32, per week at 1 mg tolerance: uses x hazard per use x
     E[dose^g], times the MOUD ratio on medication) is h x tol_mg^2 here: for g != 2 (float32
     pow does not vectorise) the caller passes NaN, which leaves every draw to the exact rule.
     Draw 0 is never ruled out (h may have underflowed)."""
     h = rate_dose / (tol_mg * tol_mg)
     u = np.float32(draw) * TO_UNIT31_F32
-    hs = h * share
-    sure_yes = u < (hs - HALF * h * hs) * BELOW
-    sure_no = (u > 0) & (u >= hs * ABOVE)
+    sure_yes = u < (h - HALF * h * h) * BELOW
+    sure_no = (u > 0) & (u >= h * ABOVE)
     return sure_yes, not (sure_yes | sure_no)
 
 
@@ -143,44 +140,38 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_ru
     return new, tol, overdose, overdose & on_first, start
 
 
-ONE32 = np.float32(1.0)
-
 
 @numba.njit(cache=True, error_model="numpy")
-def fast_pass(first, state, tolerance_mg, rates, settled_mg, fentanyl_part, limits, tolerance_rules,
-              keys, zero):
+def fast_pass(first, state, tolerance_mg, rates, settled_mg, limits, tolerance_rules, keys, zero):
     """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
-    tolerance_mg: their slices), deciding overdoses, and whether an overdose came from a
-    fentanyl dose, on the float32 bounds (`rates`: float32 bound rates off and on MOUD;
-    fentanyl_part: float32 share of the hazard from fentanyl doses); agents using or on MOUD
-    that the bounds leave undecided keep their state and tolerance, flagged UNDECIDED.
-    Vectorised: no branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see: OR-ed
-    into each state, it keeps the state comparisons in 32-bit lanes (without it LLVM narrows
-    them to bytes and converts masks between widths, about 1.7x slower). Never compile it with
-    `fastmath`: a NaN rate (hazard exponent != 2) must compare false. Returns the counts (rows
-    as `N_COUNTS`) of the agents it moved, and how many it flagged."""
+    tolerance_mg: their slices), deciding overdoses on the float32 bounds (`rates`: float32
+    bound rates off and on MOUD). Agents using or on MOUD that the bounds leave undecided, and
+    those who die (whose cause of death `exact_pass` decides), keep their state and tolerance,
+    flagged UNDECIDED; deaths are rare, so this costs little and keeps the cause out of the
+    vector loop. Vectorised: no branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot
+    see: OR-ed into each state, it keeps the state comparisons in 32-bit lanes (without it LLVM
+    narrows them to bytes and converts masks between widths, about 1.7x slower). Never compile
+    it with `fastmath`: a NaN rate (hazard exponent != 2) must compare false. Returns the counts
+    (rows as `N_COUNTS`; no deaths: `exact_pass` counts them) of the agents it moved, and how
+    many it flagged."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     rate_off, rate_on = rates
-    n_deaths = n_overdoses = n_entered = n_using = n_treated = n_started = np.int32(0)
-    n_synthetic = n_abstinent = n_left = np.int32(0)
+    n_overdoses = n_entered = n_using = n_treated = n_started = np.int32(0)
+    n_abstinent = n_left = np.int32(0)
     for k in range(state.size):
         s, tol = np.int32(np.int32(state[k]) | zero), tolerance_mg[k]
         i = first + np.uint32(k)
         treated = s == TREATMENT32
         rate = rate_on if treated else rate_off
-        draw = rng.bits31(od_key, i)
-        sure, undecided = overdose_bounds(draw, tol, rate, ONE32)
-        fentanyl, undecided_cause = overdose_bounds(draw, tol, rate, fentanyl_part)
-        undecided = ((s == USING32) | treated) & (undecided | (sure & undecided_cause))
-        decided = not undecided
+        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate)
         new, new_tol, overdose, death, start = agent_week(
             s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
+        undecided = ((s == USING32) | treated) & (undecided | death)
+        decided = not undecided
         entry = (s == USING32) & (new == TREATMENT32) & decided
         new = (s | UNDECIDED32) if undecided else new
         state[k] = np.uint8(new)
         tolerance_mg[k] = tol if undecided else new_tol
-        n_deaths = np.int32(n_deaths + (death & decided))
-        n_synthetic = np.int32(n_synthetic + (death & decided & fentanyl))
         n_overdoses = np.int32(n_overdoses + (overdose & decided))
         n_entered = np.int32(n_entered + entry)
         n_using = np.int32(n_using + (new == USING32))
@@ -188,7 +179,8 @@ def fast_pass(first, state, tolerance_mg, rates, settled_mg, fentanyl_part, limi
         n_abstinent = np.int32(n_abstinent + (new == ABSTINENT32))
         n_started = np.int32(n_started + start)
         n_left = np.int32(n_left + undecided)
-    return (n_deaths, n_overdoses, n_entered, n_using, n_treated, n_started, n_synthetic,
+    none = np.int32(0)
+    return (none, n_overdoses, n_entered, n_using, n_treated, n_started, none,
             n_abstinent), n_left
 
 
@@ -262,7 +254,7 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rates, g, settled_mg, fent
     nan = np.float32(np.nan)
     bound_rates = ((np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan))
     moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rates, settled_mg,
-                              np.float32(fentanyl_part), limits, tolerance_rules, keys, zero)
+                              limits, tolerance_rules, keys, zero)
     for row in range(N_COUNTS):
         counts[row] += moved[row]
     if n_left:
