@@ -105,24 +105,38 @@ def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: d
     reference and maximum mg per dose)."""
     uses = people_using * users["uses_per_week"]
     target_mg = users["fentanyl_dose_target_mg"]
-    offered_mg = stock_kg * MG_PER_KG * market["retail_turnover"]
-    wanted_mg = uses * target_mg
+    offered_mg, wanted_mg = offered_and_wanted_mg(stock_kg, people_using, market, users)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(wanted_mg > 0, offered_mg / wanted_mg, 0.0)
-        shortage = np.where(offered_mg > 0, wanted_mg / offered_mg, 10.0)
     potency = np.clip(cover ** market["cut_elasticity"], market["potency_ratio_min"],
                       max(market["potency_ratio_min"], users["fentanyl_dose_max_mg"] / target_mg))
     share = np.minimum(1.0, cover / potency)
     mg = target_mg * potency
     sigma = users["dose_sigma_fentanyl"] + market["cut_sigma_gain"] * np.log(1.0 / potency).clip(0)
-    price = market["retail_price_ref_usd_per_mg"] * np.clip(
-        shortage, 0.1, 10.0) ** market["price_scarcity_exponent"]
+    price = price_usd_per_mg(offered_mg, wanted_mg, market)
     # a pill is one dose: share of pills at or above the threshold, mg lognormal with mean mg
     ge_2mg = 1.0 - ndtr((np.log(PILL_GE_MG / mg) + 0.5 * sigma**2) / np.maximum(sigma, 1e-9))
     return Retail(fentanyl_share=share, fentanyl_mg=mg, fentanyl_sigma=sigma,
                   sold_kg=share * uses * mg / MG_PER_KG, price_usd_per_mg=price,
                   powder_purity=np.minimum(1.0, market["powder_purity_ref"] * potency),
                   pills_ge_2mg=ge_2mg)
+
+
+def price_usd_per_mg(offered_mg: np.ndarray, wanted_mg: np.ndarray, market: dict) -> np.ndarray:
+    """Each region's retail price: the reference price times the shortage (mg wanted at the
+    reference dose / mg offered, 10 when nothing is offered, clipped to 0.1-10) to the
+    scarcity exponent."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shortage = np.where(offered_mg > 0, wanted_mg / offered_mg, 10.0)
+    return market["retail_price_ref_usd_per_mg"] * np.clip(
+        shortage, 0.1, 10.0) ** market["price_scarcity_exponent"]
+
+
+def offered_and_wanted_mg(stock_kg: np.ndarray, people_using: np.ndarray, market: dict,
+                          users: dict) -> tuple[np.ndarray, np.ndarray]:
+    """mg pure dealers offer this week, and mg users want at the reference dose, per region."""
+    return (stock_kg * MG_PER_KG * market["retail_turnover"],
+            people_using * users["uses_per_week"] * users["fentanyl_dose_target_mg"])
 
 
 def initial_supply_kg(users: dict, market: dict) -> float:
@@ -191,7 +205,8 @@ class Dealers:
         if people_using.sum() <= 0:
             return
         # the price each region's stock would fetch this week, and their people-weighted mean
-        price = clear(self.stock_kg, people_using, p, self.users_params).price_usd_per_mg
+        price = price_usd_per_mg(*offered_and_wanted_mg(self.stock_kg, people_using, p,
+                                                        self.users_params), p)
         gap = price / (price @ people_using / people_using.sum()) - 1.0
         half_cost = 0.5 * p["regional_trade_cost_share"]   # a pair trades across the whole cost
         excess = self.stock_kg - self.stock_kg.sum() * people_using / people_using.sum()
