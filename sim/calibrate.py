@@ -1,13 +1,14 @@
-"""`run.py calibrate`: fit a scenario's free parameters (its `calibration:` block) to an
-observed annual series, and show the fit.
+"""`run.py calibrate`: fit a scenario's free parameters (its `calibration:` block) to observed
+annual series (one or several, together), and show the fit.
 
-Method: a Latin hypercube screen of the free parameters' box (`scipy.stats.qmc.LatinHypercube`,
+Method: the scenario's own values, a Latin hypercube screen of the free parameters' box (`scipy.stats.qmc.LatinHypercube`,
 seeded with the scenario's seed), then bounded Nelder-Mead (`scipy.optimize.minimize`) from the
 best screened point, capped at `max_evals` evaluations. Each candidate is run with the same
 seeds (replicate r uses seed + r: common random numbers), so the objective is a deterministic
-function of the parameters: the sum over the target years of the squared log error of the
-median over replicates of the model's annual total, plus the squared errors of its
-year-on-year log changes (so a plateau stays a plateau). Runs are stored one by one (`sim.ensemble`),
+function of the parameters: over every target, the sum over its years of the squared log
+error of the median over replicates of the model's annual total, plus the squared errors of
+its year-on-year log changes (so a plateau stays a plateau). Targets weigh alike: a 10% miss
+on seizures costs what a 10% miss on deaths does. Runs are stored one by one (`sim.ensemble`),
 so `--resume` replays the same search without rerunning finished runs.
 """
 
@@ -34,6 +35,7 @@ import yaml  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 from scipy.stats import qmc  # noqa: E402
 
+from sim.calibration_block import FISCAL_YEAR_FIRST_MONTH, Target  # noqa: E402
 from sim.config import Scenario, ScenarioError, as_scenario, load_scenario  # noqa: E402
 from sim.ensemble import RunSpec, RunStore, execute, replicate_seeds  # noqa: E402
 from sim.plots import PLAIN_TEXT  # noqa: E402
@@ -60,9 +62,14 @@ class CandidateSpec(RunSpec):
         return f"{self.label}__{digest}__seed{self.seed}"
 
 
-def annual(frame: pd.DataFrame, metric: str, how: str = "sum") -> pd.Series:
-    """A weekly column per calendar year of the week's Monday."""
-    years = pd.to_datetime(frame["date"]).dt.year
+def annual(frame: pd.DataFrame, metric: str, how: str = "sum", period: str = "calendar"
+           ) -> pd.Series:
+    """A weekly column per calendar year of the week's Monday (or per US fiscal year,
+    October-September, named by the year it ends in)."""
+    dates = pd.to_datetime(frame["date"])
+    years = dates.dt.year
+    if period == "fiscal":
+        years = years + (dates.dt.month >= FISCAL_YEAR_FIRST_MONTH)
     grouped = frame[metric].groupby(years)
     return grouped.sum() if how == "sum" else grouped.mean()
 
@@ -86,12 +93,19 @@ class Fit:
         self.progress, self.seeds = progress, seeds
         self.workers, self.scheduler = workers, scheduler
         self.weeks = weeks_through(scenario.start, spec.last_year)
-        self.years = list(range(spec.first_year, spec.last_year + 1))
-        observed = pd.read_csv(spec.file).set_index("year")[spec.column]
-        self.observed = observed.loc[self.years].astype(float)
+        self.observed = {t: pd.read_csv(t.file).set_index(t.year_column)[t.column]
+                         .loc[t.years].astype(float) for t in spec.targets}
+        self.years = list(range(min(t.first_year for t in spec.targets), spec.last_year + 1))
         self.label = f"{scenario.name}_{scenario.sha256[:10]}"
         self.evaluations: list[dict] = []
         self.runs_done = 0
+
+    def current_unit(self) -> np.ndarray:
+        """The scenario's own values of the free parameters, as a point of the unit cube
+        (clipped to the box)."""
+        params = self.scenario.parameters
+        return np.array([np.clip((params[p.path.split(".")[0]][p.path.split(".")[1]] - p.low)
+                                 / (p.high - p.low), 0.0, 1.0) for p in self.spec.free])
 
     def values(self, unit: np.ndarray) -> dict[str, float]:
         """A point of the unit cube -> parameter values (rounded)."""
@@ -103,19 +117,26 @@ class Fit:
                               tuple(values.items()), self.label, self.scenario)
                 for seed in self.seeds]
 
-    def annual_runs(self, values: dict, metric: str, how: str = "sum") -> pd.DataFrame:
-        """One row per replicate, one column per target year."""
-        rows = [annual(self.store.load(s).timeseries, metric, how)
+    def annual_runs(self, values: dict, metric: str, how: str = "sum",
+                    period: str = "calendar", years: list[int] | None = None) -> pd.DataFrame:
+        """One row per replicate, one column per year (calendar or fiscal)."""
+        rows = [annual(self.store.load(s).timeseries, metric, how, period)
                 for s in self.specs(values)]
-        return pd.DataFrame(rows).reindex(columns=self.years)
+        return pd.DataFrame(rows).reindex(columns=years)
+
+    def target_runs(self, values: dict, target: Target) -> pd.DataFrame:
+        return self.annual_runs(values, target.metric, "sum", target.period, target.years)
 
     def score(self, values: dict) -> float:
-        """Squared log errors of the yearly medians, plus those of their year-on-year changes
-        (the difference of consecutive log errors), so the fit holds the curve's shape (a
-        plateau stays a plateau), not only its levels."""
-        median = self.annual_runs(values, self.spec.metric).median()
-        errors = np.log(np.maximum(median.to_numpy(), 1.0) / self.observed.to_numpy())
-        return float((errors ** 2).sum() + (np.diff(errors) ** 2).sum())
+        """Over the targets, squared log errors of the yearly medians, plus those of their
+        year-on-year changes (the difference of consecutive log errors), so the fit holds each
+        curve's shape (a plateau stays a plateau), not only its levels."""
+        total = 0.0
+        for target, observed in self.observed.items():
+            median = self.target_runs(values, target).median()
+            errors = np.log(np.maximum(median.to_numpy(), 1.0) / observed.to_numpy())
+            total += float((errors ** 2).sum() + (np.diff(errors) ** 2).sum())
+        return total
 
     def evaluate(self, units: list[np.ndarray], stage: str) -> list[float]:
         """Run every candidate's replicates in one batch, then score each."""
@@ -145,11 +166,13 @@ class _BudgetSpent(Exception):
 
 
 def search(fit: Fit, lhs_points: int, max_evals: int) -> dict:
-    """Latin hypercube screen, then bounded Nelder-Mead from its best point (at most
-    `max_evals` evaluations); the best values seen."""
+    """The scenario's own values, a Latin hypercube screen, then bounded Nelder-Mead from the
+    best point so far (at most `max_evals` evaluations); the best values seen (so a refit
+    never ships worse than what the scenario had)."""
     dims = len(fit.spec.free)
-    screen = qmc.LatinHypercube(d=dims, seed=fit.scenario.seed).random(lhs_points)
-    scores = fit.evaluate(list(screen), "lhs")
+    screen = np.vstack([fit.current_unit(),
+                        qmc.LatinHypercube(d=dims, seed=fit.scenario.seed).random(lhs_points)])
+    scores = fit.evaluate([screen[0]], "start") + fit.evaluate(list(screen[1:]), "lhs")
     start = screen[int(np.argmin(scores))]
     steps = SIMPLEX_STEP * np.where(start < 0.5, 1.0, -1.0)   # toward the middle of the box
     simplex = np.vstack([start, start + np.diag(steps)])
@@ -181,15 +204,19 @@ def shipped_fit(path: str | Path, replicates: int, workers: int, folder: Path) -
 
 
 def fit_table(fit: Fit, values: dict) -> pd.DataFrame:
-    """year, observed, model median and 5-95% interval over replicates, error % of the median."""
-    runs = fit.annual_runs(values, fit.spec.metric)
-    median = runs.median()
-    return pd.DataFrame({
-        "year": fit.years, "observed": fit.observed.to_numpy(),
-        "model_median": median.to_numpy(),
-        "model_p5": runs.quantile(LOW / 100).to_numpy(),
-        "model_p95": runs.quantile(HIGH / 100).to_numpy(),
-        "error_pct": (100 * (median / fit.observed.to_numpy() - 1)).to_numpy()})
+    """Per target and year: metric, period (calendar or fiscal), year, observed, model median
+    and 5-95% interval over replicates, error % of the median."""
+    tables = []
+    for target, observed in fit.observed.items():
+        runs = fit.target_runs(values, target)
+        median = runs.median()
+        tables.append(pd.DataFrame({
+            "metric": target.metric, "period": target.period, "year": target.years,
+            "observed": observed.to_numpy(), "model_median": median.to_numpy(),
+            "model_p5": runs.quantile(LOW / 100).to_numpy(),
+            "model_p95": runs.quantile(HIGH / 100).to_numpy(),
+            "error_pct": (100 * (median / observed.to_numpy() - 1)).to_numpy()}))
+    return pd.concat(tables, ignore_index=True)
 
 
 def untargeted_table(fit: Fit, values: dict) -> pd.DataFrame:
@@ -200,7 +227,7 @@ def untargeted_table(fit: Fit, values: dict) -> pd.DataFrame:
     for column, (how, scale, label) in UNTARGETED.items():
         if column not in recorded:
             continue
-        runs = fit.annual_runs(values, column, how) * scale
+        runs = fit.annual_runs(values, column, how, years=fit.years) * scale
         for year in fit.years:
             rows.append({"quantity": label, "column": column, "year": year,
                          "model_median": runs[year].median(),
@@ -210,17 +237,24 @@ def untargeted_table(fit: Fit, values: dict) -> pd.DataFrame:
 
 
 @matplotlib.rc_context(PLAIN_TEXT)
-def fit_figure(table: pd.DataFrame, title: str, ylabel: str, path: Path) -> None:
-    """Observed points over the model's median and 5-95% band, by year."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.fill_between(table["year"], table["model_p5"], table["model_p95"], alpha=0.25,
-                    label=f"model {LOW}-{HIGH}% over replicates")
-    ax.plot(table["year"], table["model_median"], label="model median")
-    ax.plot(table["year"], table["observed"], "ko", label="observed")
-    ax.set_title(title, fontsize=9)
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+def fit_figure(table: pd.DataFrame, title: str, path: Path) -> None:
+    """Per target (a panel each): observed points over the model's median and 5-95% band."""
+    from sim.metrics import UNITS
+
+    targets = list(dict.fromkeys(zip(table["metric"], table["period"], strict=True)))
+    fig, axes = plt.subplots(len(targets), 1, figsize=(7, 3.2 * len(targets)), squeeze=False)
+    for ax, (metric, period) in zip(axes[:, 0], targets, strict=True):
+        rows = table[(table["metric"] == metric) & (table["period"] == period)]
+        ax.fill_between(rows["year"], rows["model_p5"], rows["model_p95"], alpha=0.25,
+                        label=f"model {LOW}-{HIGH}% over replicates")
+        ax.plot(rows["year"], rows["model_median"], label="model median")
+        ax.plot(rows["year"], rows["observed"], "ko", label="observed")
+        unit = UNITS.get(metric, "").replace("/week", "/year")
+        ax.set_title(f"{title}: {metric}", fontsize=9)
+        ax.set_ylabel(unit)
+        ax.set_xlabel("fiscal year (October-September)" if period == "fiscal" else "year")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -232,10 +266,10 @@ def fragment(values: dict, objective: float, command: str, spec) -> str:
     for path, value in values.items():
         group, key = path.split(".")
         nested.setdefault(group, {})[key] = value
+    fitted = "; ".join(t.label for t in spec.targets)
     header = (f"# Fitted by: {command}\n# on {dt.date.today().isoformat()}; objective (sum of "
-              f"squared log errors of the median annual {spec.metric} and of its\n# year-on-year "
-              f"changes, {spec.first_year}-{spec.last_year}, against {spec.column}) = "
-              f"{objective:.4g}. See docs/calibration.md.\n")
+              f"squared log errors of the median annual totals and of their\n# year-on-year "
+              f"changes: {fitted}) = {objective:.4g}. See docs/calibration.md.\n")
     return header + yaml.safe_dump({"parameters": nested}, sort_keys=False)
 
 
@@ -254,14 +288,15 @@ def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points
     if spec is None:
         raise ScenarioError(f"{where}: calibration: missing; add a calibration: block "
                             "with target and free (see docs/calibration.md)")
-    if spec.first_year < scenario.start.year:
-        raise ScenarioError(f"{where}: calibration.target.years: {spec.first_year} is "
-                            f"before the scenario starts ({scenario.start})")
+    for target in spec.targets:
+        if target.first_year < target.year_of(scenario.start):
+            raise ScenarioError(f"{where}: calibration: targets: {target.label}: its first "
+                                f"year is before the scenario starts ({scenario.start})")
     check_scheduler(scheduler)
     seeds = replicate_seeds(scenario.seed if seed is None else seed, replicates)
     with study_store(out, force, resume, "calibrate") as store:
         started = time.perf_counter()
-        with _progress_bar(lhs_points + max_evals, quiet) as bar:
+        with _progress_bar(1 + lhs_points + max_evals, quiet) as bar:
             best_so_far = [math.inf]
 
             def progress(runs: int, objective: float | None) -> None:
@@ -277,9 +312,9 @@ def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points
         objective = fit.best["objective"]
         command = shlex.join(["python", *sys.argv])
         summary = {"scenario": str(where), "method": "Latin hypercube screen, then bounded "
-                   "Nelder-Mead (scipy)", "objective": "sum of squared log errors of the median over "
-                   f"replicates of annual {spec.metric} and of its year-on-year changes, "
-                   f"{spec.first_year}-{spec.last_year}",
+                   "Nelder-Mead (scipy)", "objective": "sum over targets of squared log errors of "
+                   "the median over replicates of annual totals and of their year-on-year "
+                   "changes", "targets": [t.label for t in spec.targets],
                    "objective_value": objective, "fitted": values, "replicates": replicates,
                    "seeds": fit.seeds, "lhs_points": lhs_points, "max_evals": max_evals,
                    "evaluations": len(fit.evaluations), "weeks": fit.weeks,
@@ -294,8 +329,7 @@ def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points
             pd.DataFrame(fit.evaluations).to_csv(folder / "evaluations.csv", index=False,
                                                  float_format="%.6g")
             (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            fit_figure(table, f"{scenario.name}: {spec.metric} against {spec.column}",
-                       "people/year", folder / "fit.png")
+            fit_figure(table, scenario.name, folder / "fit.png")
 
         if out is not None:
             _publish(out, write)

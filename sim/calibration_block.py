@@ -3,11 +3,16 @@ series the model is fitted to. Checked when the scenario loads (errors name file
 `run` and `compare` ignore it, `run.py calibrate` uses it.
 
     calibration:
-      target:
-        file: ../data/observed/us_overdose_deaths.csv   # relative to the declaring file
-        column: synthetic_opioid_deaths_t404             # observed people/year
-        metric: synthetic_opioid_deaths                  # model people/week, summed by year
-        years: [2016, 2023]
+      targets:                                           # or `target:` with one of them
+        - file: ../data/observed/us_overdose_deaths.csv  # relative to the declaring file
+          column: synthetic_opioid_deaths_t404            # observed people/year
+          metric: synthetic_opioid_deaths                 # model people/week, summed by year
+          years: [2016, 2023]
+        - file: ../data/observed/cbp_fentanyl_seizures.csv
+          column: fentanyl_seized_kg                      # observed kg/fiscal year
+          metric: fentanyl_seized_gross_kg                # model kg/week, summed by fiscal year
+          years: [2017, 2023]
+          period: fiscal                                  # October-September; file column fiscal_year
       free:
         - {path: users.overdose_hazard_per_use, low: 5.0e-5, high: 3.0e-4, source: "..."}
 """
@@ -15,6 +20,7 @@ series the model is fitted to. Checked when the scenario loads (errors name file
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +28,40 @@ from sim.params import TABLE
 from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
+OPTIONAL_TARGET_KEYS = ("period",)
 FREE_KEYS = ("path", "low", "high", "source")
+PERIODS = {"calendar": "year", "fiscal": "fiscal_year"}   # period -> the file's year column
+FISCAL_YEAR_FIRST_MONTH = 10   # US federal fiscal year Y runs October Y-1 to September Y
+
+
+@dataclass(frozen=True)
+class Target:
+    """An observed annual series (`column` of `file`, one value per year or fiscal year) that
+    the model's `metric` (a weekly flow, summed over each year of the same kind) is fitted to."""
+
+    file: Path
+    column: str
+    metric: str
+    first_year: int
+    last_year: int
+    period: str = "calendar"
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+    @property
+    def year_column(self) -> str:
+        return PERIODS[self.period]
+
+    def year_of(self, day: dt.date) -> int:
+        """The calendar or fiscal year (named by the year it ends in) that `day` falls in."""
+        return day.year + (self.period == "fiscal" and day.month >= FISCAL_YEAR_FIRST_MONTH)
+
+    @property
+    def label(self) -> str:
+        kind = "FY" if self.period == "fiscal" else ""
+        return f"{self.metric} against {self.column}, {kind}{self.first_year}-{kind}{self.last_year}"
 
 
 @dataclass(frozen=True)
@@ -37,23 +76,32 @@ class FreeParameter:
 
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """The free parameters and the observed annual series (`column` of `file`, per year) that
-    the model's `metric` (weekly flow, summed over each calendar year) is fitted to."""
+    """The free parameters and the observed series the model is fitted to, together."""
 
     free: tuple[FreeParameter, ...]
-    file: Path
-    column: str
-    metric: str
-    first_year: int
-    last_year: int
+    targets: tuple[Target, ...]
+
+    @property
+    def last_year(self) -> int:
+        """The last calendar year any target needs (a fiscal year ends within its own)."""
+        return max(t.last_year for t in self.targets)
+
+
+def _declared_targets(block) -> list:
+    if not isinstance(block, dict):
+        return []
+    if isinstance(block.get("target"), dict):
+        return [block["target"]]
+    targets = block.get("targets")
+    return [t for t in targets if isinstance(t, dict)] if isinstance(targets, list) else []
 
 
 def resolve_file(block, declaring_file: Path) -> None:
-    """Make `target.file` relative to the scenario file that names it (before `extends`
-    merges it into a child)."""
-    target = block.get("target") if isinstance(block, dict) else None
-    if isinstance(target, dict) and isinstance(target.get("file"), str):
-        target["file"] = str(declaring_file.parent / target["file"])
+    """Make each target's `file` relative to the scenario file that names it (before
+    `extends` merges it into a child)."""
+    for target in _declared_targets(block):
+        if isinstance(target.get("file"), str):
+            target["file"] = str(declaring_file.parent / target["file"])
 
 
 def _metrics() -> list[str]:
@@ -62,19 +110,22 @@ def _metrics() -> list[str]:
     return [m for m, how in HOW.items() if how == "sum"]
 
 
-def _check_mapping(entry, keys: tuple, source: Source, path: tuple) -> None:
-    """`entry` is a mapping with exactly `keys`."""
+def _check_mapping(entry, keys: tuple, source: Source, path: tuple, optional: tuple = ()) -> None:
+    """`entry` is a mapping with exactly `keys`, and perhaps some of `optional`."""
     if not isinstance(entry, dict):
         fail(source, path, f"expected a mapping of {', '.join(keys)}, got {entry!r}")
-    check_keys(entry, keys, source, path)
+    check_keys(entry, keys + optional, source, path)
     for key in keys:
         if key not in entry:
             fail(source, path + (key,), f"missing (give {', '.join(keys)})")
 
 
-def _check_target(target, source: Source) -> tuple[Path, str, str, int, int]:
-    path = ("calibration", "target")
-    _check_mapping(target, TARGET_KEYS, source, path)
+def _check_target(target, source: Source, path: tuple) -> Target:
+    _check_mapping(target, TARGET_KEYS, source, path, OPTIONAL_TARGET_KEYS)
+    period = target.get("period", "calendar")
+    if period not in PERIODS:
+        fail(source, path + ("period",), f"expected one of {', '.join(PERIODS)}, got {period!r}")
+    year_column = PERIODS[period]
     file = Path(target["file"]) if isinstance(target["file"], str) else None
     if file is None or not file.is_file():
         fail(source, path + ("file",), f"expected an existing CSV file, got {target['file']!r}")
@@ -92,14 +143,39 @@ def _check_target(target, source: Source) -> tuple[Path, str, str, int, int]:
         rows = list(csv.DictReader(handle))
     column = target["column"]
     header = list(rows[0]) if rows else []
-    if column not in header or "year" not in header:
-        fail(source, path + ("column",), f"{file} has no column {column!r} beside 'year'. "
-             + suggest(column, header).replace("valid keys", "its columns"))
-    have = {int(r["year"]) for r in rows if r["year"].strip() and r[column].strip()}
+    if year_column not in header:
+        fail(source, path + ("period",), f"{file} has no column {year_column!r} (a {period} "
+             f"target reads its years from {year_column!r})")
+    if column not in header:
+        fail(source, path + ("column",), f"{file} has no column {column!r} beside "
+             f"{year_column!r}. " + suggest(column, header).replace("valid keys", "its columns"))
+    have = {int(r[year_column]) for r in rows if r[year_column].strip() and r[column].strip()}
     missing = [y for y in range(first, last + 1) if y not in have]
     if missing:
         fail(source, path + ("years",), f"{file} has no {column} for {missing}")
-    return file, column, metric, first, last
+    return Target(file, column, metric, first, last, period)
+
+
+def _check_targets(block, source: Source) -> tuple[Target, ...]:
+    """`target:` (one) or `targets:` (a list), not both."""
+    if ("target" in block) == ("targets" in block):
+        fail(source, ("calibration",), "expected either 'target' (one observed series) or "
+             "'targets' (a list of them)")
+    if "target" in block:
+        return (_check_target(block["target"], source, ("calibration", "target")),)
+    targets = block["targets"]
+    if not isinstance(targets, list) or not targets:
+        fail(source, ("calibration", "targets"), "expected a non-empty list of {file, column, "
+             "metric, years}")
+    checked = [_check_target(t, source, ("calibration", "targets", i))
+               for i, t in enumerate(targets)]
+    seen = set()
+    for i, t in enumerate(checked):
+        if (t.metric, t.period) in seen:
+            fail(source, ("calibration", "targets", i, "metric"), f"{t.metric} is fitted twice "
+                 f"per {t.period} year")
+        seen.add((t.metric, t.period))
+    return tuple(checked)
 
 
 def _check_free(free, source: Source) -> tuple[FreeParameter, ...]:
@@ -136,8 +212,8 @@ def check_calibration(block, source: Source) -> CalibrationSpec | None:
     if block is None:
         return None
     if not isinstance(block, dict):
-        fail(source, ("calibration",), "expected a mapping with 'target' and 'free'")
-    check_keys(block, ("target", "free"), source, ("calibration",))
-    file, column, metric, first, last = _check_target(block.get("target"), source)
+        fail(source, ("calibration",), "expected a mapping with 'targets' and 'free'")
+    check_keys(block, ("target", "targets", "free"), source, ("calibration",))
+    targets = _check_targets(block, source)
     free = _check_free(block.get("free"), source)
-    return CalibrationSpec(free, file, column, metric, first, last)
+    return CalibrationSpec(free, targets)

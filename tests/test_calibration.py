@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.calibrate import fit_table, shipped_fit
+from sim.calibrate import annual, fit_table, shipped_fit
 from sim.cli import main
 from sim.config import ScenarioError, load_scenario
 from sim.policies import POLICY_TYPES, Levers
@@ -28,8 +28,9 @@ def baseline_fit(tmp_path_factory) -> pd.DataFrame:
     observed and model median of annual synthetic-opioid deaths (people/year)."""
     fit = shipped_fit(BASELINE, 8, 2, tmp_path_factory.mktemp("baseline_runs"))
     assert fit.weeks == 417 and fit.seeds == list(range(42, 50))
-    assert fit.spec.column == "synthetic_opioid_deaths_t404"
-    return fit_table(fit, {}).set_index("year")
+    assert [t.column for t in fit.spec.targets][0] == "synthetic_opioid_deaths_t404"
+    table = fit_table(fit, {})
+    return table[table["metric"] == "synthetic_opioid_deaths"].set_index("year")
 
 
 @pytest.fixture
@@ -94,12 +95,13 @@ def test_calibrate_writes_fit_and_resumes(calibrated_scenario, tmp_path, scenari
                  "summary.json"):
         assert (out / name).is_file(), name
     table = pd.read_csv(out / "fit.csv")
-    assert list(table.columns) == ["year", "observed", "model_median", "model_p5", "model_p95",
-                                   "error_pct"]
+    assert list(table.columns) == ["metric", "period", "year", "observed", "model_median",
+                                   "model_p5", "model_p95", "error_pct"]
     evaluations = pd.read_csv(out / "evaluations.csv")
-    assert len(evaluations) == 3 + 4
+    assert list(evaluations.stage[:4]) == ["start", "lhs", "lhs", "lhs"]
+    assert len(evaluations) == 1 + 3 + 4
     best = evaluations["objective"].min()
-    assert best <= evaluations.loc[evaluations.stage == "lhs", "objective"].min()
+    assert best <= evaluations.loc[evaluations.stage != "nelder-mead", "objective"].min()
     fitted = yaml.safe_load((out / "fitted.yaml").read_text())
     value = fitted["parameters"]["users"]["overdose_hazard_per_use"]
     assert 1e-5 <= value <= 1e-3
@@ -142,6 +144,9 @@ GOOD_FREE = {"path": "users.overdose_hazard_per_use", "low": 1e-5, "high": 1e-3,
     ({"target": {"years": [2016, 2030]}}, "calibration.target.years", "has no deaths"),
     ({"target": {"years": 2016}}, "calibration.target.years", "expected [first, last]"),
     ({"target": {"file": "missing.csv"}}, "calibration.target.file", "existing CSV"),
+    ({"target": {"period": "lunar"}}, "calibration.target.period", "expected one of"),
+    ({"target": {"period": "fiscal"}}, "calibration.target.period", "no column 'fiscal_year'"),
+    ({"targets": []}, "calibration", "either 'target'"),
 ])
 def test_bad_calibration_block_names_file_line_and_key(scenario_file, tmp_path, change, key,
                                                         message):
@@ -157,3 +162,31 @@ def test_bad_calibration_block_names_file_line_and_key(scenario_file, tmp_path, 
     text = str(err.value)
     assert text.startswith(f"{path}:") and f": {key}: " in text and message in text, text
     assert np.char.isdigit(text.split(":")[1]).item(), text          # the YAML line
+
+
+def test_targets_fit_together_by_calendar_and_fiscal_year(scenario_file, tmp_path):
+    """Two targets, one per US fiscal year (October-September): the fit table has both, the
+    fiscal one summing the model's weeks from October of the year before."""
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text("year,deaths\n2016,3000\n")
+    seized = tmp_path / "seized.csv"
+    seized.write_text("fiscal_year,kg\n2016,100\n2017,100\n")
+    block = {"targets": [
+        {"file": str(deaths), "column": "deaths", "metric": "overdose_deaths",
+         "years": [2016, 2016]},
+        {"file": str(seized), "column": "kg", "metric": "fentanyl_seized_kg", "years": [2017, 2017],
+         "period": "fiscal"}],
+        "free": [GOOD_FREE]}
+    out = tmp_path / "fit"
+    assert _calibrate(scenario_file(calibration=block, weeks=2), out) == 0
+    table = pd.read_csv(out / "fit.csv")
+    assert list(zip(table["metric"], table["period"], table["year"], strict=True)) == [
+        ("overdose_deaths", "calendar", 2016), ("fentanyl_seized_kg", "fiscal", 2017)]
+
+
+def test_a_fiscal_year_runs_from_october_to_september():
+    weeks = pd.DataFrame({"date": pd.date_range("2016-09-26", periods=54, freq="7D"),
+                          "kg": 1.0})
+    by_fiscal_year = annual(weeks, "kg", period="fiscal")
+    assert by_fiscal_year.to_dict() == {2016: 1.0, 2017: 52.0, 2018: 1.0}
+    assert annual(weeks, "kg").to_dict() == {2016: 14.0, 2017: 40.0}

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from sim.calibration_block import resolve_file
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 WORLD = ROOT / "sim" / "data" / "world.yaml"
@@ -43,9 +45,7 @@ def _absolute(doc: dict, folder: Path) -> dict:
     doc = copy.deepcopy(doc)
     if isinstance(doc.get("extends"), str):
         doc["extends"] = str(folder / doc["extends"])
-    target = (doc.get("calibration") or {}).get("target") or {}
-    if isinstance(target.get("file"), str):
-        target["file"] = str(folder / target["file"])
+    resolve_file(doc.get("calibration"), folder / "scenario.yaml")
     return doc
 
 
