@@ -78,10 +78,17 @@ def find_boxes(x: pd.DataFrame, fails: np.ndarray, max_boxes: int = MAX_BOXES
                ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """PRIM's boxes of the failing points: boxes.csv's table (a row per box and parameter:
     limits, whether the box restricts it, coverage, density, mass) and each box's peeling
-    trajectory (coverage, density, restricted dimensions, `chosen`)."""
+    trajectory (coverage, density, mass, restricted dimensions, `chosen`). No point failing
+    gives no box; every point failing, one box: all of the sampled space."""
+    fails = np.asarray(fails, bool)
+    whole = pd.DataFrame([x.min(), x.max()]).astype(float)
+    if fails.all():
+        everything = pd.DataFrame({"coverage": [1.0], "density": [1.0], "mass": [1.0],
+                                   "res_dim": [0.0], "chosen": [True]})
+        return _box_rows(1, whole, whole, everything.iloc[0]), [everything]
     rows, trajectories = [], []
     if fails.any():
-        finder = _prim().Prim(x.astype(float), np.asarray(fails, bool), threshold=PRIM_THRESHOLD)
+        finder = _prim().Prim(x.astype(float), fails, threshold=PRIM_THRESHOLD)
         for number in range(1, max_boxes + 1):
             box = finder.find_box()
             if box is None or box.mean < PRIM_THRESHOLD:     # EMA's "dump box": nothing more
@@ -91,19 +98,26 @@ def find_boxes(x: pd.DataFrame, fails: np.ndarray, max_boxes: int = MAX_BOXES
             chosen = choose(trajectory)
             box.select(chosen)
             trajectories.append(trajectory.assign(chosen=trajectory.index == chosen))
-            limits, whole = box.box_lims[chosen], finder.box_init
-            for parameter in x.columns:
-                low, high = float(limits[parameter].iloc[0]), float(limits[parameter].iloc[1])
-                rows.append({"box": number, "parameter": parameter, "low": low, "high": high,
-                             "restricted": bool(low > whole[parameter].iloc[0]
-                                                or high < whole[parameter].iloc[1]),
-                             **trajectory.loc[chosen, ["coverage", "density", "mass"]]})
+            rows.append(_box_rows(number, box.box_lims[chosen], finder.box_init,
+                                  trajectory.loc[chosen]))
             if trajectory.loc[chosen, "coverage"] >= 1:
                 break
-    table = pd.DataFrame(rows, columns=list(BOX_COLUMNS))
-    if len(table):
-        table = table.sort_values(["box", "restricted"], ascending=[True, False], kind="stable")
-    return table.reset_index(drop=True), trajectories
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=BOX_COLUMNS)
+    return table, trajectories
+
+
+def _box_rows(number: int, limits: pd.DataFrame, whole: pd.DataFrame, stats: pd.Series
+              ) -> pd.DataFrame:
+    """boxes.csv's rows of one box (`limits` and `whole`: rows low, high; a column per
+    parameter), the parameters it restricts first."""
+    rows = pd.DataFrame([{
+        "box": number, "parameter": parameter, "low": float(limits[parameter].iloc[0]),
+        "high": float(limits[parameter].iloc[1]),
+        "restricted": bool(limits[parameter].iloc[0] > whole[parameter].iloc[0]
+                           or limits[parameter].iloc[1] < whole[parameter].iloc[1]),
+        "coverage": stats["coverage"], "density": stats["density"], "mass": stats["mass"]}
+        for parameter in whole.columns], columns=list(BOX_COLUMNS))
+    return rows.sort_values("restricted", ascending=False, kind="stable")
 
 
 @matplotlib.rc_context(PLAIN_TEXT)

@@ -40,11 +40,13 @@ class Headline:
 
     @property
     def robust(self) -> bool:
-        """The 95% interval of the mean does not reach zero."""
-        return self.low > 0 or self.high < 0
+        """The 95% interval of the mean does not reach zero (one replicate gives no interval)."""
+        return self.replicates > 1 and (self.low > 0 or self.high < 0)
 
     def interval(self) -> str:
         low, high = self.low, self.high
+        if self.replicates < 2:
+            return "none from one replicate"
         if low >= 0:
             return f"{rounded(low)} to {rounded(high)}"
         if high <= 0:
@@ -57,6 +59,8 @@ class Headline:
         text = (f"{self.scenario} {verb} {rounded(abs(self.median))} deaths against {self.first}"
                 f" ({self.window}), 95% interval of the mean {self.interval()}; deaths are lower "
                 f"in {lower} of {self.replicates} paired replicates ({self.prob_lower:.0%})")
+        if self.replicates < 2:
+            return text + " - not robust: one replicate gives no interval"
         return text + ("" if self.robust else " - not robust: the interval crosses zero")
 
 

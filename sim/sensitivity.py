@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -95,23 +96,24 @@ def sensitivity_table(problem: dict, method: str, samples: np.ndarray,
     return pd.concat(frames, ignore_index=True)[["outcome", "parameter", *COLUMNS[method]]]
 
 
-def outcome_label(outcome: str, base: str, policy: str | None) -> str:
-    """An outcome in words, with the unit of its total."""
+def outcome_label(outcome: str, base: str, policy: str | None) -> tuple[str, str]:
+    """An outcome in words, and the unit of its total."""
     head, metric = outcome.split(".", 1)
     unit = total_unit(UNITS.get(metric, ""), HOW.get(metric, "mean"))
     if head == "effect":
-        return f"effect on {metric}: {policy} minus {base} ({unit})"
-    return f"{metric} under {head} ({unit})"
+        return f"effect on {metric}: {policy} minus {base}", unit
+    return f"{metric} under {head}", unit
 
 
 @matplotlib.rc_context(PLAIN_TEXT)
-def ranked_figure(table: pd.DataFrame, outcome: str, method: str, label: str, points: int,
-                  path: Path) -> Path:
+def ranked_figure(table: pd.DataFrame, outcome: str, method: str, label: tuple[str, str],
+                  window: str, points: int, path: Path) -> Path:
     """One outcome's parameters as horizontal bars, the most influential at the top: Sobol'
     total (ST) and first-order (S1) indices with their 95% confidence, or Morris mu* and
-    sigma."""
+    sigma. `label` is the outcome in words and its unit (`outcome_label`)."""
+    words, unit = label
     rows = table[table["outcome"] == outcome][::-1]
-    fig, ax = slide_figure(1.4 + 0.36 * len(rows))
+    fig, ax = slide_figure(1.6 + 0.36 * len(rows))
     y = np.arange(len(rows))
     if rows[RANKED_BY[method]].isna().all():
         ax.text(0.5, 0.5, "the outcome takes one value at every point: nothing to attribute",
@@ -126,11 +128,14 @@ def ranked_figure(table: pd.DataFrame, outcome: str, method: str, label: str, po
         ax.barh(y + 0.2, rows["mu_star"], 0.4, color="C0", label="mu* (mean |effect|)")
         ax.barh(y - 0.2, rows["sigma"], 0.4, color="C1", label="sigma (interactions, "
                 "non-linearity)")
-        ax.set_xlabel(f"elementary effect over a parameter's range ({label.rsplit('(', 1)[-1]}")
+        ax.set_xlabel(f"change of the outcome over a parameter's range ({unit})")
     ax.set_yticks(y, rows["parameter"])
     ax.axvline(0, color="0.3", lw=0.8)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(f"{label}\n{method.capitalize()} sensitivity, {points} points")
+    name = "Sobol'" if method == "sobol" else "Morris"
+    ax.set_title("\n".join([*textwrap.wrap(f"{words} ({unit})", 90),
+                            f"{name} sensitivity over {points} points, totals {window}"]),
+                 fontsize=10)
     if not rows[RANKED_BY[method]].isna().all():
         ax.legend(fontsize=8, loc="lower right")
     return save_slide(fig, path)
@@ -166,9 +171,10 @@ def sensitivity(base, policy=None, method: str = "sobol", n: int = 64, parameter
                 (folder / "command.txt").write_text(shlex.join(["python", *sys.argv]) + "\n")
                 (folder / "figures").mkdir()
                 for outcome in results:
-                    label = outcome_label(outcome, design.base, design.policy)
-                    ranked_figure(table, outcome, method, f"{label}, {design.window.label}",
-                                  len(samples), folder / "figures" / f"{outcome}.png")
+                    ranked_figure(table, outcome, method,
+                                  outcome_label(outcome, design.base, design.policy),
+                                  design.window.label, len(samples),
+                                  folder / "figures" / f"{outcome}.png")
 
             _publish(out, write)
     return table

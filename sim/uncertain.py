@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.config import Scenario, check_override, thaw
 from sim.exploration import is_whole, table_default
-from sim.validation import ScenarioError, read_file
+from sim.validation import ScenarioError, Source, fail, read_file
 
 
 @dataclass(frozen=True)
@@ -162,55 +162,55 @@ def applies(scenario: Scenario, path: str) -> bool:
     return not path.startswith("policies.") or bool(_policy_field([scenario], path)[0])
 
 
-def _check_bound(scenarios: list[Scenario], path: str, value: float, what: str) -> None:
-    for scenario in scenarios:
-        if applies(scenario, path):
-            try:
-                scenario.with_overrides({path: value})
-            except ScenarioError as err:
-                raise ScenarioError(f"--parameters: {path}: the range's {what} {value:g} is not "
-                                    f"a value it can take ({err})") from None
-
-
 def uncertain_parameters(scenarios: list[Scenario], parameters=None, posterior: Path | None = None
                          ) -> tuple[Uncertain, ...]:
     """The parameters a study samples and their ranges (module docstring), checked against
-    every scenario that has them; `parameters` as `parse_parameters` takes them."""
+    every scenario that has them; `parameters` as `parse_parameters` takes them. An error names
+    where the parameter came from: --parameters, or the posterior file."""
     chosen = parse_parameters(parameters)
     support = posterior_support(read_posterior(posterior), posterior) if posterior else {}
-    if not chosen:
-        chosen = dict.fromkeys(support or PLAUSIBLE)
+    where = Source(Path("--parameters" if chosen or not posterior else str(posterior)))
     spec = scenarios[0].calibration
     prior = {f.path: (f.low, f.high, f.source) for f in (spec.free if spec else ())}
-    out = []
-    for path, bounds in chosen.items():
-        if path.startswith("policies."):
-            records, default = _policy_field(scenarios, path)
-            if not records:
-                raise ScenarioError(f"--parameters: {path}: no scenario of the study has a "
-                                    "policy with this id")
-            whole = isinstance(default, int) and not isinstance(default, bool)
-        else:
-            check_override(path, table_default(path))   # an unknown path fails here, by name
-            whole = is_whole(path)
+
+    def span(path: str, bounds) -> tuple | None:
         if bounds is not None:
-            low, high, source = *bounds, "given on the command line"
-        elif path in support:
-            low, high, source = *support[path], f"the support of the posterior {posterior}"
-        elif path in prior:
-            low, high, source = prior[path]
-        elif path in PLAUSIBLE:
-            low, high, source = PLAUSIBLE[path]
-        else:
-            raise ScenarioError(f"--parameters: {path}: no documented range for it (not in "
-                                "the default set, the scenario's calibration: block or the "
-                                f"posterior); give one as {path}=LOW:HIGH")
-        if not low < high:
-            raise ScenarioError(f"--parameters: {path}: expected LOW < HIGH, got {low:g}:{high:g}")
-        for value, what in ((low, "low end"), (high, "high end")):
-            _check_bound(scenarios, path, round(value) if whole else value, what)
-        out.append(Uncertain(path, float(low), float(high), source, whole))
-    return tuple(out)
+            return (*bounds, "given on the command line")
+        if path in support:
+            return (*support[path], f"the support of the posterior {posterior}")
+        return prior.get(path, PLAUSIBLE.get(path))
+
+    return tuple(_uncertain(scenarios, path, span(path, bounds), where)
+                 for path, bounds in (chosen or dict.fromkeys(support or PLAUSIBLE)).items())
+
+
+def _uncertain(scenarios: list[Scenario], path: str, span: tuple | None, where: Source
+               ) -> Uncertain:
+    """One parameter, checked: known (a table parameter, or a field of a policy some scenario
+    has), with a range whose ends it can take in every scenario that has it."""
+    if path.startswith("policies."):
+        records, default = _policy_field(scenarios, path)
+        if not records:
+            fail(where, (path,), "no scenario of the study has a policy with this id")
+        whole = isinstance(default, int) and not isinstance(default, bool)
+    else:
+        check_override(path, table_default(path), where)   # an unknown path fails by name
+        whole = is_whole(path)
+    if span is None:
+        fail(where, (path,), "no documented range for it (not in the default set, the "
+             f"scenario's calibration: block or a posterior); give one as {path}=LOW:HIGH")
+    low, high, source = span
+    if not low < high:
+        fail(where, (path,), f"expected LOW < HIGH, got {low:g}:{high:g}")
+    for value, what in ((low, "low end"), (high, "high end")):
+        value = round(value) if whole else value
+        for scenario in (s for s in scenarios if applies(s, path)):
+            try:
+                scenario.with_overrides({path: value})
+            except ScenarioError as err:
+                fail(where, (path,), f"the range's {what} {value:g} is not a value it can take "
+                     f"({err})")
+    return Uncertain(path, float(low), float(high), source, whole)
 
 
 def salib_problem(uncertain: tuple[Uncertain, ...]) -> dict:

@@ -74,6 +74,9 @@ def test_headline_says_deaths_averted_in_words_and_marks_an_interval_across_zero
     assert "2 of 4" in unclear.words()
     assert [rounded(v) for v in (147_213, -1_184.2, 12.34, 0.5)] == ["147,000", "-1,180", "12.3",
                                                                     "0.5"]
+    single = {name: runs[:1] for name, runs in frames.items()}
+    (one, _) = headlines(comparison_table(single, ["overdose_deaths"], [Window("horizon")]))
+    assert one.median == 10_000 and not one.robust and "one replicate" in one.words()
 
 
 def png_size(path) -> tuple[int, int]:

@@ -84,6 +84,10 @@ def test_a_posterior_is_sampled_over_the_support_of_its_weighted_draws(tmp_path)
                                   "cartels.learning_rate=0.1:0.5", path)
     assert [(u.path, u.low, u.high) for u in chosen] == [
         ("cartels.supplier_search_prob", 1.5, 3.0), ("cartels.learning_rate", 0.1, 0.5)]
+    path.write_text("users.overdose_hazard_per_use_,weight\n8e-5,1\n9e-5,1\n")
+    with pytest.raises(ScenarioError, match=r"posterior.csv: users.overdose_hazard_per_use_: "
+                                            "unknown parameter"):
+        uncertain_parameters([scenario], posterior=path)
     path.write_text("users.overdose_hazard_per_use,weight\n8e-5,1\nlots,1\n")
     with pytest.raises(ScenarioError, match=r"posterior.csv:3: users.overdose_hazard_per_use: "
                                             "expected a finite number"):
@@ -159,6 +163,22 @@ def test_discover_end_to_end_boxes_the_weak_policies(kits, tmp_path):
     assert box["coverage"].iloc[0] == pytest.approx(fails[inside].sum() / fails.sum())
     assert (out / "figures" / "tradeoff.png").stat().st_size > 10_000
     assert "box 1" in result.stdout
+
+
+def test_the_api_returns_the_tables_and_writes_nothing_without_a_folder(kits, tmp_path,
+                                                                        monkeypatch):
+    import sim
+
+    monkeypatch.chdir(tmp_path)
+    table = sim.sensitivity(TINY, method="morris", n=2, weeks=10, workers=1,
+                            parameters={"users.treatment_exit_prob": (0.01, 0.04)})
+    assert list(table.columns) == ["outcome", "parameter", "mu_star", "sigma"]
+    assert set(table["outcome"]) == {"tiny.overdose_deaths", "tiny.fentanyl_to_us_kg"}
+    boxes = sim.discover(TINY, kits, n=10, weeks=10, workers=1, threshold=1e9,
+                         parameters=["policies.kits.naloxone_multiplier=1:2"])
+    # every point averts fewer than a billion deaths: one box, the whole space, all failing
+    assert set(boxes["box"]) == {1} and boxes["density"].iloc[0] == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.fixture
