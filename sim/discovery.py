@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shlex
-import sys
 import warnings
 from pathlib import Path
 
@@ -35,15 +33,22 @@ from sim.headline import rounded  # noqa: E402
 from sim.metrics import HOW, UNITS  # noqa: E402
 from sim.output import total_unit  # noqa: E402
 from sim.plots import PLAIN_TEXT, save_slide, slide_figure  # noqa: E402
-from sim.points import outcomes, paired_design, run_points, samples_table  # noqa: E402
+from sim.points import (  # noqa: E402
+    outcomes,
+    paired_design,
+    run_points,
+    samples_table,
+    write_design,
+)
 from sim.study import _publish, check_metrics, study_store  # noqa: E402
-from sim.uncertain import Uncertain, ranges_table  # noqa: E402
+from sim.uncertain import Uncertain  # noqa: E402
 from sim.validation import ScenarioError  # noqa: E402
 
 MAX_BOXES = 3
 DENSITY = 0.8          # a box is taken where it covers most at this density or more
 PRIM_THRESHOLD = 0.5   # PRIM keeps a box only if most of its points fail
 MIN_POINTS = 10
+FEW_FAILING = 10   # fewer failing points and a box around them says little
 BOX_COLUMNS = ("box", "parameter", "low", "high", "restricted", "coverage", "density", "mass")
 
 
@@ -204,6 +209,8 @@ def discover(base, policy, n: int = 200, parameters=None, posterior: Path | None
         points = samples_table(design, samples, results).assign(fails=fails)
         x = points[[u.path for u in design.uncertain]]
         boxes, trajectories = find_boxes(x, fails)
+        boxes.attrs.update(points=n, failing=int(fails.sum()), metric=metric,
+                           threshold=threshold)
         if out is not None:
             unit = total_unit(UNITS.get(metric, ""), HOW.get(metric, "mean"))
             title = (f"Where {design.policy} fails: reduces {metric} by less than "
@@ -212,9 +219,7 @@ def discover(base, policy, n: int = 200, parameters=None, posterior: Path | None
 
             def write(folder: Path) -> None:
                 boxes.to_csv(folder / "boxes.csv", index=False)
-                points.to_csv(folder / "samples.csv", index=False)
-                ranges_table(design.uncertain).to_csv(folder / "parameters.csv", index=False)
-                (folder / "command.txt").write_text(shlex.join(["python", *sys.argv]) + "\n")
+                write_design(folder, design, points)
                 (folder / "figures").mkdir()
                 tradeoff_figure(trajectories, title, folder / "figures" / "tradeoff.png")
                 for number, box in boxes.groupby("box"):
@@ -225,13 +230,19 @@ def discover(base, policy, n: int = 200, parameters=None, posterior: Path | None
 
 
 def describe(boxes: pd.DataFrame) -> str:
-    """The boxes in words, for the terminal."""
+    """How many points failed and the boxes, in words, for the terminal."""
+    attrs = boxes.attrs
+    lines = [f"{attrs['failing']} of {attrs['points']} points fail (the policy reduces "
+             f"{attrs['metric']} by less than {rounded(attrs['threshold'])})"] if attrs else []
+    if attrs and 0 < attrs["failing"] < FEW_FAILING:
+        lines.append(f"warning: fewer than {FEW_FAILING} failing points; a box around so few "
+                     "says little (sample more points with --n)")
     if boxes.empty:
-        return "no box: the policy did not fail at any point, or failures do not concentrate"
-    lines = []
+        lines.append("no box: no point fails, or the failing points do not concentrate")
     for number, box in boxes.groupby("box"):
         limits = "; ".join(f"{r.parameter} {r.low:.3g} to {r.high:.3g}"
                            for r in box[box["restricted"]].itertuples()) or "no restriction"
+        mass = box["mass"].iloc[0]
         lines.append(f"box {number} (coverage {box['coverage'].iloc[0]:.0%}, density "
-                     f"{box['density'].iloc[0]:.0%}): {limits}")
+                     f"{box['density'].iloc[0]:.0%}, {mass:.0%} of the points): {limits}")
     return "\n".join(lines)

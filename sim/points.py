@@ -9,6 +9,8 @@ Dask cluster).
 
 from __future__ import annotations
 
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,13 @@ from sim.compare import Window, total
 from sim.config import Scenario
 from sim.ensemble import RunSpec, replicate_seeds
 from sim.study import _execute, check_scheduler, load_paired, run_label, study_windows
-from sim.uncertain import Uncertain, applies, point_overrides, uncertain_parameters
+from sim.uncertain import (
+    Uncertain,
+    applies,
+    point_overrides,
+    ranges_table,
+    uncertain_parameters,
+)
 from sim.validation import ScenarioError
 
 
@@ -80,9 +88,12 @@ def run_points(design: PairedDesign, samples: np.ndarray, metrics, store, worker
     specs = point_specs(design, samples)
     unique = list(dict.fromkeys(s for points in specs.values() for runs in points for s in runs))
     _execute(unique, store, workers, scheduler, resume, quiet)
-    return {name: pd.DataFrame([np.mean([[total(design.window.select(store.load(s).timeseries), m)
-                                          for m in metrics] for s in runs], axis=0)
-                                for runs in points], columns=list(metrics))
+
+    def point_totals(runs: list[RunSpec]) -> np.ndarray:
+        frames = [design.window.select(store.load(spec).timeseries) for spec in runs]
+        return np.mean([[total(frame, m) for m in metrics] for frame in frames], axis=0)
+
+    return {name: pd.DataFrame([point_totals(runs) for runs in points], columns=list(metrics))
             for name, points in specs.items()}
 
 
@@ -104,3 +115,11 @@ def samples_table(design: PairedDesign, samples: np.ndarray, results: dict[str, 
     """samples.csv: each point's parameter values (as run) and outcomes."""
     values = pd.DataFrame([point_overrides(design.uncertain, row) for row in samples])
     return pd.concat([values, pd.DataFrame(results)], axis=1)
+
+
+def write_design(folder: Path, design: PairedDesign, points: pd.DataFrame) -> None:
+    """What a study ran and how to run it again: samples.csv (`points`), parameters.csv (the
+    ranges and their sources), command.txt."""
+    points.to_csv(folder / "samples.csv", index=False)
+    ranges_table(design.uncertain).to_csv(folder / "parameters.csv", index=False)
+    (folder / "command.txt").write_text(shlex.join(["python", *sys.argv]) + "\n")

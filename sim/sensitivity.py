@@ -12,8 +12,6 @@ sigma), samples.csv, parameters.csv and a ranked bar figure per outcome.
 
 from __future__ import annotations
 
-import shlex
-import sys
 import textwrap
 from pathlib import Path
 
@@ -27,9 +25,15 @@ from sim.ensemble import EnsembleError  # noqa: E402
 from sim.metrics import HOW, UNITS  # noqa: E402
 from sim.output import total_unit  # noqa: E402
 from sim.plots import PLAIN_TEXT, save_slide, slide_figure  # noqa: E402
-from sim.points import outcomes, paired_design, run_points, samples_table  # noqa: E402
+from sim.points import (  # noqa: E402
+    outcomes,
+    paired_design,
+    run_points,
+    samples_table,
+    write_design,
+)
 from sim.study import _publish, check_metrics, study_store  # noqa: E402
-from sim.uncertain import ranges_table, salib_problem  # noqa: E402
+from sim.uncertain import salib_problem  # noqa: E402
 from sim.validation import ScenarioError  # noqa: E402
 
 METHODS = ("sobol", "morris")
@@ -165,10 +169,7 @@ def sensitivity(base, policy=None, method: str = "sobol", n: int = 64, parameter
         if out is not None:
             def write(folder: Path) -> None:
                 table.to_csv(folder / "sensitivity.csv", index=False)
-                samples_table(design, samples, results).to_csv(folder / "samples.csv",
-                                                               index=False)
-                ranges_table(design.uncertain).to_csv(folder / "parameters.csv", index=False)
-                (folder / "command.txt").write_text(shlex.join(["python", *sys.argv]) + "\n")
+                write_design(folder, design, samples_table(design, samples, results))
                 (folder / "figures").mkdir()
                 for outcome in results:
                     ranked_figure(table, outcome, method,

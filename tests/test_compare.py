@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from sim.compare import DEFAULT_METRICS, Window, comparison_table, mean_ci
-from sim.headline import headlines, rounded
 from sim.ensemble import run
 from sim.folders import STOP_AT
+from sim.headline import headlines, rounded
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
