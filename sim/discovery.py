@@ -86,8 +86,8 @@ def find_boxes(x: pd.DataFrame, fails: np.ndarray, max_boxes: int = MAX_BOXES
     trajectory (coverage, density, mass, restricted dimensions, `chosen`). No point failing
     gives no box; every point failing, one box: all of the sampled space."""
     fails = np.asarray(fails, bool)
-    whole = pd.DataFrame([x.min(), x.max()]).astype(float)
     if fails.all():
+        whole = pd.DataFrame([x.min(), x.max()]).astype(float)
         everything = pd.DataFrame({"coverage": [1.0], "density": [1.0], "mass": [1.0],
                                    "res_dim": [0.0], "chosen": [True]})
         return _box_rows(1, whole, whole, everything.iloc[0]), [everything]
