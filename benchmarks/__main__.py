@@ -119,6 +119,15 @@ def run_figures(repeats: int, quick: bool) -> dict:
             "ensemble_replicates": replicates}
 
 
+def study_figures(quick: bool) -> dict:
+    """A 10-parameter Sobol' study at classroom size, 104 weeks, N = 64 (8 with --quick), on all
+    cores: measured once (it takes minutes)."""
+    n = 8 if quick else 64
+    with tempfile.TemporaryDirectory() as temp:
+        seconds, runs = whole_runs.sobol_study(Path(temp) / "sobol", n=n)
+    return {"sobol_study_s": seconds, "sobol_study_runs": runs, "sobol_study_n": n}
+
+
 def table(results: dict) -> str:
     lines = [f"{'figure':<34} {'value':>14}  target"]
     for key, value in results.items():
@@ -149,6 +158,7 @@ def main() -> None:
                **state_bytes()}
     print(table(results), flush=True)
     results.update(run_figures(repeats, args.quick))
+    results.update(study_figures(args.quick))
     results.update(classroom.figures())
     results.update(classroom.teams_figures())
     results["machine"] = machine()

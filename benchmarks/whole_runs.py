@@ -1,5 +1,6 @@
 """Whole runs in fresh processes, as a user starts them: the baseline at the default population
-and at 10 million users, the first week with and without the Numba cache, and an ensemble."""
+and at 10 million users, the first week with and without the Numba cache, an ensemble and a
+Sobol' sensitivity study."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "scenarios/baseline.yaml"
+CLASSROOM = "scenarios/classroom_small.yaml"
 
 
 def timed_process(args: list[str]) -> tuple[float, float]:
@@ -60,3 +62,14 @@ def ensemble(out: Path, replicates: int, weeks: int | None = None) -> float:
     if weeks is not None:
         args += ["--weeks", str(weeks)]
     return timed_process(args)[0]
+
+
+def sobol_study(out: Path, n: int = 64, weeks: int = 104) -> tuple[float, int]:
+    """Wall seconds of `run.py sensitivity` on the classroom scenario (20,000 person-agents, 500
+    firms): Sobol' indices of the ten documented uncertain parameters from n x (10 + 2) points,
+    `weeks` weeks each, on all cores; and the number of runs."""
+    from sim.uncertain import PLAUSIBLE
+
+    args = ["run.py", "sensitivity", CLASSROOM, "--method", "sobol", "--n", str(n), "--weeks",
+            str(weeks), "--out", str(out), "--force", "--quiet"]
+    return timed_process(args)[0], n * (len(PLAUSIBLE) + 2)

@@ -5,6 +5,8 @@
     python run.py validate scenarios/mine.yaml [more.yaml ...]
     python run.py profile scenarios/baseline.yaml [--weeks N] [--set users.agents=N]
     python run.py compare / sweep ...    (paired replicates; see --help)
+    python run.py sensitivity BASE [POLICY] --method sobol|morris --n N
+    python run.py discover BASE POLICY --n N [--threshold X]
     python run.py demo [--port 8765] [--host 127.0.0.1] [--scenario FILE]
     python run.py classroom --teams [--port 8765] [--host 127.0.0.1] [--scenario FILE]
     python run.py lesson N [--out DIR]
@@ -29,8 +31,9 @@ from sim.config import ScenarioError, load_scenario
 from sim.validation import MAX_WEEKS, check_horizon
 
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "profile", "demo", "lesson",
-            "classroom")
+COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "sensitivity", "discover",
+            "profile", "demo", "lesson", "classroom")
+STUDIES = ("compare", "sweep", "calibrate", "sensitivity", "discover")   # keep runs in --out
 TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
               "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
@@ -110,15 +113,46 @@ def build_parser() -> argparse.ArgumentParser:
                            help="Latin hypercube points screened first (default 24)")
     calibrate.add_argument("--max-evals", type=whole_number(0, 10**6), default=40,
                            help="Nelder-Mead evaluations after the screen (default 40)")
-    for sub in (compare, sweep, calibrate):
-        sub.add_argument("--replicates", type=count_int, default=8 if sub is calibrate else 20,
-                         help="replicates per scenario, grid point or candidate (default 20; "
-                         "8 for calibrate)")
+    sensitivity = commands.add_parser(
+        "sensitivity", help="how much each uncertain parameter moves the outcomes and a policy's "
+        "effect (SALib): sensitivity.csv and ranked figures")
+    discover = commands.add_parser(
+        "discover", help="the regions of parameter space where a policy fails (Latin "
+        "hypercube, PRIM): boxes.csv and the trade-off figure")
+    for sub in (sensitivity, discover):
+        sub.add_argument("base", type=Path, help="base scenario YAML file")
+        sub.add_argument("policy", type=Path, nargs="?" if sub is sensitivity else None,
+                         help="policy scenario YAML file; its effect is its total minus BASE's")
+        sub.add_argument("--parameters", metavar="PATH[=LOW:HIGH],...", help="comma-separated "
+                         "parameters to sample (group.key, or policies.<id>.<field> with a "
+                         "range); default: the documented set (docs/uncertainty.md), or the "
+                         "posterior's parameters")
+        sub.add_argument("--posterior", type=Path, metavar="FILE", help="posterior.csv (a "
+                         "'weight' column and a column per parameter): sample its support")
+        sub.add_argument("--window", help="total over YYYY-MM:YYYY-MM (default: the horizon)")
+    sensitivity.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                             help="Sobol' indices (default) or a Morris screen")
+    sensitivity.add_argument("--n", type=count_int, default=64, help="base samples (default "
+                             "64): Sobol' runs N x (D + 2) points for D parameters, N a power "
+                             "of 2; Morris N trajectories of D + 1 points")
+    discover.add_argument("--n", type=count_int, default=200, help="Latin hypercube points "
+                          "(default 200)")
+    discover.add_argument("--metric", default="overdose_deaths", help="the outcome the policy "
+                          "should reduce (default overdose_deaths)")
+    discover.add_argument("--threshold", type=float, default=0.0, help="the policy fails where "
+                          "it reduces --metric by less than this, in its total's unit (default "
+                          "0: where it raises it)")
+    for sub in (compare, sweep, calibrate, sensitivity, discover):
+        default = {"calibrate": 8, "sensitivity": 1, "discover": 1}.get(sub.prog.split()[-1], 20)
+        sub.add_argument("--replicates", type=count_int, default=default,
+                         help="replicates per scenario, grid point, candidate or sampled point "
+                         "(default 20; 8 for calibrate; 1 for sensitivity and discover)")
         sub.add_argument("--seed", type=seed_int, help="seed of replicate 0 (default: the "
                          "first scenario's); replicate r uses seed + r")
         if sub is not calibrate:   # calibrate runs the target years and scores one metric
             sub.add_argument("--weeks", type=weeks_int, help="weeks to run (default: the "
                              "scenario's)")
+        if sub not in (calibrate, discover):
             sub.add_argument("--metrics", help="comma-separated metrics to total")
         sub.add_argument("--workers", type=positive_int, help="local processes (default: all "
                          "cores; 1 runs in this process)")
@@ -283,7 +317,7 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as err:
         kept = (" finished runs are kept (rerun with --resume);"
-                if args.command in ("compare", "sweep", "calibrate") else "")
+                if args.command in STUDIES else "")
         print(f"interrupted:{kept} no results were written", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
 
@@ -305,8 +339,11 @@ def command_study(args) -> int:
 
     options = {**study_options(args), "weeks": args.weeks, "metrics": args.metrics}
     if args.command == "compare":
+        from sim.headline import terminal_text
+
         options["out"] = args.out or timestamped("compare")
-        study.compare(args.scenarios, window=args.window, **options)
+        table = study.compare(args.scenarios, window=args.window, **options)
+        print(terminal_text(table) or "one scenario: nothing to compare against")
     else:
         options["out"] = args.out or timestamped("sweeps", load_scenario(args.scenario).name)
         study.sweep(args.scenario, parse_settings(args.set or []), source=SET, **options)
@@ -322,6 +359,31 @@ def command_calibrate(args) -> int:
                       **{**study_options(args), "out": out})
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    print(f"results: {out}")
+    return 0
+
+
+def command_sensitivity(args) -> int:
+    from sim.sensitivity import sensitivity, top
+
+    out = args.out or timestamped("sensitivity", load_scenario(args.base).name)
+    table = sensitivity(args.base, args.policy, method=args.method, n=args.n,
+                        parameters=args.parameters, posterior=args.posterior,
+                        metrics=args.metrics, window=args.window, weeks=args.weeks,
+                        **{**study_options(args), "out": out})
+    print(top(table))
+    print(f"results: {out}")
+    return 0
+
+
+def command_discover(args) -> int:
+    from sim.discovery import describe, discover
+
+    out = args.out or timestamped("discover", load_scenario(args.policy).name)
+    boxes = discover(args.base, args.policy, n=args.n, parameters=args.parameters,
+                     posterior=args.posterior, metric=args.metric, threshold=args.threshold,
+                     window=args.window, weeks=args.weeks, **{**study_options(args), "out": out})
+    print(describe(boxes))
     print(f"results: {out}")
     return 0
 
@@ -373,5 +435,6 @@ def command_lesson(args) -> int:
 
 COMMAND_FUNCTIONS = {"run": command_run, "validate": command_validate, "compare": command_study,
                      "sweep": command_study, "calibrate": command_calibrate,
+                     "sensitivity": command_sensitivity, "discover": command_discover,
                      "profile": command_profile, "demo": command_demo, "lesson": command_lesson,
                      "classroom": command_classroom}

@@ -17,6 +17,11 @@ DEFAULT_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
                    "fentanyl_seized_mx_kg", "precursor_shipped_kg", "retail_price_usd_per_mg",
                    "china_cooperation", "cartel_revenue_usd", "users_in_treatment")
 LOW, HIGH = 5, 95
+HEADLINE = "overdose_deaths"   # the metric of the headline: deaths averted
+# with fewer replicates the 5-95% range of replicates is in effect their minimum and maximum
+# (the 5th percentile of n values lies below the second lowest while n < 21), and the Student t
+# interval of the mean leans on the differences being near normal
+MIN_REPLICATES = 20
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ def comparison_table(frames: dict[str, list[pd.DataFrame]], metrics, windows: li
     """One row per window, scenario and metric: median and 5-95% interval of the per-replicate
     total; the paired difference against the first scenario (mean, median, 5-95% interval of
     replicates) and a 95% confidence interval of the mean difference (Student t), which
-    narrows as replicates are added."""
+    narrows as replicates are added; `prob_lower`, the share of paired replicates in which the
+    scenario's total is below the first's."""
     rows = []
     first = next(iter(frames))
     for window in windows:
@@ -93,6 +99,7 @@ def comparison_table(frames: dict[str, list[pd.DataFrame]], metrics, windows: li
                     "diff_p5": np.percentile(diff, LOW), "diff_p95": np.percentile(diff, HIGH),
                     **dict(zip(("diff_ci95_low", "diff_ci95_high"), mean_ci(diff),
                                strict=True)),
+                    "prob_lower": float(np.mean(diff < 0)),
                 })
     return pd.DataFrame(rows)
 

@@ -24,6 +24,7 @@ from sim.folders import stop_at
 from sim.validation import ScenarioError, Source, check_horizon, load_yaml, read_file
 
 MAX_SEED = 2**63 - 1
+MAX_SETTINGS_CHARS = 120   # of a run file's name (most file systems hold 255 bytes)
 
 
 class EnsembleError(RuntimeError):
@@ -86,7 +87,12 @@ class RunSpec:
 
     @property
     def stem(self) -> str:
+        """The file name's stem: label, overrides and seed; overrides too long for a file name
+        (a sensitivity study sets ten parameters) by their SHA-256 instead (the manifest
+        records them in full)."""
         settings = "".join(f"__{k}={v!r}" for k, v in self.overrides)
+        if len(settings) > MAX_SETTINGS_CHARS:
+            settings = "__set" + hashlib.sha256(settings.encode()).hexdigest()[:24]
         return f"{self.label}{settings}__seed{self.seed}"
 
     @property

@@ -36,7 +36,7 @@ def ranges(paths=None) -> dict[str, tuple[float, float]]:
         paths = {path: None for path in paths}
     out = {}
     for path, bounds in paths.items():
-        check_override(path, _default(path))    # an unknown path fails here, by name
+        check_override(path, table_default(path))    # an unknown path fails here, by name
         p = TABLE[path.split(".")[0]][path.split(".")[1]]
         if bounds is None:
             low, high = p.low, p.high
@@ -48,14 +48,15 @@ def ranges(paths=None) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _default(path: str):
+def table_default(path: str):
+    """The parameter table's default of `group.key`; None for a path not in the table."""
     group, _, key = path.partition(".")
     return TABLE[group][key].value if group in TABLE and key in TABLE[group] else None
 
 
 def is_whole(path: str) -> bool:
     """A parameter that takes whole numbers (its default is an int)."""
-    return isinstance(_default(path), int)
+    return isinstance(table_default(path), int)
 
 
 def salib_problem(paths=None) -> dict:

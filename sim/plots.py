@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -37,13 +38,71 @@ def _mark_policies(ax, markers: list[tuple[dt.date, str]], label: bool) -> None:
 
 
 def _legend_text(fig, markers: list[tuple[dt.date, str]]) -> None:
-    lines = [f"{n}. {text}" for n, (_, text) in enumerate(markers, start=1)]
+    legend_below(fig, [f"{n}. {text}" for n, (_, text) in enumerate(markers, start=1)])
+
+
+def legend_below(fig, lines: list[str]) -> None:
+    """Numbered labels as text along the bottom of the figure (in two columns past six)."""
     if lines:
         columns = 2 if len(lines) > 6 else 1
         per = -(-len(lines) // columns)
         for c in range(columns):
             fig.text(0.02 + 0.5 * c, 0.01, "\n".join(lines[c * per:(c + 1) * per]), fontsize=7,
                      va="bottom", family="monospace")
+
+
+# Figures of studies (reports, sweeps, sensitivity, discovery) are read on slides: one metric a
+# figure, SLIDE_WIDTH_IN x SLIDE_DPI = 1,500 px wide (the report allows at most about 1,600)
+SLIDE_WIDTH_IN, SLIDE_DPI = 10.0, 150
+LEGEND_LINE_IN = 0.16   # height of one line of legend text below a figure (7 pt)
+
+
+def _legend_in(lines: int) -> float:
+    """Inches of `legend_below` text for this many lines."""
+    return LEGEND_LINE_IN * (-(-lines // (2 if lines > 6 else 1))) + (0.1 if lines else 0)
+
+
+def slide_figure(height_in: float, legend_lines: int = 0):
+    """A figure and its axes, slide-wide, `height_in` tall plus room below for `legend_lines`
+    lines of `legend_below` text."""
+    return plt.subplots(figsize=(SLIDE_WIDTH_IN, height_in + _legend_in(legend_lines)))
+
+
+def save_slide(fig, path: Path, legend_lines: int = 0) -> Path:
+    """Lay out (leaving the room for legend text), write at SLIDE_DPI and close."""
+    fig.tight_layout(rect=(0, _legend_in(legend_lines) / fig.get_figheight(), 1, 1))
+    fig.savefig(path, dpi=SLIDE_DPI)
+    plt.close(fig)
+    return path
+
+
+def mark_dates(ax, markers: list[tuple[pd.Timestamp, str, str]]) -> tuple[list[str], float]:
+    """Mark each (date, label, colour) with a dashed line and a number above the axes (call
+    after plotting, so the x range is set). Markers on one date share one label ("1,2"); a label
+    that would touch the one before it goes on a row above, so numbers never overprint.
+    Returns the legend lines ("1. label"), for `legend_below`, and the points the labels take
+    above the axes (a title's `pad`)."""
+    groups: dict = {}
+    lines = []
+    for number, (day, label, color) in enumerate(sorted(markers, key=lambda m: m[0]), start=1):
+        groups.setdefault(pd.Timestamp(day), []).append((number, color))
+        lines.append(f"{number}. {label}")
+        ax.axvline(pd.Timestamp(day), color=color, ls="--", lw=0.8)
+    low, high = ax.get_xlim()
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    row_ends: list[float] = []     # per row of labels: the right edge of its last, in points
+    for day, entries in sorted(groups.items()):
+        text = ",".join(str(n) for n, _ in entries)
+        x = (mdates.date2num(day) - low) / (high - low) * width_pt
+        half = 2.5 * len(text) + 2      # half a 7-pt label's width, in points
+        row = next((i for i, end in enumerate(row_ends) if end < x - half), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        row_ends[row] = x + half
+        ax.annotate(text, (day, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2 + 9 * row),
+                    textcoords="offset points", fontsize=7, ha="center", va="bottom",
+                    color=entries[0][1])
+    return lines, 4 + 9 * len(row_ends)
 
 
 def _smooth(series: pd.Series) -> pd.Series:

@@ -15,16 +15,18 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.compare import DEFAULT_METRICS, Window, comparison_table, parse_window, total  # noqa: E402
-from sim.config import OVERRIDES, Scenario, as_scenario  # noqa: E402
-from sim.ensemble import (  # noqa: E402
+from sim.compare import (
+    DEFAULT_METRICS,
+    HEADLINE,
+    Window,
+    comparison_table,
+    parse_window,
+    total,
+)
+from sim.config import OVERRIDES, Scenario, as_scenario
+from sim.ensemble import (
     MemoryStore,
     RunSpec,
     RunStore,
@@ -33,11 +35,11 @@ from sim.ensemble import (  # noqa: E402
     execute,
     replicate_seeds,
 )
-from sim.folders import MARKER, atomic_folder, working_folder  # noqa: E402
-from sim.metrics import HOW  # noqa: E402
-from sim.plots import PLAIN_TEXT  # noqa: E402
-from sim.report import ReportInput, versions, write_report  # noqa: E402
-from sim.validation import ScenarioError, Source, check_horizon, suggest  # noqa: E402
+from sim.folders import MARKER, atomic_folder, working_folder
+from sim.metrics import HOW
+from sim.report import ReportInput, versions, write_report
+from sim.sweep_figures import sweep_figures
+from sim.validation import ScenarioError, Source, check_horizon, suggest
 
 
 def check_metrics(metrics) -> tuple[str, ...]:
@@ -93,6 +95,36 @@ def _execute(specs, store, workers, scheduler, resume, quiet) -> None:
                 resume=resume)
 
 
+def load_paired(scenarios: list, weeks: int | None) -> tuple[list[str], list[Scenario]]:
+    """Scenarios to run paired (`Scenario` objects, shipped names or files), with `weeks`: each
+    must have the first one's start and horizon. Returns their names (made unique by their
+    position when two share one) and the scenarios."""
+    loaded = [as_scenario(s).with_overrides(weeks=weeks) for s in scenarios]
+    where = [s.file if isinstance(s, Scenario) else s for s in scenarios]
+    first = loaded[0]
+    check_horizon(first, weeks, where[0])
+    for path, s in zip(where[1:], loaded[1:], strict=True):
+        if (s.start, s.weeks) != (first.start, first.weeks):
+            raise ScenarioError(f"{path}: mismatched horizons: {s.start} + {s.weeks} weeks, but "
+                                f"{where[0]} has {first.start} + {first.weeks} weeks; "
+                                "paired comparisons need the same weeks (weeks=, --weeks)")
+    plain = [s.name for s in loaded]
+    return [n if plain.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(plain)], loaded
+
+
+def study_windows(first: Scenario, window: str | None) -> list[Window]:
+    """The whole horizon, and the `window` (YYYY-MM:YYYY-MM) when one is given."""
+    last_day = first.start + dt.timedelta(weeks=first.weeks)
+    return [Window("horizon")] + ([parse_window(window, first.start, last_day)] if window
+                                  else [])
+
+
+def run_label(position: int, name: str, scenario: Scenario) -> str:
+    """A study's label for the runs of one scenario: position, name and the start of its
+    resolved scenario's SHA-256 (so a changed file is run again, never taken for the old)."""
+    return f"{position}_{name}_{scenario.sha256[:10]}"
+
+
 def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
             weeks: int | None = None, metrics=None, window: str | None = None,
             workers: int | None = None, scheduler: str | None = None, out: Path | None = None,
@@ -104,24 +136,15 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
     if not scenarios:
         raise ScenarioError("compare: give at least one scenario file")
     metrics = check_metrics(metrics)
-    loaded = [as_scenario(s).with_overrides(weeks=weeks) for s in scenarios]
-    where = [s.file if isinstance(s, Scenario) else s for s in scenarios]
+    if HEADLINE not in metrics:   # the report and the terminal open with it
+        metrics = (HEADLINE, *metrics)
+    names, loaded = load_paired(scenarios, weeks)
     first = loaded[0]
-    check_horizon(first, weeks, where[0])
-    last_day = first.start + dt.timedelta(weeks=first.weeks)
-    windows = [Window("horizon")] + ([parse_window(window, first.start, last_day)]
-                                     if window else [])
-    for path, s in zip(where[1:], loaded[1:], strict=True):
-        if (s.start, s.weeks) != (first.start, first.weeks):
-            raise ScenarioError(f"{path}: mismatched horizons: {s.start} + {s.weeks} weeks, but "
-                                f"{where[0]} has {first.start} + {first.weeks} weeks; "
-                                "paired comparisons need the same weeks (weeks=, --weeks)")
+    windows = study_windows(first, window)
     check_scheduler(scheduler)
     seeds = replicate_seeds(first.seed if seed is None else seed, replicates)
-    plain = [s.name for s in loaded]
-    names = [n if plain.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(plain)]
-    specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (),
-                            f"{i}_{name}_{s.sha256[:10]}", s) for r in seeds]
+    specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (), run_label(i, name, s),
+                            s) for r in seeds]
              for i, (name, s) in enumerate(zip(names, loaded, strict=True))}
     with study_store(out, force, resume, "compare") as store:
         _execute([s for group in specs.values() for s in group], store, workers, scheduler,
@@ -165,8 +188,8 @@ def sweep(scenario, grid: dict, replicates: int = 20, seed: int | None = None,
     """Every combination of `grid` ({dotted key: [values]}, keys as `Scenario.with_overrides`
     takes them) on a scenario (a `Scenario`, a shipped name or a file), with replicates.
     Returns one row per run: the keys' values, seed and each metric's total; with `out`, also
-    writes sweep.csv and a figure per key there (`run.py sweep`). `source` names where the grid
-    came from in error messages (the command line: --set)."""
+    writes sweep.csv and a figure per metric there (`run.py sweep`, `sim.sweep_figures`).
+    `source` names where the grid came from in error messages (the command line: --set)."""
     if not grid:
         raise ScenarioError("sweep: give at least one parameter and its values (on the command "
                             "line: --set PARAMETER=VALUE[,VALUE...])")
@@ -193,28 +216,8 @@ def sweep(scenario, grid: dict, replicates: int = 20, seed: int | None = None,
         def write(folder: Path) -> None:
             table.to_csv(folder / "sweep.csv", index=False)
             (folder / "figures").mkdir()
-            for parameter in grid:
-                sweep_figure(table, parameter, metrics, folder / "figures" / f"{parameter}.png")
+            sweep_figures(table, list(grid), metrics, folder / "figures")
 
         if out is not None:
             _publish(out, write)
     return table
-
-
-@matplotlib.rc_context(PLAIN_TEXT)
-def sweep_figure(table: pd.DataFrame, parameter: str, metrics, path: Path) -> None:
-    """Each metric's median and 5-95% interval (over replicates and the other parameters)
-    against one swept parameter."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 3), squeeze=False)
-    grouped = table.groupby(parameter)
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        stats = grouped[metric].agg(median="median", low=lambda v: np.percentile(v, 5),
-                                    high=lambda v: np.percentile(v, 95))
-        ax.plot(stats.index, stats["median"], marker="o")
-        ax.fill_between(stats.index, stats["low"], stats["high"], alpha=0.2)
-        ax.set_title(metric, fontsize=8)
-        ax.set_xlabel(parameter, fontsize=8)
-        ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

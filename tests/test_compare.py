@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import Window, comparison_table, mean_ci
+from sim.compare import DEFAULT_METRICS, Window, comparison_table, mean_ci
 from sim.ensemble import run
 from sim.folders import STOP_AT
+from sim.headline import headlines, rounded
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,37 @@ def test_paired_difference_is_the_mean_of_per_replicate_differences_by_hand():
     assert a["diff_mean"] == 0 and a["diff_ci95_low"] == a["diff_ci95_high"] == 0
 
 
+def test_headline_says_deaths_averted_in_words_and_marks_an_interval_across_zero():
+    def frame(deaths):
+        return pd.DataFrame({"date": ["2016-01-04"], "overdose_deaths": [deaths]})
+
+    base = [frame(v) for v in (100_000, 120_000, 110_000, 130_000)]
+    frames = {"base": base,
+              "helps": [frame(v) for v in (90_000, 110_000, 101_000, 119_000)],   # 9-11k fewer
+              "unclear": [frame(v) for v in (60_000, 150_000, 80_000, 160_000)]}
+    table = comparison_table(frames, ["overdose_deaths"], [Window("horizon")])
+    helps, unclear = headlines(table)
+    assert helps.median == pytest.approx(10_000) and helps.prob_lower == 1 and helps.robust
+    assert helps.words().startswith("helps averts 10,000 deaths against base (horizon), 95% "
+                                    "interval of the mean ")
+    assert "lower in 4 of 4 paired replicates (100%)" in helps.words()
+    assert "not robust" not in helps.words()
+    assert unclear.low < 0 < unclear.high and not unclear.robust
+    assert unclear.words().endswith("not robust: the interval crosses zero")
+    assert "2 of 4" in unclear.words()
+    assert [rounded(v) for v in (147_213, -1_184.2, 12.34, 0.5)] == ["147,000", "-1,180", "12.3",
+                                                                    "0.5"]
+    single = {name: runs[:1] for name, runs in frames.items()}
+    (one, _) = headlines(comparison_table(single, ["overdose_deaths"], [Window("horizon")]))
+    assert one.median == 10_000 and not one.robust and "one replicate" in one.words()
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG header."""
+    header = Path(path).read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
+
 def test_confidence_interval_widens_as_replicates_fall():
     values = np.random.default_rng(3).normal(10, 2, 40)
     widths = [np.subtract(*mean_ci(values[:n])[::-1]) for n in (40, 20, 10, 5, 3)]
@@ -82,8 +114,20 @@ def test_same_numbers_with_one_or_two_workers_and_a_dask_cluster(pair, tmp_path)
     assert surge["diff_median"].iloc[0] > 0
     report = (tmp_path / "one" / "report.md").read_text()
     assert "tiny_surge" in report and "Seeds: 7, 8" in report
+    # the report opens with the headline, warns that 2 replicates are too few, and says what
+    # the intervals include; the terminal ends with the same headline
+    sections = [line for line in report.splitlines() if line.startswith("## ")]
+    assert sections[:2] == ["## Headline: deaths averted against tiny, horizon",
+                            "## What the intervals include"]
+    assert "> **Warning.** Only 2 replicates" in report
+    assert "| tiny_surge | " in report.split("## What")[0]
+    assert "Deaths averted against tiny, horizon" in one.stdout
+    assert "tiny_surge averts" in one.stdout or "tiny_surge adds" in one.stdout
     html = (tmp_path / "one" / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 7
+    figures = list((tmp_path / "one" / "figures").glob("*.png"))
+    assert all(png_size(p)[0] <= 1600 for p in figures)
+    assert (tmp_path / "one" / "figures" / "differences_horizon_overdose_deaths.png").exists()
 
 
 class dask_cluster:
@@ -171,8 +215,10 @@ def test_sweep_runs_every_combination_with_replicates(tmp_path):
     assert {"customs.capacity_multiplier", "cartels.learning_rate", "seed",
             "overdose_deaths"} <= set(table.columns)
     assert sorted(table["seed"].unique()) == [7, 8]
-    for name in ("customs.capacity_multiplier", "cartels.learning_rate"):
-        assert (out / "figures" / f"{name}.png").stat().st_size > 5000
+    # two parameters: a heat map per metric (each cell's median), slide-sized
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
+        f"{m}.png" for m in DEFAULT_METRICS)
+    assert all(png_size(p)[0] <= 1600 for p in (out / "figures").iterdir())
 
 
 BAD = [
