@@ -36,6 +36,12 @@ from sim.ensemble import (  # noqa: E402
 from sim.folders import MARKER, atomic_folder, working_folder  # noqa: E402
 from sim.metrics import HOW  # noqa: E402
 from sim.plots import PLAIN_TEXT  # noqa: E402
+from sim.posterior_file import (  # noqa: E402
+    draws_table,
+    replicate_variants,
+    study_posterior,
+    uncertainty_note,
+)
 from sim.report import ReportInput, versions, write_report  # noqa: E402
 from sim.validation import ScenarioError, Source, check_horizon, suggest  # noqa: E402
 
@@ -96,11 +102,15 @@ def _execute(specs, store, workers, scheduler, resume, quiet) -> None:
 def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
             weeks: int | None = None, metrics=None, window: str | None = None,
             workers: int | None = None, scheduler: str | None = None, out: Path | None = None,
-            force: bool = False, resume: bool = False, quiet: bool = True) -> pd.DataFrame:
+            force: bool = False, resume: bool = False, quiet: bool = True,
+            posterior: Path | str | bool | None = None) -> pd.DataFrame:
     """Paired replicates of scenarios (`Scenario` objects, shipped names or files): replicate r
-    of each runs with seed + r. Returns the comparison table (per window, scenario and metric:
-    median and 5-95% of the totals, and paired differences from the first scenario); with
-    `out`, also writes comparison.csv, figures and the report there (`run.py compare`)."""
+    of each runs with seed + r and, with a posterior (`posterior`, a CSV file, else the first
+    scenario's `posterior:` key; False or "none": none), the parameters its seed draws from it
+    (`sim.posterior_file`), the same in every scenario. Returns the comparison table (per
+    window, scenario and metric: median and 5-95% of the totals, and paired differences from
+    the first scenario; `uncertainty` says what the intervals carry); with `out`, also writes
+    comparison.csv, posterior_draws.csv, figures and the report there (`run.py compare`)."""
     if not scenarios:
         raise ScenarioError("compare: give at least one scenario file")
     metrics = check_metrics(metrics)
@@ -118,10 +128,12 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
                                 "paired comparisons need the same weeks (weeks=, --weeks)")
     check_scheduler(scheduler)
     seeds = replicate_seeds(first.seed if seed is None else seed, replicates)
+    drawn = study_posterior(posterior, first, where[0])
     plain = [s.name for s in loaded]
     names = [n if plain.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(plain)]
     specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (),
-                            f"{i}_{name}_{s.sha256[:10]}", s) for r in seeds]
+                            f"{i}_{name}_{v.sha256[:10]}", v)
+                    for r, v in zip(seeds, replicate_variants(s, drawn, seeds), strict=True)]
              for i, (name, s) in enumerate(zip(names, loaded, strict=True))}
     with study_store(out, force, resume, "compare") as store:
         _execute([s for group in specs.values() for s in group], store, workers, scheduler,
@@ -129,6 +141,7 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
         results = {name: [store.load(spec) for spec in specs[name]] for name in names}
         frames = {name: [r.timeseries for r in runs] for name, runs in results.items()}
         table = comparison_table(frames, metrics, windows)
+        table["uncertainty"] = uncertainty_note(drawn)
         if out is not None:
             base_markers = set(results[names[0]][0].markers)
             report = ReportInput(
@@ -138,8 +151,15 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
                          for name, runs in results.items()},
                 frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
                 versions=versions())
-            _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
-                                          write_report(report, folder)))
+
+            def write(folder: Path) -> None:
+                table.to_csv(folder / "comparison.csv", index=False)
+                if drawn is not None:
+                    draws_table(drawn, seeds).to_csv(folder / "posterior_draws.csv",
+                                                     index=False, float_format="%.6g")
+                write_report(report, folder)
+
+            _publish(out, write)
     return table
 
 
