@@ -113,7 +113,7 @@ class FentanylModel(mesa.Model):
         self.users = users.Users.build(params["users"], share, self.seed)
         pills = np.array([n.get("pill_share", params["market"]["pill_share"]) for n in markets])
         self.dealers = retail.Dealers(params["market"], params["users"], self.users.people_using,
-                                      pills)
+                                      pills, params["cartels"]["pill_press_share_2016"])
         supply_kg = retail.initial_supply_kg(params["users"], params["market"])
         for b, spec in enumerate(world["cartels"]):
             kind = Cartel if spec.get("lab_region") else MailBuyer

@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "ce3ba21b4beb1e7c5cc698e75a2ab2ed1ecac6e24eb00e905cf648160656a9cc",
+        "6a16985f36d424dcfbee1d52ab0aad5d6b0e870e9ee107d18299eb97040e85f8",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "1923e2d77759e9ae807d0b7e9b4e9e9fc9fcaeb8d446604fb2af25fb64418010",
+        "5aa8ff39e5b2f7d74ac81f8c9ebc06ccb606807e07a1953605b96d7ca8f77c11",
 }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from sim.config import load_scenario
 from sim.kernels.users import C_DEATHS
 from sim.model import FentanylModel
+from sim.params import TABLE
 from sim.policies import build_policy
 from sim.validation import Source
 from tests.conftest import DATA, frame
@@ -101,3 +102,26 @@ def test_a_surge_at_some_ports_raises_no_regions_deaths_through_a_glut():
     assert np.all(surged < 1.1 * base)
     assert surged.sum() < 1.05 * base.sum()
     assert np.max(no_trade / base) > 1.3   # the glut regional trade prevents
+
+
+def test_pill_pressing_spreads_and_makes_seizures_heavier_per_pure_kg(run_model):
+    """Cartels copy pill pressing (logistic): the share of fentanyl sold as pills rises from
+    the 2016 share toward the regions' shares, and each pure kg seized weighs more (pills hold
+    a few mg in a tablet of about 0.1 g). Without adoption the share and the weight stay put."""
+    fast = {"cartels": {"pill_press_share_2016": 0.05, "pill_adoption_rate": 0.1}}
+    still = {"cartels": {"pill_press_share_2016": 0.05, "pill_adoption_rate": 0.0}}
+    early, late = slice(0, 4), slice(40, 60)
+    watched = {"customs_posts": {"entry_a": {"inspections_per_week": 1e6, "detection_prob": 0.2}}}
+    for seed in SEEDS:
+        spread, kept = (frame(run_model(seed=seed, parameters=pars, network=watched))
+                        for pars in (fast, still))
+        share = spread["pill_share_of_fentanyl"]
+        assert share[late].mean() > 4 * share[early].mean()
+        selling = kept["fentanyl_sold_kg"] > 0
+        assert np.allclose(kept["pill_share_of_fentanyl"][selling],
+                           0.05 * TABLE["market"]["pill_share"].value)
+        assert _gross_per_pure(spread, late) > 1.5 * _gross_per_pure(kept, late)
+
+
+def _gross_per_pure(df, weeks: slice) -> float:
+    return float(df["fentanyl_seized_gross_kg"][weeks].sum() / df["fentanyl_seized_kg"][weeks].sum())

@@ -77,6 +77,15 @@ PARAMS: dict[str, Param] = {
     "lab_raid_rate": Param(0.02, "raid attempts per lab per week at Mexican enforcement 1",
                            ASSUMPTION, 0.0, 1.0),
     "mexico_enforcement": Param(0.5, "0-1", ASSUMPTION, 0.0, 1.0),
+    "pill_press_share_2016": Param(0.2, "share of a cartel's fentanyl pressed into counterfeit "
+                                   "pills in 2016", "HIDTA: 10.3% of fentanyl seizure events "
+                                   "were pills in 2017 against 49% in 2023 (Palamar et al., "
+                                   "IJDP 2024), so about a fifth of the 2023 practice",
+                                   0.0, 1.0),
+    "pill_adoption_rate": Param(0.01, "1/week: logistic rate at which pressing spreads",
+                                "assumption: labs copy a practice that pays (a counterfeit "
+                                "pill sells for $10-30 with 1-2 mg, several times powder's "
+                                "price per mg: docs/sources.md)" + FITTED, 0.0, 1.0),
 }
 
 COLUMNS = {
@@ -111,6 +120,7 @@ class Cartel(PrecursorBuyer):
         self.load_kg = np.array([n.get("load_size_kg", p["load_size_kg"]) for n in entries],
                                 float)   # kg pure per load, by US entry (world file)
         self.labs_raided = self.raids_attempted = 0
+        self.pill_press_share = p["pill_press_share_2016"]   # of its fentanyl, pressed into pills
 
     def lead_weeks(self) -> float:
         """Labs hold `stock_cover_weeks` of stock beyond the longest precursor transit."""
@@ -227,10 +237,14 @@ class Cartel(PrecursorBuyer):
         self.route_loss = self.route_loss + rate * (target - self.route_loss)
 
     def plan(self, price_ratio: float) -> None:
-        """The sales target (as every buyer); then move lab numbers toward what the target needs
-        and arm with the guns that flow south."""
+        """The sales target (as every buyer); pressing pills spreads among the cartel's labs by
+        imitation (logistic: the share pressing grows by pill_adoption_rate x share x share
+        not yet pressing); then move lab numbers toward what the target needs and arm with
+        the guns that flow south."""
         super().plan(price_ratio)
         p = self.params
+        s = self.pill_press_share
+        self.pill_press_share = s + p["pill_adoption_rate"] * s * (1.0 - s)
         wanted = math.ceil(p["lab_headroom"] * self.target_kg_per_week
                            / p["lab_output_kg_per_week"])
         step = p["lab_build_rate"] * (wanted - self.labs)
@@ -247,6 +261,15 @@ class Cartel(PrecursorBuyer):
 def cartels(model) -> list[Cartel]:
     """The cartels, from Mesa's registry, in the world file's order."""
     return list(model.agents_by_type.get(Cartel, ()))
+
+
+def pill_press_share(model) -> float:
+    """Share of the cartels' fentanyl pressed into pills, weighted by their sales targets."""
+    every = cartels(model)
+    target = sum(c.target_kg_per_week for c in every)
+    if target <= 0:
+        return float(np.mean([c.pill_press_share for c in every])) if every else 0.0
+    return sum(c.pill_press_share * c.target_kg_per_week for c in every) / target
 
 
 def labs_week(model, week) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from sim.actors.cartels import pill_press_share
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, Param
 
 MG_PER_KG = 1e6
@@ -51,10 +52,11 @@ PARAMS: dict[str, Param] = {
     "cut_sigma_gain": Param(0.3, "log-sd added per unit log cut", "assumption: cut product is "
                             "mixed less evenly (DEA: potency varies widely between pills)",
                             0.0, 5.0),
-    "pill_share": Param(0.49, "share of fentanyl doses sold as counterfeit pills",
-                        "HIDTA seizure events in pill form, 2023 (Palamar et al., IJDP 2024), a "
-                        "proxy for the share by weight; a US market node's `pill_share` in the "
-                        "world file replaces it for that region", 0.0, 1.0),
+    "pill_share": Param(0.49, "share of fentanyl doses sold as counterfeit pills when cartels "
+                        "press all they make", "HIDTA seizure events in pill form, 2023 "
+                        "(Palamar et al., IJDP 2024), a proxy for the share by weight; a US "
+                        "market node's `pill_share` in the world file replaces it for that "
+                        "region", 0.0, 1.0),
     "powder_purity_ref": Param(0.14, "pure share of retail powder by weight at the reference "
                                "dose", "DEA: mean powder purity about 14% in 2021 (19.2% in "
                                "2022 was a 33% rise), 5.3% in 2018, 11.4% in 2024 "
@@ -151,10 +153,13 @@ class Dealers:
     """Every US market region's retail dealers."""
 
     def __init__(self, params: dict, users_params: dict, people_using: np.ndarray,
-                 pill_share: np.ndarray):
+                 pill_share: np.ndarray, pressed_share: float):
         """Stock starts at `retail_turnover`'s inverse weeks of the 2016 supply, spread by
-        people using; pill_share: each region's share of fentanyl doses sold as pills."""
-        self.params, self.users_params, self.pill_share = params, users_params, pill_share
+        people using; pill_share: each region's share of fentanyl doses sold as pills when
+        cartels press all they make; pressed_share: the share they press (0-1)."""
+        self.params, self.users_params = params, users_params
+        self.pill_share_pressed_all = pill_share
+        self.pill_share = pill_share * pressed_share   # this week's, per region
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
                          / params["retail_turnover"])
         self.in_transit_kg = np.zeros_like(self.stock_kg)   # from other regions, next week
@@ -255,5 +260,8 @@ def _mean(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> floa
 
 
 def market_week(model, week) -> None:
-    """Phase: dealers sell to the people using this week, then trade between regions."""
-    week.retail = model.dealers.clear(model.users.people_using)
+    """Phase: dealers sell to the people using this week, then trade between regions; each
+    region sells as pills its share of what the cartels now press."""
+    dealers = model.dealers
+    dealers.pill_share = dealers.pill_share_pressed_all * pill_press_share(model)
+    week.retail = dealers.clear(model.users.people_using)
