@@ -89,9 +89,15 @@ class PosteriorStudy:
         return Emulator(x, y, self.seed % 2**32), x, self.likelihood.of_outputs(y)
 
     def chain(self, steps: int, seed: int):
-        emulator, x, log_lik = self.emulate()
-        return emulator, sample(emulated_log_posterior(emulator, self.likelihood),
-                                walkers_start(x, log_lik, seed), steps, seed)
+        """The emulator of every run so far and an MCMC chain of its posterior, on one BLAS
+        thread (the matrices are small: more threads only contend, on a shared machine
+        ten times slower)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            emulator, x, log_lik = self.emulate()
+            return emulator, sample(emulated_log_posterior(emulator, self.likelihood),
+                                    walkers_start(x, log_lik, seed), steps, seed)
 
     def design_table(self) -> pd.DataFrame:
         """design.csv: every point run (stage, values, log-likelihood of its medians)."""
