@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -189,7 +190,8 @@ def predictive_figure(table: pd.DataFrame, title: str, path: Path) -> None:
         ax.plot(rows["year"], rows["model_median"], color="C0", label="model median")
         ax.plot(rows["year"], rows["observed"], "ko", label="observed")
         ax.set_title(f"{title}: {metric}", fontsize=9)
-        ax.set_ylabel(UNITS.get(metric, "").replace("/week", "/year"))
+        ax.set_ylabel(textwrap.fill(UNITS.get(metric, "").replace("/week", "/year"), 36),
+                      fontsize=8)
         ax.set_xlabel("fiscal year (October-September)" if period == "fiscal" else "year")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         top = max(rows["observed"].max(), rows["predicted_p95"].max()) * 1.15
@@ -211,6 +213,8 @@ def marginals_figure(draws: pd.DataFrame, parameters, path: Path) -> None:
                 density=True, color="C0", alpha=0.7)
         ax.axhline(1 / (p.high - p.low), color="k", ls=":", lw=1)
         ax.set_title(p.path, fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
     for ax in list(axes.flat)[len(parameters):]:
