@@ -294,29 +294,15 @@ def calibrated_scenario(scenario) -> Scenario:
     return scenario
 
 
-def calibrate(scenario, replicates: int | None = None, seed: int | None = None,
-              lhs_points: int = 24, max_evals: int = 40, workers: int | None = None,
-              scheduler: str | None = None, out: Path | None = None, force: bool = False,
-              resume: bool = False, quiet: bool = True, method: str = "point",
-              **posterior_options) -> pd.DataFrame:
+def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points: int = 24,
+              max_evals: int = 40, workers: int | None = None, scheduler: str | None = None,
+              out: Path | None = None, force: bool = False, resume: bool = False,
+              quiet: bool = True) -> pd.DataFrame:
     """Fit the free parameters of a scenario's `calibration:` block (a `Scenario`, a shipped
     name or a file) to its observed series. Returns the fit table (year, observed, model median
     and 5-95% over replicates, error %) at the best values found; with `out`, also writes
     fitted.yaml, fit.csv, untargeted.csv, evaluations.csv, fit.png and summary.json there
-    (`run.py calibrate`). `method="posterior"`: the posterior's draws instead
-    (`sim.posterior.calibrate_posterior`, which takes `posterior_options`; 3 replicates by
-    default, 8 for the point fit)."""
-    if method not in ("point", "posterior"):
-        raise ScenarioError(f"method: expected point or posterior, got {method!r}")
-    if method == "posterior":
-        from sim.posterior import calibrate_posterior
-
-        return calibrate_posterior(scenario, replicates or 3, seed, workers=workers,
-                                   scheduler=scheduler, out=out, force=force, resume=resume,
-                                   quiet=quiet, **posterior_options)
-    if posterior_options:
-        raise ScenarioError(f"{next(iter(posterior_options))}: only with method='posterior'")
-    replicates = replicates or 8
+    (`run.py calibrate`; a posterior instead: `sim.posterior.calibrate_posterior`)."""
     where = scenario.file if isinstance(scenario, Scenario) else scenario
     scenario = calibrated_scenario(scenario)
     spec = scenario.calibration

@@ -329,12 +329,14 @@ def command_study(args) -> int:
 
 
 METHODS = ("point", "posterior")
+POINT_REPLICATES, POSTERIOR_REPLICATES = 8, 3
 METHOD_OPTIONS = {"point": ("lhs_points", "max_evals"),
                   "posterior": ("design_points", "refine_points", "draws", "check_runs")}
 
 
 def command_calibrate(args) -> int:
     from sim.calibrate import calibrate
+    from sim.posterior import calibrate_posterior, quantiles
 
     for method, names in METHOD_OPTIONS.items():
         given = [n for n in names if getattr(args, n) is not None]
@@ -343,12 +345,13 @@ def command_calibrate(args) -> int:
     options = {n: getattr(args, n) for n in METHOD_OPTIONS[args.method]
                if getattr(args, n) is not None}
     out = args.out or timestamped("calibration")
-    table = calibrate(args.scenario, method=args.method, **options,
-                      **{**study_options(args), "out": out})
+    study = {**study_options(args), "out": out}
     if args.method == "posterior":
-        from sim.posterior import quantiles
-
-        table = quantiles(table)
+        table = quantiles(calibrate_posterior(args.scenario, **options, **{
+            **study, "replicates": args.replicates or POSTERIOR_REPLICATES}))
+    else:
+        table = calibrate(args.scenario, **options, **{**study, "replicates": args.replicates
+                                                       or POINT_REPLICATES})
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     print(f"results: {out}")

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.calibrate import annual, calibrate, weeks_through
+from sim.calibrate import annual, weeks_through
 from sim.cli import main
 from sim.config import ScenarioError, load_scenario
 from sim.ensemble import run
+from sim.posterior import calibrate_posterior
 from sim.study import compare
 from tests.conftest import TINY
 
@@ -46,7 +47,7 @@ def synthetic(tmp_path_factory):
 
 
 def _posterior(path, out, **extra):
-    return calibrate(path, method="posterior", replicates=len(SEEDS), design_points=12,
+    return calibrate_posterior(path, replicates=len(SEEDS), design_points=12,
                      refine_points=6, draws=300, check_runs=8, steps=400, workers=1, out=out,
                      **extra)
 
@@ -230,3 +231,15 @@ def test_priors_and_observation_errors_are_checked(scenario_file, tmp_path, prio
         load_scenario(path)
     assert str(err.value).startswith(f"{path}:") and f": {key}: " in str(err.value)
     assert message in str(err.value), err.value
+
+
+def test_the_same_posterior_on_one_process_and_on_a_dask_cluster(synthetic, tmp_path):
+    from tests.test_compare import dask_cluster
+
+    options = {"replicates": 1, "design_points": 4, "refine_points": 2,
+               "draws": 50, "check_runs": 2, "steps": 100}
+    local = calibrate_posterior(synthetic, workers=1, **options)
+    with dask_cluster() as address:
+        remote = calibrate_posterior(synthetic, scheduler=address, out=tmp_path / "dask", **options)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+    assert (tmp_path / "dask" / "posterior.csv").is_file()
