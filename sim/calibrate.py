@@ -148,7 +148,7 @@ class Fit:
         candidates = [self.values(u) for u in units]
         execute([s for c in candidates for s in self.specs(c)], self.store,
                 workers=self.workers, scheduler=self.scheduler,
-                progress=self._runs_finished, resume=True)
+                progress=self.runs_finished, resume=True)
         scores = []
         for values in candidates:
             scores.append(self.score(values))
@@ -157,7 +157,7 @@ class Fit:
             self.progress(self.runs_done, scores[-1])
         return scores
 
-    def _runs_finished(self, n: int) -> None:
+    def runs_finished(self, n: int) -> None:
         self.runs_done += n
         self.progress(self.runs_done, None)
 

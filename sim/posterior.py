@@ -73,7 +73,7 @@ class PosteriorStudy:
         candidates = [self.fit.values(u) for u in units]
         execute([s for c in candidates for s in self.fit.specs(c)], self.fit.store,
                 workers=self.fit.workers, scheduler=self.fit.scheduler,
-                progress=self.fit._runs_finished, resume=True)
+                progress=self.fit.runs_finished, resume=True)
         outputs = np.array([self.log_medians(c) for c in candidates])
         self.points.append(np.array([self.unit(c) for c in candidates]))
         self.outputs.append(outputs)
@@ -112,11 +112,11 @@ class PosteriorStudy:
         """Run `runs` posterior draws once each (seeds first_seed, first_seed + 1, ...);
         returns {target: DataFrame of annual totals, a row per run}."""
         picked = draws.iloc[np.linspace(0, len(draws) - 1, runs).round().astype(int)]
-        specs = [self.fit.candidate(dict(zip(self._paths, row, strict=True)), seed)
+        specs = [self.fit.candidate(dict(zip(self._paths, map(float, row), strict=True)), seed)
                  for row, seed in zip(picked[list(self._paths)].to_numpy(),
                                       replicate_seeds(first_seed, runs), strict=True)]
         execute(specs, self.fit.store, workers=self.fit.workers, scheduler=self.fit.scheduler,
-                progress=self.fit._runs_finished, resume=True)
+                progress=self.fit.runs_finished, resume=True)
         frames = [self.fit.store.load(s).timeseries for s in specs]
         return {t: pd.DataFrame([annual(f, t.metric, "sum", t.period) for f in frames])
                 .reindex(columns=t.years) for t in self.targets}
