@@ -40,8 +40,9 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-# Benchmarks (never part of `test`): about 6 minutes on 2 cores; `make bench QUICK=1` for a
-# rough 2-minute pass that writes benchmarks/results/quick.json instead of latest.json.
+# Benchmarks (never part of `test`): about 6 minutes on 2 cores, plus the baseline's posterior
+# calibration at the size docs/uncertainty.md uses (900 runs: about half an hour);
+# `make bench QUICK=1` for a rough pass that writes benchmarks/results/quick.json instead.
 bench: $(VENV)/.installed-test   # the classroom figures need the dashboard and Chromium
 	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from benchmarks import classroom, growth, kernels, whole_runs
+from benchmarks import classroom, growth, kernels, posterior, whole_runs
 from sim.actors.users import Users
 from sim.params import TABLE
 
@@ -161,6 +161,7 @@ def main() -> None:
     results.update(study_figures(args.quick))
     results.update(classroom.figures())
     results.update(classroom.teams_figures())
+    results.update(posterior.figures(args.quick))
     results["machine"] = machine()
     print(table(results), flush=True)
     results["growth"] = growth.growth(repeats)

@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _API = {"FentanylModel": "sim.model", "Result": "sim.api", "Scenario": "sim.config",
-        "ScenarioError": "sim.validation", "calibrate": "sim.calibrate", "compare": "sim.study",
+        "ScenarioError": "sim.validation", "calibrate": "sim.calibrate",
+        "calibrate_posterior": "sim.posterior", "compare": "sim.study",
         "discover": "sim.discovery", "load_scenario": "sim.api", "run": "sim.api",
         "sensitivity": "sim.sensitivity", "sweep": "sim.study"}
 __all__ = sorted(_API)

@@ -84,12 +84,14 @@ def rounded(value: float) -> float:
 
 
 class Fit:
-    """The objective: runs candidates (stored, so a resumed fit replays them) and scores them."""
+    """The objective: runs candidates (stored, so a resumed fit replays them) and scores them.
+    A candidate sets `parameters` (default: the calibration block's `free`)."""
 
     def __init__(self, scenario, store, progress, seeds: list[int], workers: int | None = None,
-                 scheduler: str | None = None):
+                 scheduler: str | None = None, parameters=None):
         self.scenario, self.store = scenario, store
         spec = self.spec = scenario.calibration
+        self.parameters = tuple(parameters or spec.free)
         self.progress, self.seeds = progress, seeds
         self.workers, self.scheduler = workers, scheduler
         self.weeks = weeks_through(scenario.start, spec.last_year)
@@ -110,12 +112,15 @@ class Fit:
     def values(self, unit: np.ndarray) -> dict[str, float]:
         """A point of the unit cube -> parameter values (rounded)."""
         return {p.path: rounded(p.low + u * (p.high - p.low))
-                for p, u in zip(self.spec.free, np.clip(unit, 0, 1), strict=True)}
+                for p, u in zip(self.parameters, np.clip(unit, 0, 1), strict=True)}
+
+    def candidate(self, values: dict, seed: int) -> CandidateSpec:
+        """The run of a candidate with one seed."""
+        return CandidateSpec(str(Path(self.scenario.file).resolve()), seed, self.weeks,
+                             tuple(values.items()), self.label, self.scenario)
 
     def specs(self, values: dict) -> list[CandidateSpec]:
-        return [CandidateSpec(str(Path(self.scenario.file).resolve()), seed, self.weeks,
-                              tuple(values.items()), self.label, self.scenario)
-                for seed in self.seeds]
+        return [self.candidate(values, seed) for seed in self.seeds]
 
     def annual_runs(self, values: dict, metric: str, how: str = "sum",
                     period: str = "calendar", years: list[int] | None = None) -> pd.DataFrame:
@@ -143,7 +148,7 @@ class Fit:
         candidates = [self.values(u) for u in units]
         execute([s for c in candidates for s in self.specs(c)], self.store,
                 workers=self.workers, scheduler=self.scheduler,
-                progress=self._runs_finished, resume=True)
+                progress=self.runs_finished, resume=True)
         scores = []
         for values in candidates:
             scores.append(self.score(values))
@@ -152,7 +157,7 @@ class Fit:
             self.progress(self.runs_done, scores[-1])
         return scores
 
-    def _runs_finished(self, n: int) -> None:
+    def runs_finished(self, n: int) -> None:
         self.runs_done += n
         self.progress(self.runs_done, None)
 
@@ -273,15 +278,9 @@ def fragment(values: dict, objective: float, command: str, spec) -> str:
     return header + yaml.safe_dump({"parameters": nested}, sort_keys=False)
 
 
-def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points: int = 24,
-              max_evals: int = 40, workers: int | None = None, scheduler: str | None = None,
-              out: Path | None = None, force: bool = False, resume: bool = False,
-              quiet: bool = True) -> pd.DataFrame:
-    """Fit the free parameters of a scenario's `calibration:` block (a `Scenario`, a shipped
-    name or a file) to its observed series. Returns the fit table (year, observed, model median
-    and 5-95% over replicates, error %) at the best values found; with `out`, also writes
-    fitted.yaml, fit.csv, untargeted.csv, evaluations.csv, fit.png and summary.json there
-    (`run.py calibrate`)."""
+def calibrated_scenario(scenario) -> Scenario:
+    """The scenario (a `Scenario`, a shipped name or a file), which must have a calibration:
+    block whose targets start within its run."""
     where = scenario.file if isinstance(scenario, Scenario) else scenario
     scenario = as_scenario(scenario)
     spec = scenario.calibration
@@ -292,6 +291,21 @@ def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points
         if target.first_year < target.year_of(scenario.start):
             raise ScenarioError(f"{where}: calibration: targets: {target.label}: its first "
                                 f"year is before the scenario starts ({scenario.start})")
+    return scenario
+
+
+def calibrate(scenario, replicates: int = 8, seed: int | None = None, lhs_points: int = 24,
+              max_evals: int = 40, workers: int | None = None, scheduler: str | None = None,
+              out: Path | None = None, force: bool = False, resume: bool = False,
+              quiet: bool = True) -> pd.DataFrame:
+    """Fit the free parameters of a scenario's `calibration:` block (a `Scenario`, a shipped
+    name or a file) to its observed series. Returns the fit table (year, observed, model median
+    and 5-95% over replicates, error %) at the best values found; with `out`, also writes
+    fitted.yaml, fit.csv, untargeted.csv, evaluations.csv, fit.png and summary.json there
+    (`run.py calibrate`; a posterior instead: `sim.posterior.calibrate_posterior`)."""
+    where = scenario.file if isinstance(scenario, Scenario) else scenario
+    scenario = calibrated_scenario(scenario)
+    spec = scenario.calibration
     check_scheduler(scheduler)
     seeds = replicate_seeds(scenario.seed if seed is None else seed, replicates)
     with study_store(out, force, resume, "calibrate") as store:

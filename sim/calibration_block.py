@@ -15,6 +15,11 @@ series the model is fitted to. Checked when the scenario loads (errors name file
           period: fiscal                                  # October-September; file column fiscal_year
       free:
         - {path: users.overdose_hazard_per_use, low: 5.0e-5, high: 3.0e-4, source: "..."}
+      priors:                   # `calibrate --method posterior` only: sampled with `free`
+        - {path: cartels.supplier_search_prob, low: 0.5, high: 8.0, source: "..."}
+        - {path: policies.*.institute_penalty, low: 0.1, high: 0.7, source: "..."}
+      observation_error:        # `--method posterior`: log-scale error sd of a target's years
+        fentanyl_seized_gross_kg: 0.25
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.params import TABLE
+from sim.parameter_paths import parameter_range
 from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
@@ -32,6 +37,9 @@ OPTIONAL_TARGET_KEYS = ("period",)
 FREE_KEYS = ("path", "low", "high", "source")
 PERIODS = {"calendar": "year", "fiscal": "fiscal_year"}   # period -> the file's year column
 FISCAL_YEAR_FIRST_MONTH = 10   # US federal fiscal year Y runs October Y-1 to September Y
+# The posterior's observation error: the standard deviation of ln(observed / model median) in
+# one year of a target that `observation_error:` does not name (docs/uncertainty.md argues it)
+DEFAULT_LOG_ERROR = 0.1
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,8 @@ class Target:
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """A parameter the fit may move, by dotted path, within [low, high] (its table unit)."""
+    """A parameter the fit may move, by dotted path (`sim.parameter_paths`), within [low, high]
+    (its table or policy field unit); the posterior's prior is uniform over [low, high]."""
 
     path: str
     low: float
@@ -76,10 +85,22 @@ class FreeParameter:
 
 @dataclass(frozen=True)
 class CalibrationSpec:
-    """The free parameters and the observed series the model is fitted to, together."""
+    """The free parameters and the observed series the model is fitted to, together; the
+    posterior also samples `priors` and weighs each target's log errors by its
+    `observation_error` (metric -> sd of ln(observed / model) in a year)."""
 
     free: tuple[FreeParameter, ...]
     targets: tuple[Target, ...]
+    priors: tuple[FreeParameter, ...] = ()
+    observation_error: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def sampled(self) -> tuple[FreeParameter, ...]:
+        """What the posterior is over: the free parameters, then the priors."""
+        return self.free + self.priors
+
+    def log_error(self, target: Target) -> float:
+        return dict(self.observation_error).get(target.metric, DEFAULT_LOG_ERROR)
 
     @property
     def last_year(self) -> int:
@@ -178,26 +199,29 @@ def _check_targets(block, source: Source) -> tuple[Target, ...]:
     return tuple(checked)
 
 
-def _check_free(free, source: Source) -> tuple[FreeParameter, ...]:
-    valid = [f"{g}.{k}" for g, params in TABLE.items() for k, p in params.items()
-             if isinstance(p.value, float)]
+def _check_free(free, source: Source, key: str = "free", policies=(), taken=()
+                ) -> tuple[FreeParameter, ...]:
+    """`free:` (table parameters) or `priors:` (also policy fields, `sim.parameter_paths`)."""
     if not isinstance(free, list) or not free:
-        fail(source, ("calibration", "free"), "expected a non-empty list of {path, low, high, "
+        fail(source, ("calibration", key), "expected a non-empty list of {path, low, high, "
              "source}")
     out = []
     for i, entry in enumerate(free):
-        here = ("calibration", "free", i)
+        here = ("calibration", key, i)
         _check_mapping(entry, FREE_KEYS, source, here)
         name = entry["path"]
-        if name not in valid:
-            fail(source, here + ("path",), f"{name!r} is not a real-valued parameter. "
-                 + suggest(name, valid).replace("valid keys", "valid parameters"))
-        if name in (p.path for p in out):
-            fail(source, here + ("path",), f"{name} is listed twice")
-        group, key = name.split(".")
-        p = TABLE[group][key]
-        low = check_number(entry["low"], float, source, here + ("low",), p.low, p.high)
-        high = check_number(entry["high"], float, source, here + ("high",), p.low, p.high)
+        if not isinstance(name, str) or (key == "free" and name.startswith("policies.")):
+            fail(source, here + ("path",), f"{name!r} is not a real-valued parameter of the "
+                 "table (a policy's field can be a prior, under priors:)")
+        try:
+            least, most = parameter_range(name, policies)
+        except ValueError as err:
+            fail(source, here + ("path",), str(err))
+        if name in (p.path for p in out) or name in taken:
+            fail(source, here + ("path",), f"{name} is listed twice"
+                 + (" (also under free:)" if name in taken else ""))
+        low = check_number(entry["low"], float, source, here + ("low",), least, most)
+        high = check_number(entry["high"], float, source, here + ("high",), least, most)
         if high <= low:
             fail(source, here + ("high",), f"expected high > low ({low}), got {high}")
         if not isinstance(entry["source"], str) or not entry["source"].strip():
@@ -207,13 +231,32 @@ def _check_free(free, source: Source) -> tuple[FreeParameter, ...]:
     return tuple(out)
 
 
-def check_calibration(block, source: Source) -> CalibrationSpec | None:
-    """Validate a merged `calibration:` block; None when the scenario has none."""
+def _check_errors(errors, targets: tuple[Target, ...], source: Source
+                  ) -> tuple[tuple[str, float], ...]:
+    """`observation_error:` {metric of a target: sd of its log errors, > 0}."""
+    here = ("calibration", "observation_error")
+    if not isinstance(errors, dict) or not errors:
+        fail(source, here, "expected a mapping of target metrics to the standard deviation of "
+             "ln(observed / model) in a year, e.g. {synthetic_opioid_deaths: 0.1}")
+    metrics = list(dict.fromkeys(t.metric for t in targets))
+    check_keys(errors, metrics, source, here)
+    return tuple((m, check_number(v, float, source, here + (m,), 1e-3, 10.0))
+                 for m, v in errors.items())
+
+
+def check_calibration(block, source: Source, policies=()) -> CalibrationSpec | None:
+    """Validate a merged `calibration:` block (`policies`: the scenario's, which `priors:` may
+    name fields of); None when the scenario has none."""
     if block is None:
         return None
     if not isinstance(block, dict):
         fail(source, ("calibration",), "expected a mapping with 'targets' and 'free'")
-    check_keys(block, ("target", "targets", "free"), source, ("calibration",))
+    check_keys(block, ("target", "targets", "free", "priors", "observation_error"), source,
+               ("calibration",))
     targets = _check_targets(block, source)
     free = _check_free(block.get("free"), source)
-    return CalibrationSpec(free, targets)
+    priors = (_check_free(block["priors"], source, "priors", policies, [p.path for p in free])
+              if "priors" in block else ())
+    errors = (_check_errors(block["observation_error"], targets, source)
+              if "observation_error" in block else ())
+    return CalibrationSpec(free, targets, priors, errors)

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("scenarios", type=Path, nargs="*", help="scenario YAML files; "
                          "differences are against the first")
     compare.add_argument("--window", help="also total over YYYY-MM:YYYY-MM")
+    compare.add_argument("--posterior", metavar="FILE", help="draw each replicate's parameters "
+                         "from this posterior CSV (default: the first scenario's posterior: "
+                         "key; 'none': seeds only)")
     sweep = commands.add_parser("sweep", help="a parameter grid with replicates: sweep.csv")
     sweep.add_argument("scenario", type=Path, help="base scenario YAML file")
     sweep.add_argument("--set", action="append", metavar="PARAMETER=V1,V2",
@@ -109,10 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
                                     "to observed data: fitted.yaml, fit.csv, fit.png")
     calibrate.add_argument("scenario", type=Path, help="scenario YAML file with a calibration: "
                            "block")
-    calibrate.add_argument("--lhs-points", type=count_int, default=24,
-                           help="Latin hypercube points screened first (default 24)")
-    calibrate.add_argument("--max-evals", type=whole_number(0, 10**6), default=40,
-                           help="Nelder-Mead evaluations after the screen (default 40)")
+    calibrate.add_argument("--method", choices=METHODS, default="point", help="point: the "
+                           "best fit (default); posterior: a posterior over the free parameters "
+                           "and priors (posterior.csv; docs/uncertainty.md)")
+    calibrate.add_argument("--lhs-points", type=count_int,
+                           help="point: Latin hypercube points screened first (default 24)")
+    calibrate.add_argument("--max-evals", type=whole_number(0, 10**6),
+                           help="point: Nelder-Mead evaluations after the screen (default 40)")
+    calibrate.add_argument("--design-points", type=whole_number(2, 100_000), help="posterior: "
+                           "Latin hypercube points run first (default 20 per parameter)")
+    calibrate.add_argument("--refine-points", type=whole_number(0, 100_000), help="posterior: "
+                           "posterior draws run to refine the emulator (default 10 per parameter)")
+    calibrate.add_argument("--draws", type=count_int, help="posterior: draws written to "
+                           "posterior.csv (default 1000)")
+    calibrate.add_argument("--check-runs", type=whole_number(0, 100_000), help="posterior: "
+                           "draws run once each for the predictive band (default 60)")
     sensitivity = commands.add_parser(
         "sensitivity", help="how much each uncertain parameter moves the outcomes and a policy's "
         "effect (SALib): sensitivity.csv and ranked figures")
@@ -143,10 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "it reduces --metric by less than this, in its total's unit (default "
                           "0: where it raises it)")
     for sub in (compare, sweep, calibrate, sensitivity, discover):
-        default = {"calibrate": 8, "sensitivity": 1, "discover": 1}.get(sub.prog.split()[-1], 20)
+        default = {"calibrate": None, "sensitivity": 1, "discover": 1}.get(sub.prog.split()[-1], 20)
         sub.add_argument("--replicates", type=count_int, default=default,
                          help="replicates per scenario, grid point, candidate or sampled point "
-                         "(default 20; 8 for calibrate; 1 for sensitivity and discover)")
+                         "(default 20; calibrate: 8, 3 with --method posterior; 1 for "
+                         "sensitivity and discover)")
         sub.add_argument("--seed", type=seed_int, help="seed of replicate 0 (default: the "
                          "first scenario's); replicate r uses seed + r")
         if sub is not calibrate:   # calibrate runs the target years and scores one metric
@@ -342,7 +357,8 @@ def command_study(args) -> int:
         from sim.headline import terminal_text
 
         options["out"] = args.out or timestamped("compare")
-        table = study.compare(args.scenarios, window=args.window, **options)
+        table = study.compare(args.scenarios, window=args.window, posterior=args.posterior,
+                              **options)
         print(terminal_text(table) or "one scenario: nothing to compare against")
     else:
         options["out"] = args.out or timestamped("sweeps", load_scenario(args.scenario).name)
@@ -351,14 +367,32 @@ def command_study(args) -> int:
     return 0
 
 
+METHODS = ("point", "posterior")
+POINT_REPLICATES, POSTERIOR_REPLICATES = 8, 3
+METHOD_OPTIONS = {"point": ("lhs_points", "max_evals"),
+                  "posterior": ("design_points", "refine_points", "draws", "check_runs")}
+
+
 def command_calibrate(args) -> int:
     from sim.calibrate import calibrate
+    from sim.posterior import calibrate_posterior, quantiles
 
+    for method, names in METHOD_OPTIONS.items():
+        given = [n for n in names if getattr(args, n) is not None]
+        if given and method != args.method:
+            raise ScenarioError(f"--{given[0].replace('_', '-')}: only with --method {method}")
+    options = {n: getattr(args, n) for n in METHOD_OPTIONS[args.method]
+               if getattr(args, n) is not None}
     out = args.out or timestamped("calibration")
-    table = calibrate(args.scenario, lhs_points=args.lhs_points, max_evals=args.max_evals,
-                      **{**study_options(args), "out": out})
+    study = {**study_options(args), "out": out}
+    if args.method == "posterior":
+        table = quantiles(calibrate_posterior(args.scenario, **options, **{
+            **study, "replicates": args.replicates or POSTERIOR_REPLICATES}))
+    else:
+        table = calibrate(args.scenario, **options, **{**study, "replicates": args.replicates
+                                                       or POINT_REPLICATES})
     if not args.quiet:
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     print(f"results: {out}")
     return 0
 

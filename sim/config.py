@@ -19,8 +19,9 @@ from pathlib import Path
 from sim.calibration_block import check_calibration, resolve_file
 from sim.kernels import layout
 from sim.network import load_world
+from sim.parameter_paths import EVERY_POLICY
 from sim.params import TABLE, defaults
-from sim.policies import build_policy
+from sim.policies import POLICY_TYPES, build_policy
 from sim.validation import (
     ScenarioError,
     Source,
@@ -42,7 +43,7 @@ MAX_EXTENDS = 16   # files in a chain of `extends` (a scenario, its parent, its 
 # (the baseline's calibration target); a wheel holds copies of both (pyproject package-data).
 SHIPPED = Path(__file__).with_name("scenarios")
 TOP_LEVEL_KEYS = ("name", "description", "extends", "start", "weeks", "years", "seed",
-                  "parameters", "policies", "network", "calibration")
+                  "parameters", "policies", "network", "calibration", "posterior")
 
 
 def check_parameters(overrides, source: Source) -> None:
@@ -141,6 +142,7 @@ class Scenario:
     file: Path
     resolved: Frozen
     calibration: object = None   # sim.calibration_block.CalibrationSpec; not in `resolved`
+    posterior: Path | None = None   # draws `compare` takes parameters from; not in `resolved`
 
     @property
     def sha256(self) -> str:
@@ -151,7 +153,8 @@ class Scenario:
                        weeks: int | None = None, source: Source = OVERRIDES) -> Scenario:
         """A new scenario with values set by dotted key, each checked as in a scenario file (an
         error names the key and `source`): parameters (`users.naloxone_coverage`), a policy's
-        fields by its `id` (`policies.<id>.<field>`) and network entries
+        fields by its `id` (`policies.<id>.<field>`; `policies.*.<field>`: that field of every
+        policy that has it) and network entries
         (`network.customs_posts.<post>.<field>`, `network.cartels.<cartel>.<field>`, ...); a new
         seed or a shorter/longer horizon."""
         resolved, values = thaw(self.resolved), thaw(self.parameters)
@@ -198,6 +201,14 @@ def _set_policy_field(records: list, key: str, value, source: Source) -> None:
     if not name or "." in name:
         fail(source, (f"policies.{key}",), "expected policies.<id>.<field>, e.g. "
              f"policies.{ids[0] if ids else 'my_policy'}.start")
+    if pid == EVERY_POLICY:
+        having = [r for r in records if name in getattr(POLICY_TYPES.get(r.get("type")),
+                                                        "__dataclass_fields__", {})]
+        if not having:
+            fail(source, (f"policies.{key}",), f"no policy of the scenario has a field {name!r}")
+        for record in having:
+            record[name] = value
+        return
     for record in records:
         if record.get("id") == pid:
             record[name] = value
@@ -255,6 +266,8 @@ def _resolve(path: Path, chain: tuple) -> tuple[dict, list, dict[str, Source]]:
     if isinstance(network, dict) and isinstance(network.get("file"), str):
         network["file"] = str(path.parent / network["file"])  # relative to the declaring file
     resolve_file(data.get("calibration"), path)
+    if isinstance(data.get("posterior"), str):
+        data["posterior"] = str(path.parent / data["posterior"])   # relative to its file
     parent = data.get("extends")
     if parent is None:
         return data, tagged, source
@@ -307,15 +320,34 @@ def load_scenario(path: str | Path) -> Scenario:
     policies = build_policies(
         [({k: v for k, v in raw.items() if k != "__source__"}, *raw["__source__"])
          for raw in raw_policies], start, world)
-    calibration = check_calibration(data.get("calibration"), source)
-    resolved = {k: v for k, v in data.items() if k not in ("policies", "calibration")}
+    calibration = check_calibration(data.get("calibration"), source, policies)
+    posterior = _check_posterior(data.get("posterior"), source, policies)
+    resolved = {k: v for k, v in data.items() if k not in ("policies", "calibration",
+                                                            "posterior")}
     resolved.update(name=name, start=start.isoformat(), weeks=weeks, seed=seed,
                     parameters=parameters,
                     policies=[{k: v for k, v in p.items() if k != "__source__"}
                               for p in raw_policies])
     return Scenario(name=name, description=description, start=start, weeks=weeks, seed=seed,
                     parameters=freeze(parameters), policies=policies, world=freeze(world),
-                    file=path, resolved=freeze(resolved), calibration=calibration)
+                    file=path, resolved=freeze(resolved), calibration=calibration,
+                    posterior=posterior)
+
+
+def _check_posterior(value, source: Source, policies) -> Path | None:
+    """`posterior:` a CSV file of draws (beside the scenario), checked as `compare` uses it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        fail(source, ("posterior",), f"expected a CSV file name (posterior.csv of `run.py "
+             f"calibrate --method posterior`), got {shown(value)}")
+    from sim.posterior_file import read_posterior
+
+    try:
+        read_posterior(Path(value), policies)
+    except ScenarioError as err:
+        fail(source, ("posterior",), str(err))
+    return Path(value)
 
 
 def shipped_scenarios() -> list[str]:

@@ -37,6 +37,7 @@ from sim.ensemble import (
 )
 from sim.folders import MARKER, atomic_folder, working_folder
 from sim.metrics import HOW
+from sim.posterior_file import draws_table, replicate_variants, study_posterior, uncertainty_note
 from sim.report import ReportInput, versions, write_report
 from sim.sweep_figures import sweep_figures
 from sim.validation import ScenarioError, Source, check_horizon, suggest
@@ -128,11 +129,15 @@ def run_label(position: int, name: str, scenario: Scenario) -> str:
 def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
             weeks: int | None = None, metrics=None, window: str | None = None,
             workers: int | None = None, scheduler: str | None = None, out: Path | None = None,
-            force: bool = False, resume: bool = False, quiet: bool = True) -> pd.DataFrame:
+            force: bool = False, resume: bool = False, quiet: bool = True,
+            posterior: Path | str | bool | None = None) -> pd.DataFrame:
     """Paired replicates of scenarios (`Scenario` objects, shipped names or files): replicate r
-    of each runs with seed + r. Returns the comparison table (per window, scenario and metric:
-    median and 5-95% of the totals, and paired differences from the first scenario); with
-    `out`, also writes comparison.csv, figures and the report there (`run.py compare`)."""
+    of each runs with seed + r and, with a posterior (`posterior`, a CSV file, else the first
+    scenario's `posterior:` key; False or "none": none), the parameters its seed draws from it
+    (`sim.posterior_file`), the same in every scenario. Returns the comparison table (per
+    window, scenario and metric: median and 5-95% of the totals, and paired differences from
+    the first scenario; `uncertainty` says what the intervals carry); with `out`, also writes
+    comparison.csv, posterior_draws.csv, figures and the report there (`run.py compare`)."""
     if not scenarios:
         raise ScenarioError("compare: give at least one scenario file")
     metrics = check_metrics(metrics)
@@ -143,8 +148,11 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
     windows = study_windows(first, window)
     check_scheduler(scheduler)
     seeds = replicate_seeds(first.seed if seed is None else seed, replicates)
-    specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (), run_label(i, name, s),
-                            s) for r in seeds]
+    first_file = scenarios[0] if not isinstance(scenarios[0], Scenario) else first.file
+    drawn = study_posterior(posterior, first, first_file)
+    specs = {name: [RunSpec(str(Path(s.file).resolve()), r, first.weeks, (), run_label(i, name, v),
+                            v)
+                    for r, v in zip(seeds, replicate_variants(s, drawn, seeds), strict=True)]
              for i, (name, s) in enumerate(zip(names, loaded, strict=True))}
     with study_store(out, force, resume, "compare") as store:
         _execute([s for group in specs.values() for s in group], store, workers, scheduler,
@@ -152,6 +160,7 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
         results = {name: [store.load(spec) for spec in specs[name]] for name in names}
         frames = {name: [r.timeseries for r in runs] for name, runs in results.items()}
         table = comparison_table(frames, metrics, windows)
+        table["uncertainty"] = uncertainty_note(drawn)
         if out is not None:
             base_markers = set(results[names[0]][0].markers)
             report = ReportInput(
@@ -160,9 +169,17 @@ def compare(scenarios: list, replicates: int = 20, seed: int | None = None,
                 markers={name: [m for m in runs[0].markers if m not in base_markers]
                          for name, runs in results.items()},
                 frames=frames, table=table, seeds=seeds, command=shlex.join(["python", *sys.argv]),
-                versions=versions())
-            _publish(out, lambda folder: (table.to_csv(folder / "comparison.csv", index=False),
-                                          write_report(report, folder)))
+                versions=versions(),
+                parameter_draws=None if drawn is None else f"the posterior {drawn.file}")
+
+            def write(folder: Path) -> None:
+                table.to_csv(folder / "comparison.csv", index=False)
+                if drawn is not None:
+                    draws_table(drawn, seeds).to_csv(folder / "posterior_draws.csv",
+                                                     index=False, float_format="%.6g")
+                write_report(report, folder)
+
+            _publish(out, write)
     return table
 
 
