@@ -157,9 +157,8 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_ru
     on_first = change <= first
     new = to_first if on_first else (to_second if change <= second else state)
     start = idle & on_first
-    tol = heroin_mg if start else tol_mg
-    tol = max(min_mg, tol_mg * kept_abstinent) if abstinent else tol
-    tol = max(min_mg, tol_mg + adapt_rate * (settled_mg - tol_mg)) if using else tol
+    tol = tol_mg * kept_abstinent if abstinent else tol_mg + adapt_rate * (settled_mg - tol_mg)
+    tol = max(min_mg, tol) if using | abstinent else (heroin_mg if start else tol_mg)
     return new, tol, overdose, overdose & on_first, start
 
 
