@@ -18,7 +18,9 @@ EMPTY, USING, TREATMENT, DEAD, RECOVERED, ABSTINENT = 0, 1, 2, 3, 4, 5
 # flag on the state of an agent (using or on MOUD) whose overdose `fast_pass` left to
 # `exact_pass` (within one step only); STATE_BITS: the state without it
 UNDECIDED, STATE_BITS = 0x80, 0x7F
-UNDECIDED_BYTES = np.uint64(0x8080808080808080)   # the flag in each byte of a uint64
+# the flag in each byte of a uint64 (eight agents' states), and how `byte_of` finds a byte
+UNDECIDED_BYTES, ONE64 = np.uint64(0x8080808080808080), np.uint64(1)
+FLAG_BIT, BYTE_INDEX, TOP_BYTE = np.uint64(7), np.uint64(0x0001020304050607), np.uint64(56)
 # the states as int32: `fast_pass` works on states widened to 32-bit lanes
 USING32, TREATMENT32, DEAD32, RECOVERED32, ABSTINENT32, UNDECIDED32 = (
     np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, ABSTINENT, UNDECIDED))
@@ -202,6 +204,38 @@ def fast_pass(first, state, tolerance_mg, rate_bounds, settled_mg, limits, toler
             np.int32(n_entered_started >> HALF_BITS), none, n_abstinent)
 
 
+@numba.njit(inline="always")
+def byte_of(lowest):
+    """Which byte (0-7) of a uint64 holds its only set bit, the flag bit 7 of that byte (the
+    multiplication moves byte b of 0x0001020304050607, which is 7 - b, ... to the top byte)."""
+    return np.int64(((lowest >> FLAG_BIT) * BYTE_INDEX) >> TOP_BYTE)
+
+
+@numba.njit(inline="always")
+def exact_agent(k, first, state, tolerance_mg, rates, g, bound_rates, settled_mg, fentanyl_part,
+                limits, tolerance_rules, od_key, change_key, counts):
+    """`exact_pass` for the flagged agent at k of the slices (agent index first + k)."""
+    s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
+    on_moud = s == TREATMENT32
+    draw, change = rng.bits31(od_key, i), rng.bits31(change_key, i)
+    overdose, undecided = overdose_bounds(draw, tol, bound_rates[1] if on_moud else bound_rates[0])
+    fentanyl = False
+    if undecided or (overdose and change <= limits[0]):   # limits[0]: death
+        p = overdose_probability(rates[1] if on_moud else rates[0], tol, g)
+        u = draw * rng.TO_UNIT31
+        overdose, fentanyl = u < p, u < p * fentanyl_part
+    new, new_tol, overdose, death, _ = agent_week(
+        s, tol, overdose, change, settled_mg, limits, tolerance_rules)
+    state[k], tolerance_mg[k] = np.uint8(new), new_tol
+    counts[C_DEATHS] += death
+    counts[C_SYNTHETIC] += death & fentanyl
+    counts[C_OVERDOSES] += overdose
+    counts[C_ENTERED] += (s == USING32) & (new == TREATMENT32)
+    counts[C_USING] += new == USING32
+    counts[C_TREATMENT] += new == TREATMENT32
+    counts[C_ABSTINENT] += new == ABSTINENT32
+
+
 @numba.njit(cache=True)
 def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
                tolerance_rules, keys, counts):
@@ -209,48 +243,31 @@ def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, 
     index; rates: float64 rates off and on MOUD; fentanyl_part float64); adds to
     counts[N_COUNTS]. The float32 `overdose_bounds` decide most overdoses; the float64 rule
     decides the draws they leave undecided and every death (its cause: u < p x
-    fentanyl_part). Looks for flags eight agents at a time (a byte-by-byte search cost as much
-    as the flagged agents' work)."""
+    fentanyl_part). Flags are looked for 64 agents at a time (eight uint64 words), and within
+    a word each flagged byte is found by its bit: a byte-by-byte search cost as much as the
+    flagged agents' work."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     nan = np.float32(np.nan)
     bound_rates = (np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan)
-    dies = limits[0]
-    n_deaths = n_synthetic = n_overdoses = n_entered = n_using = n_treated = n_abstinent = 0
-    n = state.size
-    words = state[:n - n % 8].view(np.uint64)
-    for w in range((n + 7) // 8):
-        if w < words.size and not words[w] & UNDECIDED_BYTES:
-            continue
-        for k in range(8 * w, min(n, 8 * w + 8)):
-            if not state[k] & UNDECIDED:
-                continue
-            s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
-            on_moud = s == TREATMENT32
-            draw, change = rng.bits31(od_key, i), rng.bits31(change_key, i)
-            overdose, undecided = overdose_bounds(draw, tol, bound_rates[1] if on_moud
-                                                  else bound_rates[0])
-            fentanyl = False
-            if undecided or (overdose and change <= dies):
-                p = overdose_probability(rates[1] if on_moud else rates[0], tol, g)
-                u = draw * rng.TO_UNIT31
-                overdose, fentanyl = u < p, u < p * fentanyl_part
-            new, new_tol, overdose, death, _ = agent_week(
-                s, tol, overdose, change, settled_mg, limits, tolerance_rules)
-            state[k], tolerance_mg[k] = np.uint8(new), new_tol
-            n_deaths += death
-            n_synthetic += death & fentanyl
-            n_overdoses += overdose
-            n_entered += (s == USING32) & (new == TREATMENT32)
-            n_using += new == USING32
-            n_treated += new == TREATMENT32
-            n_abstinent += new == ABSTINENT32
-    counts[C_DEATHS] += n_deaths
-    counts[C_SYNTHETIC] += n_synthetic
-    counts[C_OVERDOSES] += n_overdoses
-    counts[C_ENTERED] += n_entered
-    counts[C_USING] += n_using
-    counts[C_TREATMENT] += n_treated
-    counts[C_ABSTINENT] += n_abstinent
+    n_words = state.size // 8
+    words = state[:8 * n_words].view(np.uint64)
+    w = 0
+    while w + 8 <= n_words:
+        if (words[w] | words[w + 1] | words[w + 2] | words[w + 3] | words[w + 4]
+                | words[w + 5] | words[w + 6] | words[w + 7]) & UNDECIDED_BYTES:
+            for v in range(w, w + 8):
+                flags = words[v] & UNDECIDED_BYTES
+                while flags:
+                    lowest = flags & (~flags + ONE64)
+                    exact_agent(8 * v + byte_of(lowest), first, state, tolerance_mg, rates, g,
+                                bound_rates, settled_mg, fentanyl_part, limits, tolerance_rules,
+                                od_key, change_key, counts)
+                    flags ^= lowest
+        w += 8
+    for k in range(8 * w, state.size):
+        if state[k] & UNDECIDED:
+            exact_agent(k, first, state, tolerance_mg, rates, g, bound_rates, settled_mg,
+                        fentanyl_part, limits, tolerance_rules, od_key, change_key, counts)
 
 
 @numba.njit(cache=True)
