@@ -30,6 +30,7 @@ from sim.kernels.users import (
     TREATMENT,
     USING,
     bound_rate,
+    byte_of,
     no_overdose,
     overdose_bounds,
     overdose_probability,
@@ -485,6 +486,16 @@ def test_overdose_bounds_never_contradict_the_rule(g, rate_dose):
     else:   # at the smallest rate the float32 rate is 0: only the float64 rule decides
         assert decided > 100 or rate_dose < 1e-40
         assert ruled_out > 50
+
+
+def test_byte_of_finds_the_flagged_agent_in_a_word():
+    """The exact pass finds a flagged agent among eight by its flag bit's position."""
+    for b in range(8):
+        lowest = np.uint64(0x80) << np.uint64(8 * b)
+        assert byte_of(lowest) == b
+        state = np.zeros(8, np.uint8)
+        state[b] = 0x81
+        assert state.view(np.uint64)[0] & np.uint64(0x8080808080808080) == lowest
 
 
 def _one_and_two_threads():

@@ -97,8 +97,8 @@ def overdose_bounds(draw, tol_mg, rate_dose):
 
 @numba.njit(inline="always")
 def no_overdose(draw, tol_mg, rate_bound):
-    """Whether an agent's overdose draw (31 bits) surely gives no overdose, in three float32
-    operations (no division): draw x tol_mg^2 >= rate_bound, with rate_bound = `bound_rate`
+    """Whether an agent's overdose draw (31 bits) surely gives no overdose, in float32 without
+    a division: draw x tol_mg^2 >= rate_bound, with rate_bound = `bound_rate`
     (rate_dose x (1 + `BOUND_SLACK`) x 2**31). As p <= h = rate_dose x tol_mg**-2 (g = 2), a
     draw at or above h x 2**31 is no overdose; the slack covers float32 rounding. A NaN bound
     (g != 2) rules out nothing, nor does draw 0 (the bound is positive)."""
@@ -151,7 +151,7 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_ru
     first = starts if idle else first
     second = dies_or_treated if overdose else enters_or_remits
     second = ends if abstinent else second
-    second = first if treated | idle else second   # one rung: never reached past the first
+    second = first if treated | idle else second   # one rung: the second is the first
     to_first = DEAD32 if overdose else TREATMENT32
     to_first = ABSTINENT32 if treated & (not overdose) else to_first
     to_first = USING32 if abstinent | idle else to_first
@@ -206,8 +206,9 @@ def fast_pass(first, state, tolerance_mg, rate_bounds, settled_mg, limits, toler
 
 @numba.njit(inline="always")
 def byte_of(lowest):
-    """Which byte (0-7) of a uint64 holds its only set bit, the flag bit 7 of that byte (the
-    multiplication moves byte b of 0x0001020304050607, which is 7 - b, ... to the top byte)."""
+    """The byte b (0-7) of a uint64 whose flag bit (bit 7) is its only set bit. Shifted to bit 0
+    of byte b, times 0x0001020304050607 it carries that constant's byte 7 - b, which holds b,
+    into the top byte (uint64 products wrap)."""
     return np.int64(((lowest >> FLAG_BIT) * BYTE_INDEX) >> TOP_BYTE)
 
 
@@ -244,8 +245,9 @@ def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, 
     counts[N_COUNTS]. The float32 `overdose_bounds` decide most overdoses; the float64 rule
     decides the draws they leave undecided and every death (its cause: u < p x
     fentanyl_part). Flags are looked for 64 agents at a time (eight uint64 words), and within
-    a word each flagged byte is found by its bit: a byte-by-byte search cost as much as the
-    flagged agents' work."""
+    a word each flagged byte is found by its bit (byte b of word w is agent 8 w + b: the
+    little-endian order of every platform Numba compiles for): a byte-by-byte search cost as
+    much as the flagged agents' work."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
     nan = np.float32(np.nan)
     bound_rates = (np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan)
