@@ -29,6 +29,9 @@ from sim.kernels.users import (
     RECOVERED,
     TREATMENT,
     USING,
+    bound_rate,
+    byte_of,
+    no_overdose,
     overdose_bounds,
     overdose_probability,
     region_of,
@@ -450,25 +453,49 @@ def test_synthetic_opioid_deaths_are_the_fentanyl_part_of_deaths(kernel):
 
 
 @pytest.mark.parametrize("g", [2.0, 1.5])
-def test_overdose_bounds_never_contradict_the_rule(g):
+@pytest.mark.parametrize("rate_dose", [14 * 0.85e-4 * 3.7, 0.3, 1e-44])
+def test_overdose_bounds_never_contradict_the_rule(g, rate_dose):
     """Where the float32 bounds decide, they decide as the exact rule does (u < p), even for
-    draws one step either side of p x 2**31; for g != 2 they decide nothing."""
-    rate_dose = 14 * 0.85e-4 * 3.7
-    decided = 0
-    bound_rate = np.float32(rate_dose if g == 2.0 else np.nan)
+    draws one step either side of p x 2**31, also for a large rate and one float32 cannot hold
+    (below its smallest value); for g != 2 they decide nothing. `no_overdose` (the vector
+    pass's test) rules out only draws the rule gives no overdose, and never draw 0."""
+    decided = ruled_out = 0
+    rate32 = np.float32(rate_dose if g == 2.0 else np.nan)
+    bound = bound_rate(rate_dose, g)
+    assert bound == bound_rate.py_func(rate_dose, g) or (np.isnan(bound) and g != 2.0)
     for tol in np.linspace(0.02, 2.0, 60).astype(np.float32):
         p = -math.expm1(-rate_dose * float(tol) ** -g)
         assert overdose_probability(rate_dose, tol, g) == p
         edge = min(int(p / rng.TO_UNIT31), 2**31 - 1)
-        for draw in {0, 1, edge - 1, edge, edge + 1, edge // 2, min(2 * edge, 2**31 - 1),
-                     2**31 - 1}:
-            draw = np.int32(max(draw, 0))
-            sure, undecided = overdose_bounds(draw, tol, bound_rate)
+        for draw in {0, 1, edge - 1, edge, edge + 1, edge + 2, edge // 2,
+                     min(2 * edge, 2**31 - 1), 2**31 - 1}:
+            draw = np.int32(min(max(draw, 0), 2**31 - 1))
+            overdose = draw * rng.TO_UNIT31 < p
+            sure, undecided = overdose_bounds(draw, tol, rate32)
             if not undecided:
-                assert sure == (draw * rng.TO_UNIT31 < p), (tol, draw)
+                assert sure == overdose, (tol, draw)
                 decided += 1
-            assert (sure, undecided) == overdose_bounds.py_func(draw, tol, bound_rate)
-    assert decided > 100 if g == 2.0 else decided == 0
+            assert (sure, undecided) == overdose_bounds.py_func(draw, tol, rate32)
+            none = no_overdose(draw, tol, bound)
+            assert none == no_overdose.py_func(draw, tol, bound)
+            if none:
+                assert not overdose and draw > 0, (tol, draw)
+                ruled_out += 1
+    if g != 2.0:
+        assert decided == ruled_out == 0
+    else:   # at the smallest rate the float32 rate is 0: only the float64 rule decides
+        assert decided > 100 or rate_dose < 1e-40
+        assert ruled_out > 50
+
+
+def test_byte_of_finds_the_flagged_agent_in_a_word():
+    """The exact pass finds a flagged agent among eight by its flag bit's position."""
+    for b in range(8):
+        lowest = np.uint64(0x80) << np.uint64(8 * b)
+        assert byte_of(lowest) == b
+        state = np.zeros(8, np.uint8)
+        state[b] = 0x81
+        assert state.view(np.uint64)[0] & np.uint64(0x8080808080808080) == lowest
 
 
 def _one_and_two_threads():

@@ -18,6 +18,9 @@ EMPTY, USING, TREATMENT, DEAD, RECOVERED, ABSTINENT = 0, 1, 2, 3, 4, 5
 # flag on the state of an agent (using or on MOUD) whose overdose `fast_pass` left to
 # `exact_pass` (within one step only); STATE_BITS: the state without it
 UNDECIDED, STATE_BITS = 0x80, 0x7F
+# the flag in each byte of a uint64 (eight agents' states), and how `byte_of` finds a byte
+UNDECIDED_BYTES, ONE64 = np.uint64(0x8080808080808080), np.uint64(1)
+FLAG_BIT, BYTE_INDEX, TOP_BYTE = np.uint64(7), np.uint64(0x0001020304050607), np.uint64(56)
 # the states as int32: `fast_pass` works on states widened to 32-bit lanes
 USING32, TREATMENT32, DEAD32, RECOVERED32, ABSTINENT32, UNDECIDED32 = (
     np.int32(s) for s in (USING, TREATMENT, DEAD, RECOVERED, ABSTINENT, UNDECIDED))
@@ -59,8 +62,11 @@ def user_rules(**values: float) -> UserRules:
 
 
 # Agents per chunk of the parallel loop. Fixed, so each chunk's partial counts (integers, added
-# in chunk order) and every agent's draws are the same on any number of threads.
+# in chunk order) and every agent's draws are the same on any number of threads. Below 2**16:
+# `fast_pass` counts MOUD entries and starts in the two 16-bit halves of one uint32.
 CHUNK_AGENTS = 4_096
+ENTERED_ONE, STARTED_ONE, NONE_U32 = np.uint32(1), np.uint32(1 << 16), np.uint32(0)
+HALF_BITS, HALF_MASK = np.uint32(16), np.uint32(0xFFFF)
 # Most agent slots a population may have: agent indices are hashed as 32-bit integers (the
 # parameter bounds allow at most 2e8 slots: users.agents x users.slot_headroom).
 MAX_SLOTS = 2**31 - 1
@@ -69,6 +75,7 @@ MAX_SLOTS = 2**31 - 1
 BOUND_SLACK = np.float32(1e-5)
 HALF, BELOW, ABOVE = np.float32(0.5), np.float32(1.0) - BOUND_SLACK, np.float32(1.0) + BOUND_SLACK
 TO_UNIT31_F32 = np.float32(rng.TO_UNIT31)
+TWO31_F32, SMALLEST_F32 = np.float32(2.0**31), np.float32(np.finfo(np.float32).smallest_subnormal)
 
 
 @numba.njit(inline="always")
@@ -86,6 +93,26 @@ def overdose_bounds(draw, tol_mg, rate_dose):
     sure_yes = u < (h - HALF * h * h) * BELOW
     sure_no = (u > 0) & (u >= h * ABOVE)
     return sure_yes, not (sure_yes | sure_no)
+
+
+@numba.njit(inline="always")
+def no_overdose(draw, tol_mg, rate_bound):
+    """Whether an agent's overdose draw (31 bits) surely gives no overdose, in float32 without
+    a division: draw x tol_mg^2 >= rate_bound, with rate_bound = `bound_rate`
+    (rate_dose x (1 + `BOUND_SLACK`) x 2**31). As p <= h = rate_dose x tol_mg**-2 (g = 2), a
+    draw at or above h x 2**31 is no overdose; the slack covers float32 rounding. A NaN bound
+    (g != 2) rules out nothing, nor does draw 0 (the bound is positive)."""
+    return np.float32(draw) * (tol_mg * tol_mg) >= rate_bound
+
+
+@numba.njit(inline="always")
+def bound_rate(rate_dose, g):
+    """`no_overdose`'s float32 bound for a float64 rate_dose (as in `overdose_bounds`): NaN
+    unless the hazard exponent g is 2, and at least float32's smallest positive value, so that
+    draw 0 is never ruled out."""
+    if g != 2.0:
+        return np.float32(np.nan)
+    return max(np.float32(rate_dose) * ABOVE * TWO31_F32, SMALLEST_F32)
 
 
 @numba.njit(cache=True)
@@ -123,90 +150,126 @@ def agent_week(state, tol_mg, overdose, change, settled_mg, limits, tolerance_ru
     first = relapses if abstinent else first
     first = starts if idle else first
     second = dies_or_treated if overdose else enters_or_remits
-    second = first if treated else second
     second = ends if abstinent else second
-    second = starts if idle else second
+    second = first if treated | idle else second   # one rung: the second is the first
     to_first = DEAD32 if overdose else TREATMENT32
     to_first = ABSTINENT32 if treated & (not overdose) else to_first
     to_first = USING32 if abstinent | idle else to_first
     to_second = TREATMENT32 if overdose else RECOVERED32
-    to_second = USING32 if idle else to_second
     on_first = change <= first
     new = to_first if on_first else (to_second if change <= second else state)
     start = idle & on_first
-    tol = heroin_mg if start else tol_mg
-    tol = max(min_mg, tol_mg * kept_abstinent) if abstinent else tol
-    tol = max(min_mg, tol_mg + adapt_rate * (settled_mg - tol_mg)) if using else tol
+    tol = tol_mg * kept_abstinent if abstinent else tol_mg + adapt_rate * (settled_mg - tol_mg)
+    tol = max(min_mg, tol) if using | abstinent else (heroin_mg if start else tol_mg)
     return new, tol, overdose, overdose & on_first, start
 
 
 
 @numba.njit(cache=True, error_model="numpy")
-def fast_pass(first, state, tolerance_mg, rates, settled_mg, limits, tolerance_rules, keys, zero):
-    """`agent_week` for agents first, first + 1, ... (first: uint32) of one region (state,
-    tolerance_mg: their slices), deciding overdoses on the float32 bounds (`rates`: float32
-    bound rates off and on MOUD). Agents using or on MOUD that the bounds leave undecided, and
-    those who die (whose cause of death `exact_pass` decides), keep their state and tolerance,
-    flagged UNDECIDED; deaths are rare, so this costs little and keeps the cause out of the
-    vector loop. Vectorised: no branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot
-    see: OR-ed into each state, it keeps the state comparisons in 32-bit lanes (without it LLVM
-    narrows them to bytes and converts masks between widths, about 1.7x slower). Never compile
-    it with `fastmath`: a NaN rate (hazard exponent != 2) must compare false. Returns the counts
-    (rows as `N_COUNTS`; no deaths: `exact_pass` counts them) of the agents it moved, and how
-    many it flagged."""
+def fast_pass(first, state, tolerance_mg, rate_bounds, settled_mg, limits, tolerance_rules, keys,
+              zero):
+    """`agent_week` without an overdose for agents first, first + 1, ... (first: uint32) of one
+    region (state, tolerance_mg: their slices). Agents using or on MOUD whose overdose draw
+    `no_overdose` does not rule out (`rate_bounds`: its bounds off and on MOUD) keep their state
+    and tolerance, flagged UNDECIDED, for `exact_pass`: about the share who overdose in a week
+    (under 1% at the defaults), so the overdose rungs, deaths and their cause stay out of this
+    loop. Vectorised: no branch, 32-bit lanes. `zero` is an int32 0 the compiler cannot see:
+    OR-ed into each state, it keeps the state comparisons in 32-bit lanes (without it LLVM
+    narrows them to bytes and converts masks between widths). Never compile it with `fastmath`:
+    a NaN bound (hazard exponent != 2) must compare false. Returns the counts (rows as
+    `N_COUNTS`; no deaths or overdoses: `exact_pass` counts them) of the agents it moved."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
-    rate_off, rate_on = rates
-    n_overdoses = n_entered = n_using = n_treated = n_started = np.int32(0)
-    n_abstinent = n_left = np.int32(0)
+    bound_off, bound_on = rate_bounds
+    n_using = n_treated = n_abstinent = np.int32(0)
+    n_entered_started = NONE_U32   # MOUD entries in the low 16 bits, starts in the high 16
     for k in range(state.size):
         s, tol = np.int32(np.int32(state[k]) | zero), tolerance_mg[k]
         i = first + np.uint32(k)
-        treated = s == TREATMENT32
-        rate = rate_on if treated else rate_off
-        sure, undecided = overdose_bounds(rng.bits31(od_key, i), tol, rate)
-        new, new_tol, overdose, death, start = agent_week(
-            s, tol, sure, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
-        undecided = ((s == USING32) | treated) & (undecided | death)
-        decided = not undecided
-        entry = (s == USING32) & (new == TREATMENT32) & decided
-        new = (s | UNDECIDED32) if undecided else new
+        using, treated = s == USING32, s == TREATMENT32
+        ruled_out = no_overdose(rng.bits31(od_key, i), tol, bound_on if treated else bound_off)
+        undecided = (using | treated) & (not ruled_out)
+        new, new_tol, _, _, start = agent_week(
+            s, tol, False, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
+        new = np.int32(s | UNDECIDED32) if undecided else new
         state[k] = np.uint8(new)
         tolerance_mg[k] = tol if undecided else new_tol
-        n_overdoses = np.int32(n_overdoses + (overdose & decided))
-        n_entered = np.int32(n_entered + entry)
+        entered_started = ENTERED_ONE if using & (new == TREATMENT32) else NONE_U32
+        entered_started = STARTED_ONE if start else entered_started
+        n_entered_started = np.uint32(n_entered_started + entered_started)
         n_using = np.int32(n_using + (new == USING32))
         n_treated = np.int32(n_treated + (new == TREATMENT32))
         n_abstinent = np.int32(n_abstinent + (new == ABSTINENT32))
-        n_started = np.int32(n_started + start)
-        n_left = np.int32(n_left + undecided)
     none = np.int32(0)
-    return (none, n_overdoses, n_entered, n_using, n_treated, n_started, none,
-            n_abstinent), n_left
+    return (none, none, np.int32(n_entered_started & HALF_MASK), n_using, n_treated,
+            np.int32(n_entered_started >> HALF_BITS), none, n_abstinent)
+
+
+@numba.njit(inline="always")
+def byte_of(lowest):
+    """The byte b (0-7) of a uint64 whose flag bit (bit 7) is its only set bit. Shifted to bit 0
+    of byte b, times 0x0001020304050607 it carries that constant's byte 7 - b, which holds b,
+    into the top byte (uint64 products wrap)."""
+    return np.int64(((lowest >> FLAG_BIT) * BYTE_INDEX) >> TOP_BYTE)
+
+
+@numba.njit(inline="always")
+def exact_agent(k, first, state, tolerance_mg, rates, g, bound_rates, settled_mg, fentanyl_part,
+                limits, tolerance_rules, od_key, change_key, counts):
+    """`exact_pass` for the flagged agent at k of the slices (agent index first + k)."""
+    s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
+    on_moud = s == TREATMENT32
+    draw, change = rng.bits31(od_key, i), rng.bits31(change_key, i)
+    overdose, undecided = overdose_bounds(draw, tol, bound_rates[1] if on_moud else bound_rates[0])
+    fentanyl = False
+    if undecided or (overdose and change <= limits[0]):   # limits[0]: death
+        p = overdose_probability(rates[1] if on_moud else rates[0], tol, g)
+        u = draw * rng.TO_UNIT31
+        overdose, fentanyl = u < p, u < p * fentanyl_part
+    new, new_tol, overdose, death, _ = agent_week(
+        s, tol, overdose, change, settled_mg, limits, tolerance_rules)
+    state[k], tolerance_mg[k] = np.uint8(new), new_tol
+    counts[C_DEATHS] += death
+    counts[C_SYNTHETIC] += death & fentanyl
+    counts[C_OVERDOSES] += overdose
+    counts[C_ENTERED] += (s == USING32) & (new == TREATMENT32)
+    counts[C_USING] += new == USING32
+    counts[C_TREATMENT] += new == TREATMENT32
+    counts[C_ABSTINENT] += new == ABSTINENT32
 
 
 @numba.njit(cache=True)
 def exact_pass(first, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
                tolerance_rules, keys, counts):
     """`agent_week` for the agents `fast_pass` flagged UNDECIDED (first: the slice's first agent
-    index), deciding their overdose and its cause in float64 (`rates`: float64 rates off and on
-    MOUD; fentanyl_part float64); adds to counts[N_COUNTS]."""
+    index; rates: float64 rates off and on MOUD; fentanyl_part float64); adds to
+    counts[N_COUNTS]. The float32 `overdose_bounds` decide most overdoses; the float64 rule
+    decides the draws they leave undecided and every death (its cause: u < p x
+    fentanyl_part). Flags are looked for 64 agents at a time (eight uint64 words), and within
+    a word each flagged byte is found by its bit (byte b of word w is agent 8 w + b: the
+    little-endian order of every platform Numba compiles for): a byte-by-byte search cost as
+    much as the flagged agents' work."""
     od_key, change_key = rng.halves(keys[0]), rng.halves(keys[1])
-    for k in range(state.size):
-        if not state[k] & UNDECIDED:
-            continue
-        s, tol, i = np.int32(state[k] & STATE_BITS), tolerance_mg[k], first + k
-        p = overdose_probability(rates[1] if s == TREATMENT32 else rates[0], tol, g)
-        u = rng.bits31(od_key, i) * rng.TO_UNIT31
-        new, new_tol, overdose, death, _ = agent_week(
-            s, tol, u < p, rng.bits31(change_key, i), settled_mg, limits, tolerance_rules)
-        state[k], tolerance_mg[k] = np.uint8(new), new_tol
-        counts[C_DEATHS] += death
-        counts[C_SYNTHETIC] += death & (u < p * fentanyl_part)
-        counts[C_OVERDOSES] += overdose
-        counts[C_ENTERED] += (s == USING32) & (new == TREATMENT32)
-        counts[C_USING] += new == USING32
-        counts[C_TREATMENT] += new == TREATMENT32
-        counts[C_ABSTINENT] += new == ABSTINENT32
+    nan = np.float32(np.nan)
+    bound_rates = (np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan)
+    n_words = state.size // 8
+    words = state[:8 * n_words].view(np.uint64)
+    w = 0
+    while w + 8 <= n_words:
+        if (words[w] | words[w + 1] | words[w + 2] | words[w + 3] | words[w + 4]
+                | words[w + 5] | words[w + 6] | words[w + 7]) & UNDECIDED_BYTES:
+            for v in range(w, w + 8):
+                flags = words[v] & UNDECIDED_BYTES
+                while flags:
+                    lowest = flags & (~flags + ONE64)
+                    exact_agent(8 * v + byte_of(lowest), first, state, tolerance_mg, rates, g,
+                                bound_rates, settled_mg, fentanyl_part, limits, tolerance_rules,
+                                od_key, change_key, counts)
+                    flags ^= lowest
+        w += 8
+    for k in range(8 * w, state.size):
+        if state[k] & UNDECIDED:
+            exact_agent(k, first, state, tolerance_mg, rates, g, bound_rates, settled_mg,
+                        fentanyl_part, limits, tolerance_rules, od_key, change_key, counts)
 
 
 @numba.njit(cache=True)
@@ -249,17 +312,14 @@ def step_segment(lo, hi, counts, state, tolerance_mg, rates, g, settled_mg, fent
     """Agents lo..hi-1, all of one region, adding to counts[N_COUNTS] (rates: float64 weekly
     hazards at 1 mg tolerance off and on MOUD; zero: see `fast_pass`)."""
     state, tolerance_mg = state[lo:hi], tolerance_mg[lo:hi]
-    # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes; NaN: the float32
-    # bounds hold for hazard exponent 2 only
-    nan = np.float32(np.nan)
-    bound_rates = ((np.float32(rates[0]), np.float32(rates[1])) if g == 2.0 else (nan, nan))
-    moved, n_left = fast_pass(np.uint32(lo), state, tolerance_mg, bound_rates, settled_mg,
-                              limits, tolerance_rules, keys, zero)
+    # the first index as uint32: an int64 one keeps the hashes in 64-bit lanes
+    moved = fast_pass(np.uint32(lo), state, tolerance_mg,
+                      (bound_rate(rates[0], g), bound_rate(rates[1], g)), settled_mg, limits,
+                      tolerance_rules, keys, zero)
     for row in range(N_COUNTS):
         counts[row] += moved[row]
-    if n_left:
-        exact_pass(lo, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
-                   tolerance_rules, keys, counts)
+    exact_pass(lo, state, tolerance_mg, rates, g, settled_mg, fentanyl_part, limits,
+               tolerance_rules, keys, counts)
 
 
 @numba.njit(inline="always")
