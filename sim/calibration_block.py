@@ -13,6 +13,7 @@ series the model is fitted to. Checked when the scenario loads (errors name file
           metric: fentanyl_seized_gross_kg                # model kg/week, summed by fiscal year
           years: [2017, 2023]
           period: fiscal                                  # October-September; file column fiscal_year
+          scale: 0.25                                     # log error counted as one unit (default 1)
       free:
         - {path: users.overdose_hazard_per_use, low: 5.0e-5, high: 3.0e-4, source: "..."}
 """
@@ -28,7 +29,7 @@ from sim.params import TABLE
 from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
-OPTIONAL_TARGET_KEYS = ("period",)
+OPTIONAL_TARGET_KEYS = ("period", "scale")
 FREE_KEYS = ("path", "low", "high", "source")
 PERIODS = {"calendar": "year", "fiscal": "fiscal_year"}   # period -> the file's year column
 FISCAL_YEAR_FIRST_MONTH = 10   # US federal fiscal year Y runs October Y-1 to September Y
@@ -45,6 +46,8 @@ class Target:
     first_year: int
     last_year: int
     period: str = "calendar"
+    scale: float = 1.0   # the log error that counts as one unit in the objective
+
 
     @property
     def years(self) -> list[int]:
@@ -126,6 +129,7 @@ def _check_target(target, source: Source, path: tuple) -> Target:
     if period not in PERIODS:
         fail(source, path + ("period",), f"expected one of {', '.join(PERIODS)}, got {period!r}")
     year_column = PERIODS[period]
+    scale = check_number(target.get("scale", 1.0), float, source, path + ("scale",), 1e-3, 1e3)
     file = Path(target["file"]) if isinstance(target["file"], str) else None
     if file is None or not file.is_file():
         fail(source, path + ("file",), f"expected an existing CSV file, got {target['file']!r}")
@@ -153,7 +157,7 @@ def _check_target(target, source: Source, path: tuple) -> Target:
     missing = [y for y in range(first, last + 1) if y not in have]
     if missing:
         fail(source, path + ("years",), f"{file} has no {column} for {missing}")
-    return Target(file, column, metric, first, last, period)
+    return Target(file, column, metric, first, last, period, scale)
 
 
 def _check_targets(block, source: Source) -> tuple[Target, ...]:
