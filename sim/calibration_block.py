@@ -18,7 +18,7 @@ series the model is fitted to. Checked when the scenario loads (errors name file
       priors:                   # `calibrate --method posterior` only: sampled with `free`
         - {path: cartels.supplier_search_prob, low: 0.5, high: 8.0, source: "..."}
         - {path: policies.*.institute_penalty, low: 0.1, high: 0.7, source: "..."}
-      observation_error:        # `--method posterior`: log-scale error sd of a target's years
+      observation_error:        # sd of ln(observed / model) in a year: both methods
         fentanyl_seized_gross_kg: 0.25
 """
 
