@@ -3,13 +3,13 @@ annual series (one or several, together), and show the fit.
 
 Method: the scenario's own values, a Latin hypercube screen of the free parameters' box
 (`scipy.stats.qmc.LatinHypercube`, seeded with the scenario's seed), then bounded Nelder-Mead
-(`scipy.optimize.minimize`) from the best point so far, capped at `max_evals` evaluations.
-Each candidate is run with the same seeds (replicate r uses seed + r: common random numbers),
-so the objective is a deterministic function of the parameters: over every target, the sum over its years of the squared log
-error of the median over replicates of the model's annual total, plus the squared errors of
-its year-on-year log changes (so a plateau stays a plateau), each in units of the target's
-`observation_error` (the standard deviation of its log errors in a year: how closely the
-series can be expected to match). Runs are stored one by one (`sim.ensemble`),
+(`scipy.optimize.minimize`) from the best point so far, capped at `max_evals` evaluations. Each
+candidate is run with the same seeds (replicate r uses seed + r: common random numbers), so the
+objective is a deterministic function of the parameters: over every target, the sum over its
+years of the squared log error of the median over replicates of the model's annual total, plus
+the squared errors of its year-on-year log changes (so a plateau stays a plateau), each in
+units of the target's `observation_error` (the standard deviation of its log errors in a year:
+how closely the series can be expected to match). Runs are stored one by one (`sim.ensemble`),
 so `--resume` replays the same search without rerunning finished runs.
 """
 
