@@ -58,13 +58,12 @@ def precursor_trade(model, week) -> None:
     orders in a random queue, and what is shipped is inspected and scheduled."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
     routes, controlled = network.routes, model.controls.controlled
-    makers.begin_week(model.levers, *regulators.pressure_on_makers(model))
+    makers.begin_week(model.levers, *regulators.enforcement_on_makers(model), controlled)
     every = buyers(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    pending = sum(model.pipeline.pending(name) for name in (
-        "precursor_delivered_fe", "finished_delivered_kg"))
-    in_transit = np.bincount(network.route_owner, pending, minlength=len(every))
+    in_transit = model.pipeline.pending_by_owner(
+        ("precursor_delivered_fe", "finished_delivered_kg"), network.route_owner, len(every))
     orders = [b.orders(in_transit[b.index]) for b in every]
     buyer = np.concatenate([np.full(m.size, b.index, np.int64)
                             for b, (m, _) in zip(every, orders, strict=True)])

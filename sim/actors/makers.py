@@ -17,7 +17,14 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import fill_orders, maker_week
+from sim.kernels.makers import (
+    begin_week,
+    delist,
+    fill_orders,
+    maker_week,
+    raid_and_switch,
+    slot_draws,
+)
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -102,6 +109,7 @@ class Makers(Population):
         makers.capacity_kg = makers.capacity_kg_per_week.astype(np.float64)
         makers.pressure = np.zeros(len(makers))
         makers.chemical_controlled = np.zeros(len(makers), bool)
+        makers.raid_prob, makers.switch_hazard = np.zeros(len(makers)), np.zeros(len(makers))
         makers.filled_share = 1.0
         return makers
 
@@ -113,7 +121,7 @@ class Makers(Population):
         if slots.size == 0:
             return
         params, region_share = self.params, self.region_share
-        u = [rng.draws(seed, stream, week, layout.maker_index(slots, k)) for k in range(6)]
+        u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
         region = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
         region = np.minimum(region, region_share.size - 1)
         mode_p = np.array([params["mail_share"], params["air_share"],
@@ -136,12 +144,16 @@ class Makers(Population):
         self.capacity_kg_per_week[slots] = capacity
         self.sales_kg[slots] = 0.0
 
-    def begin_week(self, levers, pressure: np.ndarray, chemical_controlled: np.ndarray) -> None:
-        """This week's capacity (kg: active firms, sanctioned ones less the banking loss) and the
-        regulators' enforcement pressure on each firm (0-1)."""
-        self.capacity_kg = (self.capacity_kg_per_week * self.active * np.where(
-            self.sanctioned == 1, 1.0 - levers.sanction_capacity_loss, 1.0))
-        self.pressure, self.chemical_controlled = pressure, chemical_controlled
+    def begin_week(self, levers, enforcement: np.ndarray, watchlist_share: float,
+                   controlled: np.ndarray) -> None:
+        """This week's capacity (kg: active firms, sanctioned ones less the banking loss), and
+        the regulators' enforcement pressure on each firm (0-1): its country's enforcement
+        (per country) where its chemical is controlled (controlled[country, product]), the
+        watch-list share of it where not."""
+        begin_week(self.capacity_kg, self.pressure, self.chemical_controlled,
+                   self.capacity_kg_per_week, self.active, self.sanctioned, self.country,
+                   self.chemical, controlled, enforcement, float(watchlist_share),
+                   float(levers.sanction_capacity_loss))
 
     def fill(self, maker: np.ndarray, order_index: np.ndarray, kg: np.ndarray,
              key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
@@ -166,28 +178,28 @@ class Makers(Population):
         keys = [rng.stream_key(seed, s, week)
                 for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
         # regulators raid makers of controlled chemicals; joint operations also hit makers
-        # known to supply cartels, controlled chemical or not
-        raid_prob = (p["raid_rate"] * self.pressure * levers.maker_raid_multiplier[self.country]
-                     + levers.supplier_raid_rate[self.country] * (self.sales_kg > 0))
-        # a substitute in the same analog class is a quick change of recipe; another class
-        # means a new synthesis route and takes longer
-        same = (substitute < 0) | same_class[self.chemical, np.maximum(substitute, 0)]
-        switch_hazard = np.where(same, 1.0 / p["switch_lag_weeks"],
-                                 1.0 / p["new_route_lag_weeks"])
+        # known to supply cartels, controlled chemical or not. A substitute in the same analog
+        # class is a quick change of recipe; another class means a new synthesis route and
+        # takes longer
+        raid_and_switch(self.raid_prob, self.switch_hazard, self.pressure, self.sales_kg,
+                        self.country, self.chemical, substitute, same_class,
+                        float(p["raid_rate"]),
+                        levers.maker_raid_multiplier, levers.supplier_raid_rate,
+                        1.0 / p["switch_lag_weeks"], 1.0 / p["new_route_lag_weeks"])
         maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
-                   self.chemical_controlled.astype(np.uint8), raid_prob, substitute,
-                   p["online_raid_exposure"] * levers.online_raid_multiplier, switch_hazard,
+                   self.chemical_controlled.view(np.uint8), self.raid_prob, substitute,
+                   p["online_raid_exposure"] * levers.online_raid_multiplier, self.switch_hazard,
                    levers.relist_hazard, *keys)
         if levers.online_delist_hazard > 0:
-            u = rng.draws(seed, rng.DELIST, week, np.arange(len(self)))
-            self.online[(self.active == 1) & (u < levers.online_delist_hazard)] = 0
+            delist(self.online, self.active, float(levers.online_delist_hazard),
+                   rng.stream_key(seed, rng.DELIST, week))
         self.enter(free, substitutes, seed, week)
 
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
         """New firms take free slots when orders went unfilled (up to entry_per_week_max a week
         at full unmet demand), each making its region's first uncontrolled precursor."""
         unmet = 1.0 - self.filled_share
-        u = rng.draws(seed, rng.MAKER_ENTRY, week, np.arange(1))[0]
+        u = rng.uniform(rng.stream_key(seed, rng.MAKER_ENTRY, week), 0)
         expected = self.params["entry_per_week_max"] * max(0.0, unmet)
         entrants = int(expected) + int(u < expected - int(expected))
         free = free[:entrants]

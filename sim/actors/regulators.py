@@ -12,7 +12,7 @@ The rules that schedule chemicals by themselves (UN detection, national adoption
 a regulator's `rules_act`; the policy `recorded_history` turns it off while dated events replay the
 record, and the evidence and clocks keep running meanwhile.
 Also here: each country's enforcement level (`enforcement`) and the pressure it puts on makers
-(`pressure_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
+(`enforcement_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
 """
 
 from __future__ import annotations
@@ -248,17 +248,14 @@ def enforcement(model, country: str) -> float | None:
     return None
 
 
-def pressure_on_makers(model) -> tuple[np.ndarray, np.ndarray]:
-    """Enforcement pressure on each maker where it operates (0-1): the country's enforcement
-    for a controlled chemical, a watch-list share of it for an uncontrolled one; and whether
-    the chemical is controlled there."""
-    makers = model.makers
+def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
+    """Enforcement against makers per country (0-1: China's and India's, 0 elsewhere), and the
+    share of it a maker feels when its chemical is not controlled where it operates (watch
+    lists); `Makers.begin_week` turns them into each firm's pressure."""
     by_country = np.zeros(len(COUNTRIES))
     by_country[CHINA] = enforcement(model, "china")
     by_country[INDIA] = enforcement(model, "india")
-    controlled = model.controls.controlled[makers.country, makers.chemical]
-    share = np.where(controlled, 1.0, model.params["regulators"]["watchlist_pressure_share"])
-    return share * by_country[makers.country], controlled
+    return by_country, model.params["regulators"]["watchlist_pressure_share"]
 
 
 def regulators_week(model, week) -> None:

@@ -105,3 +105,91 @@ def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, 
     chemical[switches] = substitute[switches]
     sanctioned[relisted] = 0
     return np.array([raided.sum(), switches.sum(), quits.sum(), relisted.sum()], np.int64)
+
+
+@numba.njit(cache=True)
+def begin_week(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+               sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+               sanction_capacity_loss):
+    """This week's capacity (kg: active firms' weekly capacity, a sanctioned firm's less the
+    share it loses) and enforcement pressure on each firm (0-1: its country's enforcement, or
+    the watch-list share of it when its chemical is not controlled there), written in place;
+    chemical_controlled[m]: whether firm m's chemical is controlled where it operates
+    (controlled[country, product]); enforcement per country."""
+    sanctioned_factor = 1.0 - sanction_capacity_loss
+    for m in range(active.size):
+        capacity = np.float64(capacity_kg_per_week[m] * active[m])
+        capacity_kg[m] = capacity * (sanctioned_factor if sanctioned[m] == 1 else 1.0)
+        is_controlled = controlled[country[m], chemical[m]]
+        chemical_controlled[m] = is_controlled
+        pressure[m] = (1.0 if is_controlled else watchlist_share) * enforcement[country[m]]
+
+
+def begin_week_np(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+                  sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+                  sanction_capacity_loss):
+    """NumPy twin of `begin_week`."""
+    capacity_kg[:] = capacity_kg_per_week * active * np.where(
+        sanctioned == 1, 1.0 - sanction_capacity_loss, 1.0)
+    chemical_controlled[:] = controlled[country, chemical]
+    pressure[:] = np.where(chemical_controlled, 1.0, watchlist_share) * enforcement[country]
+
+
+@numba.njit(cache=True)
+def raid_and_switch(raid_prob, switch_hazard, pressure, sales_kg, country, chemical, substitute,
+                    same_class, raid_rate, raid_multiplier, supplier_raid_rate, switch_hazard_same,
+                    switch_hazard_new):
+    """Each firm's weekly raid probability (raid_rate x pressure x its country's multiplier,
+    plus its country's supplier_raid_rate if it sold last week) and its hazard of reconsidering
+    a controlled chemical (switch_hazard_same when the substitute is in its chemical's analog
+    class or there is none, switch_hazard_new when it needs a new synthesis route), written in
+    place for `maker_week`."""
+    for m in range(raid_prob.size):
+        c = country[m]
+        sold = 1.0 if sales_kg[m] > 0 else 0.0
+        raid_prob[m] = raid_rate * pressure[m] * raid_multiplier[c] + supplier_raid_rate[c] * sold
+        s = substitute[m]
+        same = s < 0 or same_class[chemical[m], max(s, 0)]
+        switch_hazard[m] = switch_hazard_same if same else switch_hazard_new
+
+
+def raid_and_switch_np(raid_prob, switch_hazard, pressure, sales_kg, country, chemical,
+                       substitute, same_class, raid_rate, raid_multiplier, supplier_raid_rate,
+                       switch_hazard_same, switch_hazard_new):
+    """NumPy twin of `raid_and_switch`."""
+    raid_prob[:] = (raid_rate * pressure * raid_multiplier[country]
+                    + supplier_raid_rate[country] * (sales_kg > 0))
+    same = (substitute < 0) | same_class[chemical, np.maximum(substitute, 0)]
+    switch_hazard[:] = np.where(same, switch_hazard_same, switch_hazard_new)
+
+
+@numba.njit(cache=True)
+def delist(online, active, hazard, key):
+    """Online listings of active firms taken down with probability `hazard` (the draw of the
+    firm's slot); updates `online` in place."""
+    for m in range(online.size):
+        if active[m] == 1 and uniform(key, m) < hazard:
+            online[m] = 0
+
+
+def delist_np(online, active, hazard, key):
+    """NumPy twin of `delist`."""
+    u = uniforms_np(key, np.arange(online.size))
+    online[(active == 1) & (u < hazard)] = 0
+
+
+@numba.njit(cache=True)
+def slot_draws(key, slots, draws_per_slot, n_draws):
+    """Draws 0..n_draws-1 of each slot (`sim.kernels.layout.maker_index`: slot x
+    draws_per_slot + k), as u[k, i]."""
+    u = np.empty((n_draws, slots.size))
+    for k in range(n_draws):
+        for i in range(slots.size):
+            u[k, i] = uniform(key, slots[i] * draws_per_slot + k)
+    return u
+
+
+def slot_draws_np(key, slots, draws_per_slot, n_draws):
+    """NumPy twin of `slot_draws`."""
+    return np.array([uniforms_np(key, slots * draws_per_slot + k) for k in range(n_draws)]
+                    ).reshape(n_draws, slots.size)
