@@ -17,7 +17,7 @@ from mesa.discrete_space import Network
 
 from sim import metrics, trade
 from sim.actors import customs, regulators, retail, users
-from sim.actors.buyers import buyers, buyers_adapt
+from sim.actors.buyers import SupplierLinks, buyers, buyers_adapt
 from sim.actors.cartels import Cartel, labs_week
 from sim.actors.customs import CustomsAgency, Posts
 from sim.actors.mail_buyers import MailBuyer
@@ -104,8 +104,9 @@ class FentanylModel(mesa.Model):
         self.levers = Levers.from_params(params, len(self.posts))
         regulators.build(self, world)
         self.china = next(iter(self.agents_by_type[ChinaRegulator]))
-        for agency, posts in zip(world["customs_agencies"], self.posts.agency_posts, strict=True):
-            CustomsAgency(self, agency, self.cell(agency["posts"][0]["name"]), posts)
+        for a, (agency, posts) in enumerate(zip(world["customs_agencies"],
+                                                self.posts.agency_posts, strict=True)):
+            CustomsAgency(self, agency, self.cell(agency["posts"][0]["name"]), posts, a)
         mode_ok = (self.network.precursor_route >= 0).any(axis=2)
         self.makers = Makers.build(params["makers"], world, self.chemicals, mode_ok, self.seed)
         markets = [n for n in world["nodes"] if n["kind"] == "us_market"]
@@ -115,6 +116,7 @@ class FentanylModel(mesa.Model):
         self.dealers = retail.Dealers(params["market"], params["users"], self.users.people_using,
                                       pills, params["cartels"]["pill_press_share_2016"])
         supply_kg = retail.initial_supply_kg(params["users"], params["market"])
+        self.links = SupplierLinks(len(world["cartels"]), len(self.makers))
         for b, spec in enumerate(world["cartels"]):
             kind = Cartel if spec.get("lab_region") else MailBuyer
             kind(self, spec, b, self.cell(spec.get("lab_region") or spec["home"]),

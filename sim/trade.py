@@ -19,8 +19,9 @@ from sim.actors import regulators
 from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels
 from sim.countries import CHINA, COUNTRIES, INDIA
-from sim.kernels import layout, rng
+from sim.kernels import rng
 from sim.kernels.shipments import inspect
+from sim.kernels.trade import consignments, trade_totals
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -57,53 +58,38 @@ def precursor_trade(model, week) -> None:
     """Phase: buyers order for their needs (counting what is on its way), makers serve the
     orders in a random queue, and what is shipped is inspected and scheduled."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
-    routes, controlled = network.routes, model.controls.controlled
+    routes, controlled, seed = network.routes, model.controls.controlled, model.seed
     makers.begin_week(model.levers, *regulators.enforcement_on_makers(model), controlled)
     every = buyers(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
     in_transit = model.pipeline.pending_by_owner(
         ("precursor_delivered_fe", "finished_delivered_kg"), network.route_owner, len(every))
-    orders = [b.orders(in_transit[b.index]) for b in every]
-    buyer = np.concatenate([np.full(m.size, b.index, np.int64)
-                            for b, (m, _) in zip(every, orders, strict=True)])
-    maker = np.concatenate([m for m, _ in orders]).astype(np.int64)
-    kg = np.concatenate([k for _, k in orders])
-    keep = kg > 0
-    buyer, maker, kg = buyer[keep], maker[keep], kg[keep]
-    index = layout.order_index(maker, len(every), buyer)
+    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
+    buyer, maker, kg = model.links.orders(wanted, makers, network, chem)
     # makers serve orders in a random order each week, so no buyer always comes first
-    queue = np.argsort(rng.draws(model.seed, rng.ORDER_QUEUE, week.number, index), kind="stable")
-    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
-    shipped, refused = makers.fill(maker, index, kg,
-                                   rng.stream_key(model.seed, rng.REFUSE, week.number))
-    sent = np.flatnonzero(shipped > 0)
-    route = network.precursor_route[makers.region[maker[sent]], makers.mode[maker[sent]],
-                                    buyer[sent]].astype(np.int64)
-    product = makers.chemical[maker[sent]].astype(np.int64)
-    seized_at = inspect(route, product, index[sent], routes.post_ptr, routes.posts,
+    buyer, maker, kg, index, shipped, refused = makers.serve(
+        buyer, maker, kg, len(every), rng.stream_key(seed, rng.ORDER_QUEUE, week.number),
+        rng.stream_key(seed, rng.REFUSE, week.number))
+    sent, route, product, item, sent_kg = consignments(
+        buyer, maker, shipped, index, makers.region, makers.mode, makers.chemical,
+        network.precursor_route)
+    seized_at = inspect(route, product, item, routes.post_ptr, routes.posts,
                         controlled[posts.country], posts.seize_prob,
-                        rng.stream_key(model.seed, rng.PRECURSOR_INSPECT, week.number))
+                        rng.stream_key(seed, rng.PRECURSOR_INSPECT, week.number))
     model.shipments_inspected += sent.size
-    finished = chem.finished[product]
-    model.pipeline.dispatch_precursor(week.number, routes, route, shipped[sent],
-                                      shipped[sent] * chem.yield_kg_per_kg[product],
-                                      finished, product, seized_at)
+    model.pipeline.dispatch_precursor(week.number, routes, route, sent_kg,
+                                      sent_kg * chem.yield_kg_per_kg[product],
+                                      chem.finished[product], product, seized_at)
     seized = np.zeros(maker.size, bool)
     seized[sent] = seized_at >= 0
-    for b in every:
-        mine = buyer == b.index
-        b.after_orders(maker[mine], refused[mine], seized[mine])
+    model.links.after_orders(buyer, maker, refused, seized,
+                             model.params["cartels"]["link_loss_on_seizure"],
+                             rng.stream_key(seed, rng.LINK_LOSS, week.number))
     posts.count_shipments(routes, route)
-    uncontrolled = ~controlled[makers.country[maker[sent]], product]
-    n_entries = len(network.entry_names)
-    week.trade = PrecursorTrade(
-        shipped_kg=float(shipped[sent][~finished].sum()),
-        finished_kg=float(shipped[sent][finished].sum()),
-        unscheduled_kg=float(shipped[sent][~finished & uncontrolled].sum()),
-        by_chemical_kg=np.bincount(product, shipped[sent], minlength=chem.fentanyl),
-        finished_entry_kg=np.bincount(network.route_entry[route], shipped[sent] * finished,
-                                      minlength=n_entries + 1)[:n_entries])
+    week.trade = PrecursorTrade(*trade_totals(
+        sent_kg, product, route, makers.country[maker[sent]], chem.finished, controlled,
+        network.route_entry, chem.fentanyl, len(network.entry_names)))
 
 
 def move_fentanyl(model, week) -> None:

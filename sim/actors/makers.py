@@ -4,8 +4,8 @@ A structure of arrays, one slot per firm (inactive slots are room for entrants).
 State per slot: active, country, region, chemical, shipping mode, online, sanctioned, compliance,
 capacity_kg_per_week, sales_kg; this week's capacity, enforcement pressure and whether each
 firm's chemical is controlled where it operates; the share of ordered kg the trade filled.
-Weekly rules: `begin_week` (capacity after sanctions, the regulators' pressure), `fill` (orders
-filled or refused: `sim.kernels.makers.fill_orders`), `adapt` (raids, switching to an
+Weekly rules: `begin_week` (capacity after sanctions, the regulators' pressure), `serve` (orders
+filled or refused in a random queue: `sim.kernels.makers.serve`), `adapt` (raids, switching to an
 uncontrolled analog or quitting, re-registering, takedowns and entry: `maker_week`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
@@ -20,9 +20,9 @@ from sim.kernels import layout, rng
 from sim.kernels.makers import (
     begin_week,
     delist,
-    fill_orders,
     maker_week,
     raid_and_switch,
+    serve,
     slot_draws,
 )
 from sim.parameter import ASSUMPTION, Param
@@ -155,16 +155,17 @@ class Makers(Population):
                    self.chemical, controlled, enforcement, float(watchlist_share),
                    float(levers.sanction_capacity_loss))
 
-    def fill(self, maker: np.ndarray, order_index: np.ndarray, kg: np.ndarray,
-             key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
-        """Fill the week's orders (maker slot, kg of its chemical), in queue order, up to
-        capacity; a maker refuses with probability compliance x pressure. Returns (shipped kg,
-        refused flag) per order; records each firm's sales and the share of ordered kg filled."""
-        shipped, refused = fill_orders(maker, order_index, kg, self.capacity_kg, self.compliance,
-                                       self.pressure, key)
-        self.sales_kg[:] = np.bincount(maker, shipped, minlength=len(self))
-        self.filled_share = float(shipped.sum() / kg.sum()) if kg.size else 1.0
-        return shipped, refused
+    def serve(self, buyer: np.ndarray, maker: np.ndarray, kg: np.ndarray, n_buyers: int,
+              queue_key: np.uint64, refuse_key: np.uint64) -> tuple:
+        """Serve the week's orders (buyer, maker slot, kg of its chemical) in a random queue, up
+        to capacity; a maker refuses with probability compliance x pressure
+        (`sim.kernels.makers.serve`). Returns the orders in queue order (buyer, maker, kg,
+        draw index), shipped kg and refused flags; records each firm's sales and the share of
+        ordered kg filled."""
+        *served, self.filled_share = serve(buyer, maker, kg, n_buyers, queue_key, refuse_key,
+                                           self.capacity_kg, self.compliance, self.pressure,
+                                           self.sales_kg)
+        return tuple(served)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:

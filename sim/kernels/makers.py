@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from sim.kernels.rng import uniform, uniforms_np
+from sim.kernels.sums import pairwise_sum
 
 
 @numba.njit(cache=True)
@@ -193,3 +194,41 @@ def slot_draws_np(key, slots, draws_per_slot, n_draws):
     """NumPy twin of `slot_draws`."""
     return np.array([uniforms_np(key, slots * draws_per_slot + k) for k in range(n_draws)]
                     ).reshape(n_draws, slots.size)
+
+
+@numba.njit(cache=True)
+def serve(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, compliance, pressure,
+          sales_kg):
+    """Makers serve the week's orders (buyer, maker slot, kg) in a random queue: each order's
+    place is the draw of its `order_index` (maker x n_buyers + buyer) under queue_key, ties kept
+    in order; then `fill_orders` (refusals under refuse_key). Records each firm's sales (kg,
+    float32, in place). Returns the orders in queue order (buyer, maker, kg, order index),
+    shipped kg and refused flags, and the share of ordered kg filled (1 without orders)."""
+    index = maker * n_buyers + buyer
+    draw = np.empty(index.size)
+    for o in range(index.size):
+        draw[o] = uniform(queue_key, index[o])
+    queue = np.argsort(draw, kind="mergesort")
+    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
+    shipped, refused = fill_orders(maker, index, kg, capacity_kg, compliance, pressure,
+                                   refuse_key)
+    sales = np.zeros(sales_kg.size)
+    for o in range(maker.size):
+        sales[maker[o]] += shipped[o]
+    for m in range(sales_kg.size):
+        sales_kg[m] = sales[m]
+    filled = pairwise_sum(shipped) / pairwise_sum(kg) if kg.size else 1.0
+    return buyer, maker, kg, index, shipped, refused, filled
+
+
+def serve_np(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, compliance,
+             pressure, sales_kg):
+    """NumPy twin of `serve`."""
+    index = maker * n_buyers + buyer
+    queue = np.argsort(uniforms_np(queue_key, index), kind="stable")
+    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
+    shipped, refused = fill_orders_np(maker, index, kg, capacity_kg, compliance, pressure,
+                                      refuse_key)
+    sales_kg[:] = np.bincount(maker, shipped, minlength=sales_kg.size)
+    filled = float(shipped.sum() / kg.sum()) if kg.size else 1.0
+    return buyer, maker, kg, index, shipped, refused, filled

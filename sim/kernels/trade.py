@@ -1,0 +1,68 @@
+"""The week's precursor trade as consignments: which orders shipped, on which route, and the
+week's totals by kind, chemical and US entry (`sim.trade.precursor_trade`)."""
+
+import numba
+import numpy as np
+
+from sim.kernels.sums import pairwise_sum
+
+
+@numba.njit(cache=True)
+def consignments(buyer, maker, shipped_kg, order_index, maker_region, maker_mode,
+                 maker_chemical, precursor_route):
+    """The orders that shipped (kg > 0), in order, as consignments: (order positions, route,
+    product, draw index, kg); route = precursor_route[maker's region, mode, buyer]."""
+    sent = np.flatnonzero(shipped_kg > 0)
+    route, product = np.empty(sent.size, np.int64), np.empty(sent.size, np.int64)
+    for i in range(sent.size):
+        m = maker[sent[i]]
+        route[i] = precursor_route[maker_region[m], maker_mode[m], buyer[sent[i]]]
+        product[i] = maker_chemical[m]
+    return sent, route, product, order_index[sent], shipped_kg[sent]
+
+
+def consignments_np(buyer, maker, shipped_kg, order_index, maker_region, maker_mode,
+                    maker_chemical, precursor_route):
+    """NumPy twin of `consignments`."""
+    sent = np.flatnonzero(shipped_kg > 0)
+    m = maker[sent]
+    return (sent, precursor_route[maker_region[m], maker_mode[m], buyer[sent]].astype(np.int64),
+            maker_chemical[m].astype(np.int64), order_index[sent], shipped_kg[sent])
+
+
+@numba.njit(cache=True)
+def trade_totals(kg, product, route, maker_country, finished, controlled, route_entry,
+                 n_chemicals, n_entries):
+    """The week's consignments (kg of chemical, product, route, maker's country) in totals:
+    (precursor kg, finished-substance kg, precursor kg not controlled where it was made, kg by
+    chemical, finished kg by US entry route). Sums as NumPy takes them: pairwise over each
+    kind's kg in order, by chemical and entry in order."""
+    n = kg.size
+    precursor, finished_kg, unscheduled = np.empty(n), np.empty(n), np.empty(n)
+    n_pre = n_fin = n_free = 0
+    by_chemical, by_entry = np.zeros(n_chemicals), np.zeros(n_entries + 1)
+    for i in range(n):
+        c = product[i]
+        by_chemical[c] += kg[i]
+        if finished[c]:
+            finished_kg[n_fin] = kg[i]
+            n_fin += 1
+            by_entry[route_entry[route[i]]] += kg[i]
+        else:
+            precursor[n_pre] = kg[i]
+            n_pre += 1
+            if not controlled[maker_country[i], c]:
+                unscheduled[n_free] = kg[i]
+                n_free += 1
+    return (pairwise_sum(precursor[:n_pre]), pairwise_sum(finished_kg[:n_fin]),
+            pairwise_sum(unscheduled[:n_free]), by_chemical, by_entry[:n_entries])
+
+
+def trade_totals_np(kg, product, route, maker_country, finished, controlled, route_entry,
+                    n_chemicals, n_entries):
+    """NumPy twin of `trade_totals`."""
+    done = finished[product]
+    free = ~controlled[maker_country, product]
+    return (float(kg[~done].sum()), float(kg[done].sum()), float(kg[~done & free].sum()),
+            np.bincount(product, kg, minlength=n_chemicals),
+            np.bincount(route_entry[route], kg * done, minlength=n_entries + 1)[:n_entries])
