@@ -9,7 +9,7 @@ every kind of goods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -62,6 +62,10 @@ class WeekOutcome:
     fentanyl_seized_kg: np.ndarray
     seized_kg_by_chemical: np.ndarray
     seized_kg_route_post: np.ndarray
+    # the by-route and by-post arrays above as rows of one array each (kinds in BY_ROUTE and
+    # BY_POST order), for kernels
+    by_route: np.ndarray = field(default=None, repr=False)
+    by_post: np.ndarray = field(default=None, repr=False)
 
 
 class Pipeline:
@@ -85,7 +89,7 @@ class Pipeline:
         slot = week % self.weeks
         by_route, by_post = self.by_route[:, slot].copy(), self.by_post[:, slot].copy()
         out = WeekOutcome(*by_route, *by_post, self.by_chemical[slot].copy(),
-                          self.route_post[slot].copy())
+                          self.route_post[slot].copy(), by_route=by_route, by_post=by_post)
         for ring in (self.by_route[:, slot], self.by_post[:, slot], self.by_chemical[slot],
                      self.route_post[slot]):
             ring[...] = 0.0

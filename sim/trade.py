@@ -18,10 +18,10 @@ import numpy as np
 from sim.actors import regulators
 from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels
-from sim.countries import CHINA, COUNTRIES, INDIA
 from sim.kernels import rng
 from sim.kernels.shipments import inspect
-from sim.kernels.trade import consignments, trade_totals
+from sim.kernels.sums import pairwise_sum
+from sim.kernels.trade import consignments, deliveries, seized_by_group, shares, trade_totals
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -119,16 +119,12 @@ def receive(model, week) -> None:
     out = model.pipeline.take(week.number)
     week.outcome = model.week_outcome = out
     network, every = model.network, buyers(model)
-    n, owner = len(every), network.route_owner
-    fe = np.bincount(owner, out.precursor_delivered_fe, minlength=n)
-    finished = np.bincount(owner, out.finished_delivered_kg, minlength=n)
-    fentanyl = np.bincount(owner, out.fentanyl_delivered_kg, minlength=n)
+    by_owner, by_entry, to_us = deliveries(
+        out.precursor_delivered_fe, out.finished_delivered_kg, out.fentanyl_delivered_kg,
+        network.route_owner, network.route_entry, len(every), len(network.entry_names))
     wholesale = model.dealers.wholesale_usd_per_kg()
-    n_entries = len(network.entry_names)
-    by_entry = np.bincount(network.route_entry, out.fentanyl_delivered_kg,
-                           minlength=n_entries + 1)[:n_entries]
     model.dealers.receive(by_entry, network.entry_market_share)
-    to_us = float(fentanyl.sum())
+    fe, finished, fentanyl = by_owner
     for b in every:
         to_us += b.receive(fe[b.index], finished[b.index], fentanyl[b.index], wholesale,
                            model.dealers)
@@ -144,34 +140,33 @@ def columns(model) -> dict[str, tuple[str, str]]:
     return out
 
 
-def observe(model, week) -> dict[str, float]:
-    """This week's trade columns."""
-    trade, out, countries = week.trade, week.outcome, model.posts.country
-    us, mx = countries == COUNTRIES.index("us"), countries == COUNTRIES.index("mexico")
-    origin = np.isin(countries, [CHINA, INDIA])
-    north = week.loads_kg + trade.finished_entry_kg
-    traded = trade.by_chemical_kg.sum()
-    row = {
+# groups of customs posts whose seizures the columns count (`Posts.seizure_group`)
+US, MEXICO, ORIGIN = range(3)
+PRECURSOR, FINISHED, FENTANYL = range(3)   # rows of the week's seizures by post (BY_POST)
+
+
+def observe(model, week) -> dict[str, float | np.ndarray]:
+    """This week's trade columns; route and chemical shares as one array each."""
+    trade, out = week.trade, week.outcome
+    seized = seized_by_group(out.by_post, model.posts.seizure_group, 3)
+    us = seized[:, US]
+    return {
         "fentanyl_to_us_kg": week.delivered_us_kg,
-        "fentanyl_seized_kg": out.fentanyl_seized_kg[us].sum() + out.finished_seized_kg[us].sum(),
+        "fentanyl_seized_kg": us[FENTANYL] + us[FINISHED],
         # loads cross as this week's mix of pills and powder; finished substances as pure powder
-        "fentanyl_seized_gross_kg": (out.fentanyl_seized_kg[us].sum()
-                                     * model.dealers.gross_kg_per_pure_kg()
-                                     + out.finished_seized_kg[us].sum()),
-        "fentanyl_seized_mx_kg": (out.fentanyl_seized_kg[mx].sum()
-                                  + out.finished_seized_kg[mx].sum() + week.lab_seized_kg),
+        "fentanyl_seized_gross_kg": (us[FENTANYL] * model.dealers.gross_kg_per_pure_kg()
+                                     + us[FINISHED]),
+        "fentanyl_seized_mx_kg": (seized[FENTANYL, MEXICO] + seized[FINISHED, MEXICO]
+                                  + week.lab_seized_kg),
         "precursor_shipped_kg": trade.shipped_kg,
-        "precursor_seized_kg": out.precursor_seized_kg.sum(),
+        "precursor_seized_kg": seized[PRECURSOR, -1],
         "unscheduled_precursor_share": (trade.unscheduled_kg / trade.shipped_kg
                                         if trade.shipped_kg > 0 else 0.0),
         "fentanyl_made_kg": sum(c.made_kg for c in cartels(model)) + trade.finished_kg,
-        "fentanyl_seized_origin_kg": out.finished_seized_kg[origin].sum(),
+        "fentanyl_seized_origin_kg": seized[FINISHED, ORIGIN],
         "finished_fentanyl_shipped_kg": trade.finished_kg,
         "precursor_spend_usd": float(trade.by_chemical_kg @ model.chemicals.price_usd_per_kg),
-        "precursor_delivered_kg": out.precursor_delivered_kg.sum(),
+        "precursor_delivered_kg": pairwise_sum(out.precursor_delivered_kg),
+        "route_share_": shares(week.loads_kg + trade.finished_entry_kg),
+        "precursor_share_": shares(trade.by_chemical_kg),
     }
-    for e, name in enumerate(model.network.entry_names):
-        row[f"route_share_{name}"] = north[e] / north.sum() if north.sum() > 0 else 0.0
-    for c, name in enumerate(model.chemicals.names):
-        row[f"precursor_share_{name}"] = trade.by_chemical_kg[c] / traded if traded > 0 else 0.0
-    return row

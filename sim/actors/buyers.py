@@ -17,6 +17,7 @@ import math
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.actors import clip, registered
 from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
 
@@ -160,17 +161,16 @@ class PrecursorBuyer(FixedAgent):
         `target_supply_cap` times what the buyer has lately managed to supply."""
         p = self.params
         self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
-        premium = float(np.clip(price_ratio - 1.0, p["price_premium_floor"],
-                                p["price_premium_ceiling"]))
+        premium = clip(price_ratio - 1.0, p["price_premium_floor"], p["price_premium_ceiling"])
         cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
-        self.target_kg_per_week = float(np.clip(
-            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap))
+        self.target_kg_per_week = clip(
+            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap)
 
 
 def buyers(model) -> list[PrecursorBuyer]:
     """Every buyer, cartels and mail-order buyers, in the world file's order (their `index`),
     from Mesa's registry."""
-    return list(model.agents.select(agent_type=PrecursorBuyer))
+    return registered(model, PrecursorBuyer)
 
 
 def buyers_adapt(model, week) -> None:

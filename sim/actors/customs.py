@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.actors import registered
 from sim.actors.regulators import enforcement
-from sim.countries import COUNTRIES
-from sim.kernels.customs import count_shipments, learn, seizure_probability
+from sim.countries import CHINA, COUNTRIES, INDIA
+from sim.kernels.customs import agency_shares, count_shipments, learn, seizure_probability
 from sim.parameter import ASSUMPTION, NARCOLOGIC, Param
 
 PARAMS: dict[str, Param] = {
@@ -68,6 +69,10 @@ class Posts:
         # each agency's posts are a range: agency_ptr[a]:agency_ptr[a + 1]
         self.agency_ptr = np.r_[0, np.cumsum([p.size for p in self.agency_posts])].astype(np.int64)
         self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
+        # the seizure column a post's seizures count in (`sim.trade.observe`): 0 US, 1 Mexico,
+        # 2 the origin countries (China, India), -1 none
+        groups = {COUNTRIES.index("us"): 0, COUNTRIES.index("mexico"): 1, CHINA: 2, INDIA: 2}
+        self.seizure_group = np.array([groups.get(c, -1) for c in self.country], np.int64)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -173,7 +178,7 @@ def partner_seizures_kg(model, out) -> np.ndarray:
 
 def agencies(model) -> list[CustomsAgency]:
     """The agencies, from Mesa's registry, in the world file's order."""
-    return list(model.agents_by_type.get(CustomsAgency, ()))
+    return registered(model, CustomsAgency)
 
 
 def customs_week(model, week) -> None:
@@ -186,9 +191,9 @@ def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
     share intelligence, what partner countries' posts caught on the routes through each post."""
     out = week.outcome
-    seized = np.array([out.precursor_seized_kg, out.finished_seized_kg, out.fentanyl_seized_kg])
     weight = np.array([agency.sharing_weight() for agency in agencies(model)])
-    model.posts.learn(seized, partner_seizures_kg(model, out), weight, model.params["customs"])
+    model.posts.learn(out.by_post, partner_seizures_kg(model, out), weight,
+                      model.params["customs"])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:
@@ -197,12 +202,7 @@ def columns(posts: Posts) -> dict[str, tuple[str, str]]:
             for name in posts.names}
 
 
-def observe(model) -> dict[str, float]:
-    """This week's customs columns."""
-    posts, row = model.posts, {}
-    for agency in agencies(model):
-        inspections = posts.inspections[agency.posts]
-        for post, value in zip(agency.posts, inspections / max(inspections.sum(), 1e-12),
-                               strict=True):
-            row[f"inspection_share_{posts.names[post]}"] = value
-    return row
+def observe(model) -> dict[str, np.ndarray]:
+    """This week's customs columns: every post's share of its agency's inspections."""
+    posts = model.posts
+    return {"inspection_share_": agency_shares(posts.inspections, posts.agency_ptr)}

@@ -147,3 +147,22 @@ def learn_np(inspections, yield_kg, evidence_kg, base_inspections, agency_ptr, s
         moving = np.abs(wanted).sum() / 2
         if moving > 0:
             inspections[posts] = pool + wanted * min(1.0, max_shift * total / moving)
+
+
+@numba.njit(cache=True)
+def agency_shares(inspections, agency_ptr):
+    """Each post's share of its agency's inspections (agency a: posts agency_ptr[a]:agency_ptr[a
+    + 1]; an agency without inspections gives 0s)."""
+    out = np.empty(inspections.size)
+    for a in range(agency_ptr.size - 1):
+        pool = inspections[agency_ptr[a]:agency_ptr[a + 1]]
+        total = max(pairwise_sum(pool), 1e-12)
+        for i in range(pool.size):
+            out[agency_ptr[a] + i] = pool[i] / total
+    return out
+
+
+def agency_shares_np(inspections, agency_ptr):
+    """NumPy twin of `agency_shares`."""
+    return np.concatenate([pool / max(pool.sum(), 1e-12)
+                           for pool in np.split(inspections, agency_ptr[1:-1])])

@@ -66,3 +66,74 @@ def trade_totals_np(kg, product, route, maker_country, finished, controlled, rou
     return (float(kg[~done].sum()), float(kg[done].sum()), float(kg[~done & free].sum()),
             np.bincount(product, kg, minlength=n_chemicals),
             np.bincount(route_entry[route], kg * done, minlength=n_entries + 1)[:n_entries])
+
+
+@numba.njit(cache=True)
+def deliveries(precursor_fe, finished_kg, fentanyl_kg, route_owner, route_entry, n_owners,
+               n_entries):
+    """This week's deliveries (kg per route) per owner of the routes: rows precursor (as its
+    fentanyl yield), finished substances, fentanyl loads; fentanyl loads per US entry; and the
+    loads' total. Added in route order, the total pairwise (as `np.bincount` and `sum` do)."""
+    by_owner, by_entry = np.zeros((3, n_owners)), np.zeros(n_entries + 1)
+    for r in range(route_owner.size):
+        o = route_owner[r]
+        by_owner[0, o] += precursor_fe[r]
+        by_owner[1, o] += finished_kg[r]
+        by_owner[2, o] += fentanyl_kg[r]
+        by_entry[route_entry[r]] += fentanyl_kg[r]
+    return by_owner, by_entry[:n_entries], pairwise_sum(by_owner[2])
+
+
+def deliveries_np(precursor_fe, finished_kg, fentanyl_kg, route_owner, route_entry, n_owners,
+                  n_entries):
+    """NumPy twin of `deliveries`."""
+    by_owner = np.array([np.bincount(route_owner, kg, minlength=n_owners)
+                         for kg in (precursor_fe, finished_kg, fentanyl_kg)])
+    by_entry = np.bincount(route_entry, fentanyl_kg, minlength=n_entries + 1)[:n_entries]
+    return by_owner, by_entry, float(by_owner[2].sum())
+
+
+@numba.njit(cache=True)
+def _group_sum(values, group, g, buffer):
+    n = 0
+    for p in range(values.size):
+        if group[p] == g:
+            buffer[n] = values[p]
+            n += 1
+    return pairwise_sum(buffer[:n])
+
+
+@numba.njit(cache=True)
+def seized_by_group(by_post, group, n_groups):
+    """kg seized per kind of goods (rows of by_post, per post) and group of posts (group[post]:
+    0..n_groups - 1, or -1 for none), each summed over its posts in order as NumPy sums a masked
+    array; a last column sums every post."""
+    out = np.empty((by_post.shape[0], n_groups + 1))
+    buffer = np.empty(by_post.shape[1])
+    for k in range(by_post.shape[0]):
+        for g in range(n_groups):
+            out[k, g] = _group_sum(by_post[k], group, g, buffer)
+        out[k, n_groups] = pairwise_sum(by_post[k])
+    return out
+
+
+def seized_by_group_np(by_post, group, n_groups):
+    """NumPy twin of `seized_by_group`."""
+    return np.array([[row[group == g].sum() for g in range(n_groups)] + [row.sum()]
+                     for row in by_post]).reshape(by_post.shape[0], n_groups + 1)
+
+
+@numba.njit(cache=True)
+def shares(values):
+    """values / their (pairwise) sum, or 0 where the sum is not positive."""
+    total = pairwise_sum(values)
+    out = np.zeros(values.size)
+    if total > 0:
+        for i in range(values.size):
+            out[i] = values[i] / total
+    return out
+
+
+def shares_np(values):
+    """NumPy twin of `shares`."""
+    return values / values.sum() if values.sum() > 0 else np.zeros(values.size)
