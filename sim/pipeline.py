@@ -32,7 +32,8 @@ def flows(ring: dict[str, int], rows: dict[str, int]) -> np.ndarray:
                     np.int64).reshape(-1, 2)
 
 
-# what each dispatch adds where: ring name -> the consignments' values row (see `values` below)
+# what each dispatch adds where: ring name -> the row of the consignments' values (precursor:
+# precursor kg, its fentanyl yield, finished-substance kg, kg; `sim.kernels.trade.precursor_week`)
 PRECURSOR_FLOWS = tuple(flows(ring, rows) for ring, rows in (
     (ROUTE, {"precursor_delivered_kg": 0, "precursor_delivered_fe": 1,
              "finished_delivered_kg": 2}),
@@ -95,6 +96,10 @@ class Pipeline:
             ring[...] = 0.0
         return out
 
+    def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""
+        return self.by_route, self.by_post, self.by_chemical, self.route_post
+
     def pending(self, name: str) -> np.ndarray:
         """Total still in transit, per route or post."""
         return self.ring[name].sum(axis=0)
@@ -106,17 +111,6 @@ class Pipeline:
         return pending_by_owner(self.by_route, np.array([ROUTE[n] for n in names], np.int64),
                                 route_owner, n_owners)
 
-    def dispatch_precursor(self, week: int, routes, route, kg, fe_kg, finished, product,
-                           seized_at):
-        """Chemical consignments: kg of chemical, fe_kg of fentanyl it would yield, finished
-        (a finished fentanyl-related substance rather than a precursor)."""
-        values = np.empty((4, route.size))
-        values[0] = np.where(finished, 0.0, kg)        # precursor kg
-        values[1] = np.where(finished, 0.0, fe_kg)     # its fentanyl yield
-        values[2] = np.where(finished, kg, 0.0)        # finished substances kg
-        values[3] = kg
-        self._schedule(week, routes, route, product, seized_at, values, PRECURSOR_FLOWS)
-
     def dispatch_fentanyl(self, week: int, routes, route, kg, seized_at):
         """Fentanyl loads crossing into the US (kg pure)."""
         # no chemical flows: the route ids stand in for the products
@@ -127,6 +121,5 @@ class Pipeline:
             return
         if int(routes.transit_weeks[route].max()) >= self.weeks:
             raise ValueError("a route's transit is longer than the pipeline ring")
-        schedule(self.by_route, self.by_post, self.by_chemical, self.route_post, week,
-                 routes.transit_weeks, routes.post_offset_weeks, routes.posts, route, product,
-                 seized_at, values, *flows_)
+        schedule(*self.rings(), week, routes.transit_weeks, routes.post_offset_weeks,
+                 routes.posts, route, product, seized_at, values, *flows_)

@@ -21,7 +21,8 @@ from sim.actors.cartels import cartels
 from sim.kernels import rng
 from sim.kernels.shipments import inspect
 from sim.kernels.sums import pairwise_sum
-from sim.kernels.trade import consignments, deliveries, seized_by_group, shares, trade_totals
+from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
+from sim.pipeline import PRECURSOR_FLOWS
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -56,40 +57,34 @@ class PrecursorTrade:
 
 def precursor_trade(model, week) -> None:
     """Phase: buyers order for their needs (counting what is on its way), makers serve the
-    orders in a random queue, and what is shipped is inspected and scheduled."""
+    orders in a random queue, and what is shipped is inspected and scheduled; all but the
+    buyers' wants in one compiled pass (`sim.kernels.trade.precursor_week`)."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
-    routes, controlled, seed = network.routes, model.controls.controlled, model.seed
-    makers.begin_week(model.levers, *regulators.enforcement_on_makers(model), controlled)
+    links, routes, seed, number = model.links, network.routes, model.seed, week.number
     every = buyers(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
     in_transit = model.pipeline.pending_by_owner(
         ("precursor_delivered_fe", "finished_delivered_kg"), network.route_owner, len(every))
     wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
-    buyer, maker, kg = model.links.orders(wanted, makers, network, chem)
-    # makers serve orders in a random order each week, so no buyer always comes first
-    buyer, maker, kg, index, shipped, refused = makers.serve(
-        buyer, maker, kg, len(every), rng.stream_key(seed, rng.ORDER_QUEUE, week.number),
-        rng.stream_key(seed, rng.REFUSE, week.number))
-    sent, route, product, item, sent_kg = consignments(
-        buyer, maker, shipped, index, makers.region, makers.mode, makers.chemical,
-        network.precursor_route)
-    seized_at = inspect(route, product, item, routes.post_ptr, routes.posts,
-                        controlled[posts.country], posts.seize_prob,
-                        rng.stream_key(seed, rng.PRECURSOR_INSPECT, week.number))
-    model.shipments_inspected += sent.size
-    model.pipeline.dispatch_precursor(week.number, routes, route, sent_kg,
-                                      sent_kg * chem.yield_kg_per_kg[product],
-                                      chem.finished[product], product, seized_at)
-    seized = np.zeros(maker.size, bool)
-    seized[sent] = seized_at >= 0
-    model.links.after_orders(buyer, maker, refused, seized,
-                             model.params["cartels"]["link_loss_on_seizure"],
-                             rng.stream_key(seed, rng.LINK_LOSS, week.number))
-    posts.count_shipments(routes, route)
-    week.trade = PrecursorTrade(*trade_totals(
-        sent_kg, product, route, makers.country[maker[sent]], chem.finished, controlled,
-        network.route_entry, chem.fentanyl, len(network.entry_names)))
+    enforcement, watchlist_share = regulators.enforcement_on_makers(model)
+    shipments, makers.filled_share, totals = precursor_week(
+        number, wanted,
+        links.slots, links.count, links.finished_only, links.lost,
+        float(model.params["cartels"]["link_loss_on_seizure"]),
+        makers.active, makers.country, makers.region, makers.mode, makers.chemical,
+        makers.compliance, makers.capacity_kg_per_week, makers.sanctioned, makers.capacity_kg,
+        makers.pressure, makers.chemical_controlled, makers.sales_kg,
+        enforcement, float(watchlist_share), float(model.levers.sanction_capacity_loss),
+        chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
+        network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
+        routes.transit_weeks, network.route_entry, len(network.entry_names),
+        posts.country, posts.seize_prob, posts.illicit_count,
+        *model.pipeline.rings(), *PRECURSOR_FLOWS,
+        *(rng.stream_key(seed, stream, number) for stream in (
+            rng.ORDER_QUEUE, rng.REFUSE, rng.PRECURSOR_INSPECT, rng.LINK_LOSS)))
+    model.shipments_inspected += shipments
+    week.trade = PrecursorTrade(*totals)
 
 
 def move_fentanyl(model, week) -> None:

@@ -47,22 +47,6 @@ class SupplierLinks:
         return (makers.active, makers.region, makers.mode, makers.chemical,
                 network.precursor_route, chemicals.finished)
 
-    def orders(self, wanted_kg: np.ndarray, makers, network, chemicals
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every buyer drops links it can no longer use and orders wanted_kg[b]
-        (fentanyl-equivalent) from its suppliers, spread by capacity: (buyer, maker slot, kg of
-        its chemical) per order with kg > 0 (`sim.kernels.buyers.orders`)."""
-        return kernels.orders(self.slots, self.count, self.finished_only, wanted_kg,
-                              *self.maker_arrays(makers, network, chemicals), makers.capacity_kg,
-                              chemicals.yield_kg_per_kg)
-
-    def after_orders(self, buyer, maker, refused, seized, loss_on_seizure: float,
-                     key: np.uint64) -> None:
-        """Drop suppliers who refused; lose one whose shipment was seized with probability
-        loss_on_seizure."""
-        kernels.after_orders(self.slots, self.count, buyer, maker, refused, seized,
-                             float(loss_on_seizure), key, self.lost)
-
     def lose_to_operations(self, maker_country: np.ndarray, cut_prob: np.ndarray,
                            key: np.uint64) -> None:
         """Joint law-enforcement operations cut links to makers in the countries they cover,
@@ -133,8 +117,8 @@ class PrecursorBuyer(FixedAgent):
     def wanted_kg(self, in_transit_kg: float) -> float:
         """What it orders this week (kg fentanyl-equivalent) for expected needs: `lead_weeks` of
         target sales, counting stock and what is on its way (in_transit_kg), at most
-        `order_cap_weeks` of target sales; `SupplierLinks.orders` spreads it over suppliers
-        by capacity."""
+        `order_cap_weeks` of target sales; the trade spreads it over its suppliers by capacity
+        (`sim.kernels.buyers.orders`)."""
         p = self.params
         position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
         return min(max(0.0, self.target_kg_per_week * self.lead_weeks() - position),

@@ -4,9 +4,11 @@ A structure of arrays, one slot per firm (inactive slots are room for entrants).
 State per slot: active, country, region, chemical, shipping mode, online, sanctioned, compliance,
 capacity_kg_per_week, sales_kg; this week's capacity, enforcement pressure and whether each
 firm's chemical is controlled where it operates; the share of ordered kg the trade filled.
-Weekly rules: `begin_week` (capacity after sanctions, the regulators' pressure), `serve` (orders
-filled or refused in a random queue: `sim.kernels.makers.serve`), `adapt` (raids, switching to an
-uncontrolled analog or quitting, re-registering, takedowns and entry: `maker_week`).
+Weekly rules: this week's capacity after sanctions and the regulators' pressure
+(`sim.kernels.makers.begin_week`) and orders filled or refused in a random queue
+(`sim.kernels.makers.serve`), both in the trade's compiled pass
+(`sim.kernels.trade.precursor_week`); `adapt` (raids, switching to an uncontrolled analog or
+quitting, re-registering, takedowns and entry: `raid_and_switch`, `maker_week`, `delist`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
 
@@ -17,14 +19,7 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import (
-    begin_week,
-    delist,
-    maker_week,
-    raid_and_switch,
-    serve,
-    slot_draws,
-)
+from sim.kernels.makers import delist, maker_week, raid_and_switch, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -143,29 +138,6 @@ class Makers(Population):
         self.compliance[slots] = compliance
         self.capacity_kg_per_week[slots] = capacity
         self.sales_kg[slots] = 0.0
-
-    def begin_week(self, levers, enforcement: np.ndarray, watchlist_share: float,
-                   controlled: np.ndarray) -> None:
-        """This week's capacity (kg: active firms, sanctioned ones less the banking loss), and
-        the regulators' enforcement pressure on each firm (0-1): its country's enforcement
-        (per country) where its chemical is controlled (controlled[country, product]), the
-        watch-list share of it where not."""
-        begin_week(self.capacity_kg, self.pressure, self.chemical_controlled,
-                   self.capacity_kg_per_week, self.active, self.sanctioned, self.country,
-                   self.chemical, controlled, enforcement, float(watchlist_share),
-                   float(levers.sanction_capacity_loss))
-
-    def serve(self, buyer: np.ndarray, maker: np.ndarray, kg: np.ndarray, n_buyers: int,
-              queue_key: np.uint64, refuse_key: np.uint64) -> tuple:
-        """Serve the week's orders (buyer, maker slot, kg of its chemical) in a random queue, up
-        to capacity; a maker refuses with probability compliance x pressure
-        (`sim.kernels.makers.serve`). Returns the orders in queue order (buyer, maker, kg,
-        draw index), shipped kg and refused flags; records each firm's sales and the share of
-        ordered kg filled."""
-        *served, self.filled_share = serve(buyer, maker, kg, n_buyers, queue_key, refuse_key,
-                                           self.capacity_kg, self.compliance, self.pressure,
-                                           self.sales_kg)
-        return tuple(served)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:

@@ -1,9 +1,14 @@
-"""The week's precursor trade as consignments: which orders shipped, on which route, and the
-week's totals by kind, chemical and US entry (`sim.trade.precursor_trade`)."""
+"""The week's trade (`sim.trade`): the precursor trade in one compiled pass (`precursor_week`),
+which orders shipped as consignments on which routes, the week's totals by kind, chemical and US
+entry, deliveries per buyer, and the columns of seizures and shares."""
 
 import numba
 import numpy as np
 
+from sim.kernels.buyers import after_orders, orders
+from sim.kernels.customs import count_shipments
+from sim.kernels.makers import begin_week, serve
+from sim.kernels.shipments import inspect, schedule
 from sim.kernels.sums import pairwise_sum
 
 
@@ -137,3 +142,62 @@ def shares(values):
 def shares_np(values):
     """NumPy twin of `shares`."""
     return values / values.sum() if values.sum() > 0 else np.zeros(values.size)
+
+
+@numba.njit(cache=True)
+def precursor_week(week, wanted_kg,
+                   slots, count, finished_only, lost, loss_on_seizure,
+                   active, country, region, mode, chemical, compliance, capacity_kg_per_week,
+                   sanctioned, capacity_kg, pressure, chemical_controlled, sales_kg,
+                   enforcement, watchlist_share, sanction_capacity_loss,
+                   finished, yield_kg_per_kg, controlled,
+                   precursor_route, post_ptr, posts, post_offset_weeks, transit_weeks,
+                   route_entry, n_entries, post_country, seize_prob, illicit_count,
+                   by_route, by_post, by_chemical, route_post, delivered, seized_route,
+                   seized_post, seized_chemical,
+                   queue_key, refuse_key, inspect_key, link_key):
+    """The week's precursor trade, in order (`sim.trade.precursor_trade`):
+
+    1. makers' capacity and pressure (`sim.kernels.makers.begin_week`);
+    2. every buyer orders wanted_kg[b] from its usable suppliers (`sim.kernels.buyers.orders`);
+    3. makers serve the orders in a random queue (`sim.kernels.makers.serve`);
+    4. what shipped is inspected along its route (`sim.kernels.shipments.inspect`) and
+       scheduled into the pipeline ring (`sim.kernels.shipments.schedule`; values rows: precursor
+       kg, its fentanyl yield, finished-substance kg, kg);
+    5. buyers drop suppliers that refused or were caught (`sim.kernels.buyers.after_orders`);
+    6. the posts count the week's consignments (`sim.kernels.customs.count_shipments`).
+
+    Arguments, by owner: the week and wanted kg per buyer; supplier links; makers' arrays and
+    this week's enforcement; chemicals and controls; routes; posts; the pipeline's rings and
+    flows; the stream keys. Arrays are updated in place. Returns (consignments inspected,
+    share of ordered kg filled, `trade_totals`)."""
+    begin_week(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+               sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+               sanction_capacity_loss)
+    buyer, maker, kg = orders(slots, count, finished_only, wanted_kg, active, region, mode,
+                              chemical, precursor_route, finished, capacity_kg, yield_kg_per_kg)
+    buyer, maker, kg, index, shipped, refused, filled = serve(
+        buyer, maker, kg, count.size, queue_key, refuse_key, capacity_kg, compliance, pressure,
+        sales_kg)
+    sent, route, product, item, sent_kg = consignments(buyer, maker, shipped, index, region,
+                                                       mode, chemical, precursor_route)
+    seized_at = inspect(route, product, item, post_ptr, posts, controlled[post_country],
+                        seize_prob, inspect_key)
+    values = np.empty((4, sent.size))
+    for i in range(sent.size):
+        done = finished[product[i]]
+        values[0, i] = 0.0 if done else sent_kg[i]
+        values[1, i] = 0.0 if done else sent_kg[i] * yield_kg_per_kg[product[i]]
+        values[2, i] = sent_kg[i] if done else 0.0
+        values[3, i] = sent_kg[i]
+    schedule(by_route, by_post, by_chemical, route_post, week, transit_weeks, post_offset_weeks,
+             posts, route, product, seized_at, values, delivered, seized_route, seized_post,
+             seized_chemical)
+    seized = np.zeros(maker.size, np.bool_)
+    for i in range(sent.size):
+        seized[sent[i]] = seized_at[i] >= 0
+    after_orders(slots, count, buyer, maker, refused, seized, loss_on_seizure, link_key, lost)
+    count_shipments(illicit_count, post_ptr, posts, route, False)
+    totals = trade_totals(sent_kg, product, route, country[maker[sent]], finished, controlled,
+                          route_entry, yield_kg_per_kg.size, n_entries)
+    return sent.size, filled, totals
