@@ -19,7 +19,7 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import delist, maker_week, raid_and_switch, slot_draws
+from sim.kernels.makers import delist, maker_week, new_firms, raid_and_switch, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -115,29 +115,21 @@ class Makers(Population):
         others are created."""
         if slots.size == 0:
             return
-        params, region_share = self.params, self.region_share
+        params = self.params
         u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
-        region = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
-        region = np.minimum(region, region_share.size - 1)
-        mode_p = np.array([params["mail_share"], params["air_share"],
-                           max(0.0, 1 - params["mail_share"] - params["air_share"])])
-        weights = self.mode_ok[region] * mode_p
-        cum = np.cumsum(weights, axis=1)
-        mode = (u[1][:, None] * cum[:, -1:] >= cum).sum(axis=1)
+        # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
+        # functions: compiled code's exp, log and cos can round differently in the last bit
         z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
         capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
         mean, conc = params["compliance_mean"], params["compliance_concentration"]
         compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
-        self.active[slots] = 1
-        self.region[slots] = region
-        self.country[slots] = self.region_country[region]
-        self.chemical[slots] = chemical
-        self.mode[slots] = np.minimum(mode, 2)
-        self.online[slots] = u[5] < params["online_share"]
-        self.sanctioned[slots] = 0
-        self.compliance[slots] = compliance
-        self.capacity_kg_per_week[slots] = capacity
-        self.sales_kg[slots] = 0.0
+        mode_share = np.array([params["mail_share"], params["air_share"],
+                               max(0.0, 1 - params["mail_share"] - params["air_share"])])
+        new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
+                  self.region_share, mode_share, self.mode_ok, self.region_country,
+                  float(params["online_share"]), self.active, self.country, self.region,
+                  self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
+                  self.capacity_kg_per_week, self.sales_kg)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:

@@ -25,7 +25,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
-from sim.kernels.regulators import adoption_clocks, un_evidence, watch
+from sim.kernels.regulators import adoption_clocks, first_uncontrolled, un_evidence, watch
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -97,10 +97,7 @@ class Controls:
         """Per country: the first precursor in substitution order that is available on `day`
         and not controlled there (-1 if none)."""
         chem = self.chemicals
-        ok = (~chem.finished & chem.available(day))[None, :] & ~self.controlled[
-            :, : chem.fentanyl]
-        first = np.argmax(ok, axis=1)
-        return np.where(ok.any(axis=1), first, -1).astype(np.int16)
+        return first_uncontrolled(self.controlled, ~chem.finished & chem.available(day))
 
 
 class Regulator(FixedAgent):

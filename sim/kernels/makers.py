@@ -232,3 +232,50 @@ def serve_np(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, com
     sales_kg[:] = np.bincount(maker, shipped, minlength=sales_kg.size)
     filled = float(shipped.sum() / kg.sum()) if kg.size else 1.0
     return buyer, maker, kg, index, shipped, refused, filled
+
+
+@numba.njit(cache=True)
+def new_firms(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+              region_country, online_share, active, country, region, firm_chemical, mode,
+              online, sanctioned, firm_compliance, firm_capacity, sales_kg):
+    """Fill `slots` with new firms (in place) from their draws u[k, i] (`slot_draws`): region
+    by the regions' shares (draw 0), shipping mode by the mode shares among the modes with a
+    route from the region (draw 1: mode_ok[region, mode]), online seller with probability
+    online_share (draw 5); capacity (kg/week), compliance and chemical as given per slot."""
+    cum = np.cumsum(region_share)
+    total = pairwise_sum(region_share)
+    for i in range(slots.size):
+        s, x = slots[i], u[0, i] * total
+        r = 0
+        while r < cum.size and cum[r] <= x:
+            r += 1
+        r = min(r, cum.size - 1)
+        w0 = mode_ok[r, 0] * mode_share[0]
+        w1 = w0 + mode_ok[r, 1] * mode_share[1]
+        w2 = w1 + mode_ok[r, 2] * mode_share[2]
+        y = u[1, i] * w2
+        active[s] = 1
+        region[s] = r
+        country[s] = region_country[r]
+        firm_chemical[s] = chemical[i]
+        mode[s] = min((y >= w0) + (y >= w1) + (y >= w2), 2)
+        online[s] = u[5, i] < online_share
+        sanctioned[s] = 0
+        firm_compliance[s] = compliance[i]
+        firm_capacity[s] = capacity_kg[i]
+        sales_kg[s] = 0.0
+
+
+def new_firms_np(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+                 region_country, online_share, active, country, region, firm_chemical, mode,
+                 online, sanctioned, firm_compliance, firm_capacity, sales_kg):
+    """NumPy twin of `new_firms`."""
+    where = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
+    where = np.minimum(where, region_share.size - 1)
+    cum = np.cumsum(mode_ok[where] * mode_share, axis=1)
+    active[slots], region[slots], country[slots] = 1, where, region_country[where]
+    firm_chemical[slots] = chemical
+    mode[slots] = np.minimum((u[1][:, None] * cum[:, -1:] >= cum).sum(axis=1), 2)
+    online[slots] = u[5] < online_share
+    sanctioned[slots] = 0
+    firm_compliance[slots], firm_capacity[slots], sales_kg[slots] = compliance, capacity_kg, 0.0

@@ -76,3 +76,22 @@ def watch_np(share_ema, shipped_kg, finished, rate):
     by_chemical = np.where(finished, 0.0, shipped_kg)
     share = by_chemical / by_chemical.sum() if by_chemical.sum() > 0 else by_chemical
     share_ema += rate * (share - share_ema)
+
+
+@numba.njit(cache=True)
+def first_uncontrolled(controlled, candidate):
+    """Per country (rows of controlled[country, product]): the first candidate product it does
+    not control (int16; -1 if none)."""
+    out = np.full(controlled.shape[0], -1, np.int16)
+    for country in range(controlled.shape[0]):
+        for c in range(candidate.size):
+            if candidate[c] and not controlled[country, c]:
+                out[country] = c
+                break
+    return out
+
+
+def first_uncontrolled_np(controlled, candidate):
+    """NumPy twin of `first_uncontrolled`."""
+    ok = candidate[None, :] & ~controlled[:, : candidate.size]
+    return np.where(ok.any(axis=1), np.argmax(ok, axis=1), -1).astype(np.int16)
