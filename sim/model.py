@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,21 @@ PHASES = (
 )
 
 
+COMPILED: dict[str, tuple] = {}   # world, as JSON text -> (chemicals, trade network)
+
+
+def compiled(world: dict):
+    """The chemicals table and the world's compiled trade network, built once per process for
+    each world (the last 8 kept): a study's runs share them, and nothing changes them during a
+    run."""
+    key = json.dumps(world, sort_keys=True, default=str)
+    if key not in COMPILED:
+        while len(COMPILED) >= 8:
+            COMPILED.pop(next(iter(COMPILED)))
+        COMPILED[key] = (load_chemicals(), trade_network(world))
+    return COMPILED[key]
+
+
 class FentanylModel(mesa.Model):
     """The model of a scenario. Mesa-native: `running` turns False at the horizon and
     `datacollector` is Mesa's DataCollector (every output column a model reporter), so
@@ -95,8 +111,7 @@ class FentanylModel(mesa.Model):
         self.params = params = scenario.parameters
         layout.check_sizes(params)   # parameters set after loading are checked here
         world = scenario.world
-        self.chemicals = load_chemicals()
-        self.network = trade_network(world)
+        self.chemicals, self.network = compiled(world)
         self.space = Network(self.network.graph, random=self.random)
         self.events: list = []
         self.controls = Controls(self.chemicals, self.events)

@@ -78,9 +78,10 @@ class WeeklyCollector(mesa.DataCollector):
     and week would cost more than the week's kernels). `collect` has nothing left to do."""
 
     def __init__(self, recorder: Recorder):
-        self.recorder = recorder
+        self.recorder = None   # while Mesa's constructor registers the reporters
         names = ["date", *recorder.columns]
         super().__init__(model_reporters={name: self._reporter(name) for name in names})
+        self.recorder = recorder
 
     @staticmethod
     def _reporter(name: str):
@@ -89,6 +90,8 @@ class WeeklyCollector(mesa.DataCollector):
     @property
     def model_vars(self) -> dict:
         rec = self.recorder
+        if rec is None:
+            return {}
         dates = np.array(rec.dates(), dtype="datetime64[ns]")
         return {"date": dates, **{name: rec.series(name) for name in rec.columns}}
 
