@@ -258,7 +258,7 @@ def new_firms(slots, u, capacity_kg, compliance, chemical, region_share, mode_sh
         region[s] = r
         country[s] = region_country[r]
         firm_chemical[s] = chemical[i]
-        mode[s] = min((y >= w0) + (y >= w1) + (y >= w2), 2)
+        mode[s] = min(int(y >= w0) + int(y >= w1) + int(y >= w2), 2)
         online[s] = u[5, i] < online_share
         sanctioned[s] = 0
         firm_compliance[s] = compliance[i]

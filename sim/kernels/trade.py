@@ -5,10 +5,10 @@ entry, deliveries per buyer, and the columns of seizures and shares."""
 import numba
 import numpy as np
 
-from sim.kernels.buyers import after_orders, orders
-from sim.kernels.customs import count_shipments
-from sim.kernels.makers import begin_week, serve
-from sim.kernels.shipments import inspect, schedule
+from sim.kernels.buyers import after_orders, after_orders_np, orders, orders_np
+from sim.kernels.customs import count_shipments, count_shipments_np
+from sim.kernels.makers import begin_week, begin_week_np, serve, serve_np
+from sim.kernels.shipments import inspect, inspect_np, schedule, schedule_np
 from sim.kernels.sums import pairwise_sum
 
 
@@ -200,4 +200,46 @@ def precursor_week(week, wanted_kg,
     count_shipments(illicit_count, post_ptr, posts, route, False)
     totals = trade_totals(sent_kg, product, route, country[maker[sent]], finished, controlled,
                           route_entry, yield_kg_per_kg.size, n_entries)
+    return sent.size, filled, totals
+
+
+def precursor_week_np(week, wanted_kg,
+                      slots, count, finished_only, lost, loss_on_seizure,
+                      active, country, region, mode, chemical, compliance, capacity_kg_per_week,
+                      sanctioned, capacity_kg, pressure, chemical_controlled, sales_kg,
+                      enforcement, watchlist_share, sanction_capacity_loss,
+                      finished, yield_kg_per_kg, controlled,
+                      precursor_route, post_ptr, posts, post_offset_weeks, transit_weeks,
+                      route_entry, n_entries, post_country, seize_prob, illicit_count,
+                      by_route, by_post, by_chemical, route_post, delivered, seized_route,
+                      seized_post, seized_chemical,
+                      queue_key, refuse_key, inspect_key, link_key):
+    """NumPy twin of `precursor_week`, from the steps' twins."""
+    begin_week_np(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+                  sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+                  sanction_capacity_loss)
+    buyer, maker, kg = orders_np(slots, count, finished_only, wanted_kg, active, region, mode,
+                                 chemical, precursor_route, finished, capacity_kg,
+                                 yield_kg_per_kg)
+    buyer, maker, kg, index, shipped, refused, filled = serve_np(
+        buyer, maker, kg, count.size, queue_key, refuse_key, capacity_kg, compliance, pressure,
+        sales_kg)
+    sent, route, product, item, sent_kg = consignments_np(buyer, maker, shipped, index, region,
+                                                          mode, chemical, precursor_route)
+    seized_at = inspect_np(route, product, item, post_ptr, posts, controlled[post_country],
+                           seize_prob, inspect_key)
+    done = finished[product]
+    values = np.array([np.where(done, 0.0, sent_kg),
+                       np.where(done, 0.0, sent_kg * yield_kg_per_kg[product]),
+                       np.where(done, sent_kg, 0.0), sent_kg]).reshape(4, sent.size)
+    schedule_np(by_route, by_post, by_chemical, route_post, week, transit_weeks,
+                post_offset_weeks, posts, route, product, seized_at, values, delivered,
+                seized_route, seized_post, seized_chemical)
+    seized = np.zeros(maker.size, bool)
+    seized[sent] = seized_at >= 0
+    after_orders_np(slots, count, buyer, maker, refused, seized, loss_on_seizure, link_key,
+                    lost)
+    count_shipments_np(illicit_count, post_ptr, posts, route, False)
+    totals = trade_totals_np(sent_kg, product, route, country[maker[sent]], finished, controlled,
+                             route_entry, yield_kg_per_kg.size, n_entries)
     return sent.size, filled, totals
