@@ -8,6 +8,7 @@ import pytest
 
 from sim.actors.buyers import buyers
 from sim.kernels import buyers as kb
+from sim.kernels import cartels as kcart
 from sim.kernels import customs as kc
 from sim.kernels import makers as km
 from sim.kernels import regulators as kr
@@ -275,3 +276,25 @@ def test_precursor_week_matches_its_twin(model):
     for x, y in zip(a[2:], b[2:], strict=True):   # every array the week updates
         if isinstance(x, np.ndarray):
             assert np.allclose(x, y, equal_nan=True)
+
+
+def test_cartel_kernels_match_twins(model):
+    network, out = model.network, model.week_outcome
+    for n_labs, attempt, success in ((40, 0.3, 0.6), (0, 0.3, 0.6), (25, 1.0, 0.0)):
+        args = (n_labs, 2 * 2**20, KEY, rng.stream_key(5, 6, 8), attempt, success)
+        attempts, wins = kcart.lab_raids(*args)
+        assert (attempts, wins) == kcart.lab_raids_np(*args)
+        assert wins <= attempts <= n_labs
+    assert kcart.lab_raids(25, 0, KEY, KEY, 1.0, 0.0) == (25, 0)
+    g = np.random.default_rng(7)
+    entries = network.entry_route.shape[1]
+    for kg in (g.random(entries) * 5 * (g.random(entries) < 0.7), np.zeros(entries)):
+        loads = kcart.split_loads(kg, np.full(entries, 0.7), network.entry_route[1], 1)
+        _same(loads, kcart.split_loads_np(kg, np.full(entries, 0.7), network.entry_route[1], 1))
+        assert loads[1].sum() == pytest.approx(kg.sum()) and np.all(loads[1] <= 0.7 + 1e-12)
+    loss = np.where(network.entry_route[0] >= 0, 0.1, np.nan)
+    args = (loss, 0, network.route_owner, network.route_entry, out.fentanyl_seized_kg_route,
+            out.fentanyl_delivered_kg, 0.36, 0.02, 0.1)
+    (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
+    _same(a[0], b[0])
+    assert not np.array_equal(a[0], loss, equal_nan=True)
