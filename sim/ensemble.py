@@ -117,36 +117,37 @@ class RunFileError(EnsembleError):
     """A kept run that cannot be used: damaged, replaced, or not the run it is named for."""
 
 
-RUN_FORMAT = 2             # .npz: one array per column, the rest as JSON text
+RUN_FORMAT = 2             # .npz: the columns as one array per type, the rest as JSON text
 JSON_RUN_FORMAT = 1        # .json: runs kept before issue 20, still read
 MAX_RUN_BYTES = 2**30
 DTYPES = ("int64", "float64", "bool", "object")   # object: text (the dates)
+STORED = {"int64": "int64", "float64": "float64", "bool": "bool", "object": "str"}
 META = "meta"              # the .npz member holding the JSON text
 
 
 def encode(result: RunResult) -> bytes:
-    """A run as kept: a NumPy .npz archive (uncompressed) of one array per column (`c0`,
-    `c1`, ...; text columns as Unicode arrays) and `meta`, the JSON text of everything else
-    (format, scenario, seed, weeks, overrides, totals, markers, column names and types).
-    Nothing in it needs unpickling."""
+    """A run as kept: a compressed NumPy .npz archive with, per column type, one array of the
+    columns of that type (a row per column, in column order; text as Unicode), and `meta`, the
+    JSON text of everything else (format, scenario, seed, weeks, overrides, totals, markers,
+    column names and types). Nothing in it needs unpickling."""
     frame = result.timeseries
     if any(str(t) not in DTYPES for t in frame.dtypes):
         raise TypeError(f"cannot keep columns of types {sorted(set(map(str, frame.dtypes)))}")
-    arrays = {}
-    for i, (name, dtype) in enumerate(frame.dtypes.items()):
+    by_type: dict[str, list] = {}
+    for name, dtype in frame.dtypes.items():
         values = frame[name].to_numpy()
-        if str(dtype) == "object":
-            if not all(isinstance(v, str) for v in values):
-                raise TypeError(f"column {name!r}: only text can be kept in an object column")
-            values = values.astype(str)
-        arrays[f"c{i}"] = values
+        if str(dtype) == "object" and not all(isinstance(v, str) for v in values):
+            raise TypeError(f"column {name!r}: only text can be kept in an object column")
+        by_type.setdefault(str(dtype), []).append(values.astype(STORED[str(dtype)]))
     meta = json.dumps({
         "format": RUN_FORMAT, "scenario": result.scenario, "seed": result.seed,
         "weeks": result.weeks, "overrides": result.overrides, "totals": result.totals,
         "markers": [list(m) for m in result.markers],
         "columns": [[str(c), str(t)] for c, t in frame.dtypes.items()]})
     buffer = io.BytesIO()
-    np.savez(buffer, **{META: np.frombuffer(meta.encode(), np.uint8)}, **arrays)
+    np.savez_compressed(buffer, **{META: np.frombuffer(meta.encode(), np.uint8)},
+                        **{t: np.array(rows).reshape(len(rows), len(frame))
+                           for t, rows in by_type.items()})
     return buffer.getvalue()
 
 
@@ -162,12 +163,18 @@ def decode(data: bytes) -> RunResult:
         doc = json.loads(archive[META].tobytes().decode())
         if doc.get("format") != RUN_FORMAT:
             raise ValueError(f"format {doc.get('format')!r}, expected {RUN_FORMAT}")
-        columns = {}
-        for i, (name, dtype) in enumerate(doc["columns"]):
-            values = archive[f"c{i}"]
-            if dtype not in DTYPES or values.shape != (doc["weeks"],):
-                raise ValueError(f"column {name!r}: {dtype}, shape {values.shape}")
-            columns[name] = pd.Series(values.astype(dtype), dtype=dtype)
+        types = {dtype for _, dtype in doc["columns"]}
+        if not types <= set(DTYPES):
+            raise ValueError(f"column types {sorted(types - set(DTYPES))}")
+        arrays = {t: archive[t] for t in types}
+    rows = dict.fromkeys(types, 0)
+    columns = {}
+    for name, dtype in doc["columns"]:
+        block = arrays[dtype]
+        if block.ndim != 2 or block.shape[1] != doc["weeks"] or rows[dtype] >= len(block):
+            raise ValueError(f"column {name!r}: {dtype} array of shape {block.shape}")
+        columns[name] = pd.Series(block[rows[dtype]].astype(dtype), dtype=dtype)
+        rows[dtype] += 1
     return _result(doc, pd.DataFrame(columns))
 
 
