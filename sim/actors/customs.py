@@ -68,6 +68,7 @@ class Posts:
             self.agency_of[posts] = a
         # each agency's posts are a range: agency_ptr[a]:agency_ptr[a + 1]
         self.agency_ptr = np.r_[0, np.cumsum([p.size for p in self.agency_posts])].astype(np.int64)
+        self.agency_country = self.country[self.agency_ptr[:-1]]   # each agency's country
         self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
         # the seizure column a post's seizures count in (`sim.trade.observe`): 0 US, 1 Mexico,
         # 2 the origin countries (China, India), -1 none
@@ -191,9 +192,9 @@ def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
     share intelligence, what partner countries' posts caught on the routes through each post."""
     out = week.outcome
-    weight = np.array([agency.sharing_weight() for agency in agencies(model)])
-    model.posts.learn(out.by_post, partner_seizures_kg(model, out), weight,
-                      model.params["customs"])
+    posts = model.posts
+    posts.learn(out.by_post, partner_seizures_kg(model, out),
+                model.levers.intel_sharing_weight[posts.agency_country], model.params["customs"])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:

@@ -105,6 +105,7 @@ class Makers(Population):
         makers.pressure = np.zeros(len(makers))
         makers.chemical_controlled = np.zeros(len(makers), bool)
         makers.raid_prob, makers.switch_hazard = np.zeros(len(makers)), np.zeros(len(makers))
+        makers.substitute = np.zeros(len(makers), np.int16)   # this week's, see `adapt`
         makers.filled_share = 1.0
         return makers
 
@@ -138,43 +139,48 @@ class Makers(Population):
         substitutes[country]: the first uncontrolled precursor there (-1 if none);
         same_class[a, b]: chemicals a and b share an analog class."""
         p = self.params
-        substitute = substitutes[self.country]
-        free = np.flatnonzero(self.active == 0)   # slots emptied this week refill next week
+        entrants = self.entrants(seed, week)
+        # slots emptied this week refill next week
+        free = np.flatnonzero(self.active == 0)[:entrants] if entrants else None
         keys = [rng.stream_key(seed, s, week)
                 for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
         # regulators raid makers of controlled chemicals; joint operations also hit makers
         # known to supply cartels, controlled chemical or not. A substitute in the same analog
         # class is a quick change of recipe; another class means a new synthesis route and
         # takes longer
-        raid_and_switch(self.raid_prob, self.switch_hazard, self.pressure, self.sales_kg,
-                        self.country, self.chemical, substitute, same_class,
-                        float(p["raid_rate"]),
-                        levers.maker_raid_multiplier, levers.supplier_raid_rate,
-                        1.0 / p["switch_lag_weeks"], 1.0 / p["new_route_lag_weeks"])
+        raid_and_switch(self.raid_prob, self.switch_hazard, self.substitute, self.pressure,
+                        self.sales_kg, self.country, self.chemical, substitutes, same_class,
+                        float(p["raid_rate"]), levers.maker_raid_multiplier,
+                        levers.supplier_raid_rate, 1.0 / p["switch_lag_weeks"],
+                        1.0 / p["new_route_lag_weeks"])
         maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
-                   self.chemical_controlled.view(np.uint8), self.raid_prob, substitute,
+                   self.chemical_controlled.view(np.uint8), self.raid_prob, self.substitute,
                    p["online_raid_exposure"] * levers.online_raid_multiplier, self.switch_hazard,
                    levers.relist_hazard, *keys)
         if levers.online_delist_hazard > 0:
             delist(self.online, self.active, float(levers.online_delist_hazard),
                    rng.stream_key(seed, rng.DELIST, week))
-        self.enter(free, substitutes, seed, week)
+        if entrants:
+            self.enter(free, substitutes, seed, week)
 
-    def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
-        """New firms take free slots when orders went unfilled (up to entry_per_week_max a week
-        at full unmet demand), each making its region's first uncontrolled precursor."""
+    def entrants(self, seed: int, week: int) -> int:
+        """How many firms enter this week: entry_per_week_max at full unmet demand (the share
+        of ordered kg the trade did not fill), in proportion below it, the fraction by a
+        draw."""
         unmet = 1.0 - self.filled_share
         u = rng.uniform(rng.stream_key(seed, rng.MAKER_ENTRY, week), 0)
         expected = self.params["entry_per_week_max"] * max(0.0, unmet)
-        entrants = int(expected) + int(u < expected - int(expected))
-        free = free[:entrants]
-        if free.size:
-            new_chem = substitutes[self.region_country]
-            self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
-            self.chemical[free] = new_chem[self.region[free]]
-            gone = self.chemical[free] < 0
-            self.active[free[gone]] = 0
-            self.chemical[free[gone]] = 0
+        return int(expected) + int(u < expected - int(expected))
+
+    def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
+        """New firms take the `free` slots, each making its region's first uncontrolled
+        precursor (none enters a region without one)."""
+        new_chem = substitutes[self.region_country]
+        self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
+        self.chemical[free] = new_chem[self.region[free]]
+        gone = self.chemical[free] < 0
+        self.active[free[gone]] = 0
+        self.chemical[free[gone]] = 0
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""

@@ -137,29 +137,32 @@ def begin_week_np(capacity_kg, pressure, chemical_controlled, capacity_kg_per_we
 
 
 @numba.njit(cache=True)
-def raid_and_switch(raid_prob, switch_hazard, pressure, sales_kg, country, chemical, substitute,
-                    same_class, raid_rate, raid_multiplier, supplier_raid_rate, switch_hazard_same,
-                    switch_hazard_new):
+def raid_and_switch(raid_prob, switch_hazard, substitute, pressure, sales_kg, country, chemical,
+                    substitutes, same_class, raid_rate, raid_multiplier, supplier_raid_rate,
+                    switch_hazard_same, switch_hazard_new):
     """Each firm's weekly raid probability (raid_rate x pressure x its country's multiplier,
-    plus its country's supplier_raid_rate if it sold last week) and its hazard of reconsidering
-    a controlled chemical (switch_hazard_same when the substitute is in its chemical's analog
+    plus its country's supplier_raid_rate if it sold last week), its substitute chemical (its
+    country's in substitutes[country], -1 if none) and its hazard of reconsidering a
+    controlled chemical (switch_hazard_same when the substitute is in its chemical's analog
     class or there is none, switch_hazard_new when it needs a new synthesis route), written in
     place for `maker_week`."""
     for m in range(raid_prob.size):
         c = country[m]
         sold = 1.0 if sales_kg[m] > 0 else 0.0
         raid_prob[m] = raid_rate * pressure[m] * raid_multiplier[c] + supplier_raid_rate[c] * sold
-        s = substitute[m]
+        s = substitutes[c]
+        substitute[m] = s
         same = s < 0 or same_class[chemical[m], max(s, 0)]
         switch_hazard[m] = switch_hazard_same if same else switch_hazard_new
 
 
-def raid_and_switch_np(raid_prob, switch_hazard, pressure, sales_kg, country, chemical,
-                       substitute, same_class, raid_rate, raid_multiplier, supplier_raid_rate,
-                       switch_hazard_same, switch_hazard_new):
+def raid_and_switch_np(raid_prob, switch_hazard, substitute, pressure, sales_kg, country,
+                       chemical, substitutes, same_class, raid_rate, raid_multiplier,
+                       supplier_raid_rate, switch_hazard_same, switch_hazard_new):
     """NumPy twin of `raid_and_switch`."""
     raid_prob[:] = (raid_rate * pressure * raid_multiplier[country]
                     + supplier_raid_rate[country] * (sales_kg > 0))
+    substitute[:] = substitutes[country]
     same = (substitute < 0) | same_class[chemical, np.maximum(substitute, 0)]
     switch_hazard[:] = np.where(same, switch_hazard_same, switch_hazard_new)
 
