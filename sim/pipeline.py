@@ -100,10 +100,6 @@ class Pipeline:
         """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""
         return self.by_route, self.by_post, self.by_chemical, self.route_post
 
-    def pending(self, name: str) -> np.ndarray:
-        """Total still in transit, per route or post."""
-        return self.ring[name].sum(axis=0)
-
     def pending_by_owner(self, names: tuple[str, ...], route_owner: np.ndarray,
                          n_owners: int) -> np.ndarray:
         """Per owner of the routes (`TradeNetwork.route_owner`): the by-route kinds `names`

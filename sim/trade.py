@@ -18,11 +18,12 @@ import numpy as np
 from sim.actors import regulators
 from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels
+from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
 from sim.kernels.shipments import inspect
 from sim.kernels.sums import pairwise_sum
 from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
-from sim.pipeline import PRECURSOR_FLOWS
+from sim.pipeline import POST, PRECURSOR_FLOWS
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -135,30 +136,30 @@ def columns(model) -> dict[str, tuple[str, str]]:
     return out
 
 
-# groups of customs posts whose seizures the columns count (`Posts.seizure_group`)
-US, MEXICO, ORIGIN = range(3)
-PRECURSOR, FINISHED, FENTANYL = range(3)   # rows of the week's seizures by post (BY_POST)
+# rows of the week's seizures by post (`WeekOutcome.by_post`)
+PRECURSOR, FINISHED, FENTANYL = (POST[f"{goods}_seized_kg"]
+                                 for goods in ("precursor", "finished", "fentanyl"))
 
 
 def observe(model, week) -> dict[str, float | np.ndarray]:
     """This week's trade columns; route and chemical shares as one array each."""
     trade, out = week.trade, week.outcome
-    seized = seized_by_group(out.by_post, model.posts.seizure_group, 3)
-    us = seized[:, US]
+    seized = seized_by_group(out.by_post, model.posts.seizure_group, ORIGIN_POSTS + 1)
+    us = seized[:, US_POSTS]
     return {
         "fentanyl_to_us_kg": week.delivered_us_kg,
         "fentanyl_seized_kg": us[FENTANYL] + us[FINISHED],
         # loads cross as this week's mix of pills and powder; finished substances as pure powder
         "fentanyl_seized_gross_kg": (us[FENTANYL] * model.dealers.gross_kg_per_pure_kg()
                                      + us[FINISHED]),
-        "fentanyl_seized_mx_kg": (seized[FENTANYL, MEXICO] + seized[FINISHED, MEXICO]
+        "fentanyl_seized_mx_kg": (seized[FENTANYL, MEXICO_POSTS] + seized[FINISHED, MEXICO_POSTS]
                                   + week.lab_seized_kg),
         "precursor_shipped_kg": trade.shipped_kg,
         "precursor_seized_kg": seized[PRECURSOR, -1],
         "unscheduled_precursor_share": (trade.unscheduled_kg / trade.shipped_kg
                                         if trade.shipped_kg > 0 else 0.0),
         "fentanyl_made_kg": sum(c.made_kg for c in cartels(model)) + trade.finished_kg,
-        "fentanyl_seized_origin_kg": seized[FINISHED, ORIGIN],
+        "fentanyl_seized_origin_kg": seized[FINISHED, ORIGIN_POSTS],
         "finished_fentanyl_shipped_kg": trade.finished_kg,
         "precursor_spend_usd": float(trade.by_chemical_kg @ model.chemicals.price_usd_per_kg),
         "precursor_delivered_kg": pairwise_sum(out.precursor_delivered_kg),

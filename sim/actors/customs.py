@@ -40,6 +40,11 @@ PARAMS: dict[str, Param] = {
 }
 
 
+# groups of posts whose seizures the trade's columns count: US posts, Mexican posts, the origin
+# countries' (China, India)
+US_POSTS, MEXICO_POSTS, ORIGIN_POSTS = range(3)
+
+
 class Posts:
     """Every customs post, one entry per post in world-file order (agencies in turn).
 
@@ -70,9 +75,9 @@ class Posts:
         self.agency_ptr = np.r_[0, np.cumsum([p.size for p in self.agency_posts])].astype(np.int64)
         self.agency_country = self.country[self.agency_ptr[:-1]]   # each agency's country
         self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
-        # the seizure column a post's seizures count in (`sim.trade.observe`): 0 US, 1 Mexico,
-        # 2 the origin countries (China, India), -1 none
-        groups = {COUNTRIES.index("us"): 0, COUNTRIES.index("mexico"): 1, CHINA: 2, INDIA: 2}
+        # the seizure columns a post's seizures count in (`sim.trade.observe`; -1: none)
+        groups = {COUNTRIES.index("us"): US_POSTS, COUNTRIES.index("mexico"): MEXICO_POSTS,
+                  CHINA: ORIGIN_POSTS, INDIA: ORIGIN_POSTS}
         self.seizure_group = np.array([groups.get(c, -1) for c in self.country], np.int64)
 
     def __len__(self) -> int:
