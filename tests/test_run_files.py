@@ -82,16 +82,11 @@ def test_a_file_that_needs_unpickling_is_refused(kept, tmp_path):
 def test_workers_are_forked_only_without_other_threads_or_numbas_pool(monkeypatch):
     from numba.np.ufunc import parallel
 
-    monkeypatch.setattr(parallel, "_is_initialized", False)
-    expected = "fork" if sys.platform == "linux" else "spawn"
-    assert ensemble.worker_context().get_start_method() == expected
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert ensemble.worker_context().get_start_method() == "spawn"
-    finally:
-        stop.set()
-        other.join()
-    monkeypatch.setattr(parallel, "_is_initialized", True)   # kernels ran on threads here
-    assert ensemble.worker_context().get_start_method() == "spawn"
+    def context(threads: int, pool_started: bool) -> str:
+        monkeypatch.setattr(threading, "active_count", lambda: threads)
+        monkeypatch.setattr(parallel, "_is_initialized", pool_started)
+        return ensemble.worker_context().get_start_method()
+
+    assert context(1, False) == ("fork" if sys.platform == "linux" else "spawn")
+    assert context(2, False) == "spawn"   # e.g. a progress bar's monitor, a Dask client
+    assert context(1, True) == "spawn"    # kernels already ran on Numba's threads here
