@@ -247,7 +247,7 @@ def enforcement(model, country: str) -> float | None:
 def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
     """Enforcement against makers per country (0-1: China's and India's, 0 elsewhere), and the
     share of it a maker feels when its chemical is not controlled where it operates (watch
-    lists); `Makers.begin_week` turns them into each firm's pressure."""
+    lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure."""
     by_country = np.zeros(len(COUNTRIES))
     by_country[CHINA] = enforcement(model, "china")
     by_country[INDIA] = enforcement(model, "india")
