@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import hashlib
+import io
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.config import OVERRIDES, Scenario, as_scenario, check_override
@@ -97,7 +100,7 @@ class RunSpec:
 
     @property
     def filename(self) -> str:
-        return f"{self.stem}.json"
+        return f"{self.stem}.npz"
 
     def record(self) -> dict:
         """The spec as JSON data (what the manifest records for each run)."""
@@ -110,47 +113,103 @@ def run_spec(spec: RunSpec) -> RunResult:
     return run(spec.scenario or spec.path, spec.seed, spec.weeks, dict(spec.overrides))
 
 
+def run_kept(spec: RunSpec) -> bytes:
+    """Picklable worker entry: run one `RunSpec` and encode it as a kept run (`encode`), so
+    workers, not the process that keeps the runs, do the encoding."""
+    return encode(run_spec(spec))
+
+
 class RunFileError(EnsembleError):
     """A kept run that cannot be used: damaged, replaced, or not the run it is named for."""
 
 
-RUN_FORMAT = 1
+RUN_FORMAT = 2             # .npz: the columns as one array per type, the rest as JSON text
+JSON_RUN_FORMAT = 1        # .json: runs kept before issue 20, still read
 MAX_RUN_BYTES = 2**30
-DTYPES = ("int64", "float64", "bool", "object")
+DTYPES = ("int64", "float64", "bool", "object")   # object: text (the dates)
+STORED = {"int64": "int64", "float64": "float64", "bool": "bool", "object": "str"}
+META = "meta"              # the .npz member holding the JSON text
 
 
-def _encode(result: RunResult) -> bytes:
+def encode(result: RunResult) -> bytes:
+    """A run as kept: a compressed NumPy .npz archive with, per column type, one array of the
+    columns of that type (a row per column, in column order; text as Unicode), and `meta`, the
+    JSON text of everything else (format, scenario, seed, weeks, overrides, totals, markers,
+    column names and types). Nothing in it needs unpickling."""
     frame = result.timeseries
     if any(str(t) not in DTYPES for t in frame.dtypes):
         raise TypeError(f"cannot keep columns of types {sorted(set(map(str, frame.dtypes)))}")
-    return json.dumps({
+    by_type: dict[str, list] = {}
+    for name, dtype in frame.dtypes.items():
+        values = frame[name].to_numpy()
+        if str(dtype) == "object" and not all(isinstance(v, str) for v in values):
+            raise TypeError(f"column {name!r}: only text can be kept in an object column")
+        by_type.setdefault(str(dtype), []).append(values.astype(STORED[str(dtype)]))
+    meta = json.dumps({
         "format": RUN_FORMAT, "scenario": result.scenario, "seed": result.seed,
         "weeks": result.weeks, "overrides": result.overrides, "totals": result.totals,
         "markers": [list(m) for m in result.markers],
-        "columns": [[str(c), str(t), frame[c].tolist()] for c, t in frame.dtypes.items()],
-    }).encode()
+        "columns": [[str(c), str(t)] for c, t in frame.dtypes.items()]})
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{META: np.frombuffer(meta.encode(), np.uint8)},
+                        **{t: np.array(rows).reshape(len(rows), len(frame))
+                           for t, rows in by_type.items()})
+    return buffer.getvalue()
 
 
-def _decode(data: bytes) -> RunResult:
+def decode(data: bytes) -> RunResult:
+    """A kept run from its bytes: the .npz format (`encode`), or the JSON of format 1. Arrays
+    are read without pickle (`allow_pickle=False`); ValueError, TypeError or KeyError when the
+    bytes are not a kept run."""
+    if not data.startswith(b"PK"):
+        return _decode_json(data)
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        if sum(info.file_size for info in archive.zip.infolist()) > MAX_RUN_BYTES:
+            raise ValueError("larger than a kept run can be")
+        doc = json.loads(archive[META].tobytes().decode())
+        if doc.get("format") != RUN_FORMAT:
+            raise ValueError(f"format {doc.get('format')!r}, expected {RUN_FORMAT}")
+        types = {dtype for _, dtype in doc["columns"]}
+        if not types <= set(DTYPES):
+            raise ValueError(f"column types {sorted(types - set(DTYPES))}")
+        arrays = {t: archive[t] for t in types}
+    rows = dict.fromkeys(types, 0)
+    columns = {}
+    for name, dtype in doc["columns"]:
+        block = arrays[dtype]
+        if block.ndim != 2 or block.shape[1] != doc["weeks"] or rows[dtype] >= len(block):
+            raise ValueError(f"column {name!r}: {dtype} array of shape {block.shape}")
+        columns[name] = pd.Series(block[rows[dtype]].astype(dtype), dtype=dtype)
+        rows[dtype] += 1
+    return _result(doc, pd.DataFrame(columns))
+
+
+def _decode_json(data: bytes) -> RunResult:
+    """A run kept as JSON (format 1: before issue 20)."""
     doc = json.loads(data)
-    if doc.get("format") != RUN_FORMAT:
-        raise ValueError(f"format {doc.get('format')!r}, expected {RUN_FORMAT}")
+    if doc.get("format") != JSON_RUN_FORMAT:
+        raise ValueError(f"format {doc.get('format')!r}, expected {JSON_RUN_FORMAT}")
     columns = {}
     for name, dtype, values in doc["columns"]:
         if dtype not in DTYPES or len(values) != doc["weeks"]:
             raise ValueError(f"column {name!r}: {dtype}, {len(values)} values")
         columns[name] = pd.Series(values, dtype=dtype)
+    return _result(doc, pd.DataFrame(columns))
+
+
+def _result(doc: dict, frame: pd.DataFrame) -> RunResult:
     return RunResult(scenario=doc["scenario"], seed=doc["seed"], weeks=doc["weeks"],
-                     overrides=dict(doc["overrides"]), timeseries=pd.DataFrame(columns),
+                     overrides=dict(doc["overrides"]), timeseries=frame,
                      totals={k: float(v) for k, v in doc["totals"].items()},
                      markers=[(str(day), str(text)) for day, text in doc["markers"]])
 
 
 class RunStore:
-    """Finished runs, one JSON file each (data only: nothing in a results folder is ever
+    """Finished runs, one file each (`encode`: data only, nothing in a results folder is ever
     unpickled or executed), written atomically; `manifest.jsonl` records each file's SHA-256
     and the spec it belongs to. A file that is damaged, truncated, replaced or another run's
-    is refused with its name (`RunFileError`), never used."""
+    is refused with its name (`RunFileError`), never used. Runs kept as JSON before issue 20
+    (`<stem>.json`) are still found and read."""
 
     MANIFEST = "manifest.jsonl"
 
@@ -176,20 +235,27 @@ class RunStore:
                                    "--force to start again") from None
         return entries
 
+    def _kept_as(self, spec: RunSpec) -> str | None:
+        """The file name the manifest records a finished run of `spec` under (a file recorded
+        for another spec, e.g. the same scenario moved to another folder, does not count)."""
+        for name in (spec.filename, f"{spec.stem}.json"):
+            entry = self.entries.get(name)
+            if entry is not None and entry["spec"] == spec.record():
+                return name
+        return None
+
     def path(self, spec: RunSpec) -> Path:
-        return self.folder / spec.filename
+        return self.folder / (self._kept_as(spec) or spec.filename)
 
     def has(self, spec: RunSpec) -> bool:
-        """The manifest records a finished run of `spec` (a file recorded for another spec,
-        e.g. the same scenario moved to another folder, is run again)."""
-        entry = self.entries.get(spec.filename)
-        return entry is not None and entry["spec"] == spec.record()
+        return self._kept_as(spec) is not None
 
-    def save(self, spec: RunSpec, result: RunResult) -> None:
-        data = _encode(result)
-        temp = self.path(spec).with_suffix(f".tmp-{os.getpid()}")
+    def save(self, spec: RunSpec, data: bytes) -> None:
+        """Keep the run `spec` encoded as `data` (`encode`)."""
+        path = self.folder / spec.filename
+        temp = path.with_suffix(f".tmp-{os.getpid()}")
         temp.write_bytes(data)
-        os.replace(temp, self.path(spec))
+        os.replace(temp, path)
         entry = {"file": spec.filename, "sha256": hashlib.sha256(data).hexdigest(),
                  "spec": spec.record()}
         with open(self.manifest, "a", encoding="utf-8") as handle:
@@ -198,20 +264,21 @@ class RunStore:
 
     def load(self, spec: RunSpec) -> RunResult:
         """The kept run of `spec`, after checking it against the manifest."""
-        path, entry = self.path(spec), self.entries.get(spec.filename)
-        if not self.has(spec):
+        name = self._kept_as(spec)
+        path = self.folder / (name or spec.filename)
+        if name is None:
             raise RunFileError(f"{path}: not recorded in {self.manifest} as this run")
         try:
             data = read_file(path, "kept run", MAX_RUN_BYTES)
         except ScenarioError as err:
             raise RunFileError(str(err)) from None
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        if hashlib.sha256(data).hexdigest() != self.entries[name]["sha256"]:
             raise RunFileError(f"{path}: damaged or replaced (its SHA-256 differs from the one "
                                f"recorded in {self.manifest}); it was not used. Delete it and "
                                "its manifest line, or use --force, to run it again")
         try:
-            return _decode(data)
-        except (ValueError, TypeError, KeyError) as err:
+            return decode(data)
+        except (ValueError, TypeError, KeyError, OSError) as err:
             raise RunFileError(f"{path}: not a kept run ({err}); it was not used") from None
 
 
@@ -219,16 +286,16 @@ class MemoryStore:
     """Finished runs held in memory, for a study asked for no folder (nothing is written)."""
 
     def __init__(self):
-        self.runs: dict[RunSpec, RunResult] = {}
+        self.runs: dict[RunSpec, bytes] = {}
 
     def has(self, spec: RunSpec) -> bool:
         return spec in self.runs
 
-    def save(self, spec: RunSpec, result: RunResult) -> None:
-        self.runs[spec] = result
+    def save(self, spec: RunSpec, data: bytes) -> None:
+        self.runs[spec] = data
 
     def load(self, spec: RunSpec) -> RunResult:
-        return self.runs[spec]
+        return decode(self.runs[spec])
 
 
 def default_workers() -> int:
@@ -247,33 +314,53 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None,
             store.load(spec)       # every kept run is checked before anything runs
     if progress is not None and len(todo) < len(specs):
         progress(len(specs) - len(todo))
-    for saved, (spec, result) in enumerate(_results(todo, workers or default_workers(),
-                                                    scheduler), start=1):
-        store.save(spec, result)
+    for saved, (spec, data) in enumerate(_results(todo, workers or default_workers(),
+                                                  scheduler), start=1):
+        store.save(spec, data)
         stop_at("runs", saved)
         if progress is not None:
             progress(1)
 
 
 def _results(specs: list[RunSpec], workers: int, scheduler: str | None
-             ) -> Iterator[tuple[RunSpec, RunResult]]:
+             ) -> Iterator[tuple[RunSpec, bytes]]:
+    """Each spec with its kept run's bytes (`run_kept`), as runs finish."""
     if not specs:
         return
     if scheduler:
         yield from _dask_results(specs, scheduler)
     elif workers == 1:
         for spec in specs:
-            yield spec, run_spec(spec)
+            yield spec, run_kept(spec)
     else:
-        context = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context,
+        pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)),
+                                      mp_context=worker_context(),
                                       initializer=_one_thread_per_process)
         try:
-            futures = {pool.submit(run_spec, spec): spec for spec in specs}
+            futures = {pool.submit(run_kept, spec): spec for spec in specs}
             for future in cf.as_completed(futures):
                 yield futures[future], future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_context():
+    """How local workers start. Forked from this process where that is safe (Linux, this
+    process runs no other thread and has not started Numba's thread pool): a worker then
+    starts with the model's modules already imported, which spares each worker the 1-2 s of
+    importing them again (start-up once per process, not per worker). Else spawned: a fresh
+    interpreter per worker."""
+    import threading
+
+    from numba.np.ufunc import parallel
+
+    safe = (sys.platform == "linux" and threading.active_count() == 1
+            and not getattr(parallel, "_is_initialized", True))
+    if not safe:
+        return multiprocessing.get_context("spawn")
+    import sim.model  # noqa: F401  (imported once here, inherited by every worker)
+
+    return multiprocessing.get_context("fork")
 
 
 def _one_thread_per_process() -> None:
@@ -304,12 +391,12 @@ def connect(address: str):
         raise EnsembleError(f"cannot reach the Dask scheduler at {address}: {err}") from None
 
 
-def _dask_results(specs: list[RunSpec], address: str) -> Iterator[tuple[RunSpec, RunResult]]:
+def _dask_results(specs: list[RunSpec], address: str) -> Iterator[tuple[RunSpec, bytes]]:
     from distributed import as_completed
 
     client = connect(address)
     try:
-        futures = {client.submit(run_spec, spec, pure=False): spec for spec in specs}
+        futures = {client.submit(run_kept, spec, pure=False): spec for spec in specs}
         for future in as_completed(list(futures)):
             yield futures[future], future.result()
     finally:

@@ -6,6 +6,8 @@ state and the week's flows; they never feed back into the model.
 
 from __future__ import annotations
 
+import numpy as np
+
 from sim import trade
 from sim.actors import cartels, customs, makers, regulators, retail, users
 
@@ -44,8 +46,9 @@ def columns_for(model) -> list[str]:
             + [f"inspection_share_{p}" for p in model.posts.names])
 
 
-def observe(model, week) -> dict[str, float]:
-    """The week's row: every actor's columns."""
+def observe(model, week) -> dict[str, float | np.ndarray]:
+    """The week's row: every actor's columns (a block of share columns as one array, keyed by
+    its prefix: see `Recorder.record`)."""
     return {**model.users.observe(), **model.dealers.observe(model.users.people_using),
             **model.makers.observe(), **cartels.observe(model), **regulators.observe(model),
             **trade.observe(model, week), **customs.observe(model)}

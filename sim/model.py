@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from mesa.discrete_space import Network
 
 from sim import metrics, trade
 from sim.actors import customs, regulators, retail, users
-from sim.actors.buyers import buyers, buyers_adapt
+from sim.actors.buyers import SupplierLinks, buyers, buyers_adapt
 from sim.actors.cartels import Cartel, labs_week
 from sim.actors.customs import CustomsAgency, Posts
 from sim.actors.mail_buyers import MailBuyer
@@ -78,6 +79,21 @@ PHASES = (
 )
 
 
+COMPILED: dict[str, tuple] = {}   # world, as JSON text -> (chemicals, trade network)
+
+
+def compiled(world: dict):
+    """The chemicals table and the world's compiled trade network, built once per process for
+    each world (the last 8 kept): a study's runs share them, and nothing changes them during a
+    run."""
+    key = json.dumps(world, sort_keys=True, default=str)
+    if key not in COMPILED:
+        while len(COMPILED) >= 8:
+            COMPILED.pop(next(iter(COMPILED)))
+        COMPILED[key] = (load_chemicals(), trade_network(world))
+    return COMPILED[key]
+
+
 class FentanylModel(mesa.Model):
     """The model of a scenario. Mesa-native: `running` turns False at the horizon and
     `datacollector` is Mesa's DataCollector (every output column a model reporter), so
@@ -95,8 +111,7 @@ class FentanylModel(mesa.Model):
         self.params = params = scenario.parameters
         layout.check_sizes(params)   # parameters set after loading are checked here
         world = scenario.world
-        self.chemicals = load_chemicals()
-        self.network = trade_network(world)
+        self.chemicals, self.network = compiled(world)
         self.space = Network(self.network.graph, random=self.random)
         self.events: list = []
         self.controls = Controls(self.chemicals, self.events)
@@ -104,8 +119,9 @@ class FentanylModel(mesa.Model):
         self.levers = Levers.from_params(params, len(self.posts))
         regulators.build(self, world)
         self.china = next(iter(self.agents_by_type[ChinaRegulator]))
-        for agency, posts in zip(world["customs_agencies"], self.posts.agency_posts, strict=True):
-            CustomsAgency(self, agency, self.cell(agency["posts"][0]["name"]), posts)
+        for a, (agency, posts) in enumerate(zip(world["customs_agencies"],
+                                                self.posts.agency_posts, strict=True)):
+            CustomsAgency(self, agency, self.cell(agency["posts"][0]["name"]), posts, a)
         mode_ok = (self.network.precursor_route >= 0).any(axis=2)
         self.makers = Makers.build(params["makers"], world, self.chemicals, mode_ok, self.seed)
         markets = [n for n in world["nodes"] if n["kind"] == "us_market"]
@@ -115,6 +131,7 @@ class FentanylModel(mesa.Model):
         self.dealers = retail.Dealers(params["market"], params["users"], self.users.people_using,
                                       pills, params["cartels"]["pill_press_share_2016"])
         supply_kg = retail.initial_supply_kg(params["users"], params["market"])
+        self.links = SupplierLinks(len(world["cartels"]), len(self.makers))
         for b, spec in enumerate(world["cartels"]):
             kind = Cartel if spec.get("lab_region") else MailBuyer
             kind(self, spec, b, self.cell(spec.get("lab_region") or spec["home"]),

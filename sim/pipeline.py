@@ -2,15 +2,18 @@
 coming week.
 
 A consignment's fate is drawn when it is dispatched (see `sim.kernels.shipments.inspect`); the
-outcome lands in the week the consignment reaches the post that seizes it, or its destination.
-So at any time: shipped = delivered + seized + pending, for every kind of goods.
+outcome lands in the week the consignment reaches the post that seizes it, or its destination
+(`sim.kernels.shipments.schedule`). So at any time: shipped = delivered + seized + pending, for
+every kind of goods.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from sim.kernels.shipments import pending_by_owner, schedule
 
 # kinds of goods; all kg are of the goods themselves, `_fe` is fentanyl-equivalent kg
 BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delivered_kg",
@@ -19,6 +22,28 @@ BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delive
 BY_POST = ("precursor_seized_kg", "finished_seized_kg", "fentanyl_seized_kg")
 BY_CHEMICAL = ("seized_kg_by_chemical",)
 BY_ROUTE_POST = ("seized_kg_route_post",)   # flattened [route, post]
+ROUTE, POST = {n: i for i, n in enumerate(BY_ROUTE)}, {n: i for i, n in enumerate(BY_POST)}
+
+
+def flows(ring: dict[str, int], rows: dict[str, int]) -> np.ndarray:
+    """(ring row, values row) pairs, int64 (n, 2), for `schedule`: the row of the
+    consignments' values each named ring receives (the chemical ring has one row: 0)."""
+    return np.array([(ring.get(name, 0), row) for name, row in rows.items()],
+                    np.int64).reshape(-1, 2)
+
+
+# what each dispatch adds where: ring name -> the row of the consignments' values (precursor:
+# precursor kg, its fentanyl yield, finished-substance kg, kg; `sim.kernels.trade.precursor_week`)
+PRECURSOR_FLOWS = tuple(flows(ring, rows) for ring, rows in (
+    (ROUTE, {"precursor_delivered_kg": 0, "precursor_delivered_fe": 1,
+             "finished_delivered_kg": 2}),
+    (ROUTE, {"precursor_seized_fe": 1, "precursor_seized_kg_route": 0,
+             "finished_seized_kg_route": 2}),
+    (POST, {"precursor_seized_kg": 0, "finished_seized_kg": 2}),
+    ({"seized_kg_by_chemical": 0}, {"seized_kg_by_chemical": 3})))
+FENTANYL_FLOWS = tuple(flows(ring, rows) for ring, rows in (
+    (ROUTE, {"fentanyl_delivered_kg": 0}), (ROUTE, {"fentanyl_seized_kg_route": 0}),
+    (POST, {"fentanyl_seized_kg": 0}), ({}, {})))
 
 
 @dataclass
@@ -38,75 +63,59 @@ class WeekOutcome:
     fentanyl_seized_kg: np.ndarray
     seized_kg_by_chemical: np.ndarray
     seized_kg_route_post: np.ndarray
+    # the by-route and by-post arrays above as rows of one array each (kinds in BY_ROUTE and
+    # BY_POST order), for kernels
+    by_route: np.ndarray = field(default=None, repr=False)
+    by_post: np.ndarray = field(default=None, repr=False)
 
 
 class Pipeline:
-    """Ring buffer of `WeekOutcome`s, `weeks` long (longer than any route's transit)."""
+    """Ring buffer of `WeekOutcome`s, `weeks` long (longer than any route's transit): one array
+    per kind of index (by_route[kind, week slot, route], by_post[kind, slot, post],
+    by_chemical[slot, chemical], route_post[slot, route x posts + post]); `ring[name]` is each
+    kind's [slot, ...] view."""
 
     def __init__(self, weeks: int, n_routes: int, n_posts: int, n_chemicals: int):
-        self.weeks = weeks
-        self.ring = {name: np.zeros((weeks, n_routes)) for name in BY_ROUTE}
-        self.ring.update({name: np.zeros((weeks, n_posts)) for name in BY_POST})
-        self.ring.update({name: np.zeros((weeks, n_chemicals)) for name in BY_CHEMICAL})
-        self.ring.update({name: np.zeros((weeks, n_routes * n_posts)) for name in BY_ROUTE_POST})
-        self.n_posts = n_posts
+        self.weeks, self.n_posts = weeks, n_posts
+        self.by_route = np.zeros((len(BY_ROUTE), weeks, n_routes))
+        self.by_post = np.zeros((len(BY_POST), weeks, n_posts))
+        self.by_chemical = np.zeros((weeks, n_chemicals))
+        self.route_post = np.zeros((weeks, n_routes * n_posts))
+        self.ring = {**{name: self.by_route[i] for i, name in enumerate(BY_ROUTE)},
+                     **{name: self.by_post[i] for i, name in enumerate(BY_POST)},
+                     BY_CHEMICAL[0]: self.by_chemical, BY_ROUTE_POST[0]: self.route_post}
 
     def take(self, week: int) -> WeekOutcome:
         """This week's outcomes; the slot is then free for week + `weeks`."""
         slot = week % self.weeks
-        out = WeekOutcome(**{f.name: self.ring[f.name][slot].copy() for f in fields(WeekOutcome)})
-        for array in self.ring.values():
-            array[slot] = 0.0
+        by_route, by_post = self.by_route[:, slot].copy(), self.by_post[:, slot].copy()
+        out = WeekOutcome(*by_route, *by_post, self.by_chemical[slot].copy(),
+                          self.route_post[slot].copy(), by_route=by_route, by_post=by_post)
+        for ring in (self.by_route[:, slot], self.by_post[:, slot], self.by_chemical[slot],
+                     self.route_post[slot]):
+            ring[...] = 0.0
         return out
 
-    def pending(self, name: str) -> np.ndarray:
-        """Total still in transit, per route or post."""
-        return self.ring[name].sum(axis=0)
+    def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""
+        return self.by_route, self.by_post, self.by_chemical, self.route_post
 
-    def dispatch_precursor(self, week: int, routes, route, kg, fe_kg, finished, product,
-                           seized_at):
-        """Chemical consignments: kg of chemical, fe_kg of fentanyl it would yield, finished
-        (a finished fentanyl-related substance rather than a precursor)."""
-        pre, pre_fe = np.where(finished, 0.0, kg), np.where(finished, 0.0, fe_kg)
-        fin = np.where(finished, kg, 0.0)
-        self._schedule(week, routes, route, seized_at,
-                       delivered={"precursor_delivered_kg": pre, "precursor_delivered_fe": pre_fe,
-                                  "finished_delivered_kg": fin},
-                       seized_route={"precursor_seized_fe": pre_fe,
-                                     "precursor_seized_kg_route": pre,
-                                     "finished_seized_kg_route": fin},
-                       seized_post={"precursor_seized_kg": pre, "finished_seized_kg": fin},
-                       product=product, seized_chemical={"seized_kg_by_chemical": kg})
+    def pending_by_owner(self, names: tuple[str, ...], route_owner: np.ndarray,
+                         n_owners: int) -> np.ndarray:
+        """Per owner of the routes (`TradeNetwork.route_owner`): the by-route kinds `names`
+        still in transit, added kind by kind per route."""
+        return pending_by_owner(self.by_route, np.array([ROUTE[n] for n in names], np.int64),
+                                route_owner, n_owners)
 
     def dispatch_fentanyl(self, week: int, routes, route, kg, seized_at):
         """Fentanyl loads crossing into the US (kg pure)."""
-        self._schedule(week, routes, route, seized_at,
-                       delivered={"fentanyl_delivered_kg": kg},
-                       seized_route={"fentanyl_seized_kg_route": kg},
-                       seized_post={"fentanyl_seized_kg": kg})
+        # no chemical flows: the route ids stand in for the products
+        self._schedule(week, routes, route, route, seized_at, kg[None, :], FENTANYL_FLOWS)
 
-    def _schedule(self, week, routes, route, seized_at, delivered: dict, seized_route: dict,
-                  seized_post: dict, product=None, seized_chemical=None) -> None:
-        """Each consignment is delivered after its route's transit, or seized in the week it
-        reaches the post at `seized_at` (an index into routes.posts; -1 = delivered)."""
+    def _schedule(self, week, routes, route, product, seized_at, values, flows_) -> None:
         if route.size == 0:
             return
         if int(routes.transit_weeks[route].max()) >= self.weeks:
             raise ValueError("a route's transit is longer than the pipeline ring")
-        ok = seized_at < 0
-        slot = (week + routes.transit_weeks[route[ok]]) % self.weeks
-        for name, values in delivered.items():
-            np.add.at(self.ring[name], (slot, route[ok]), values[ok])
-        hit = np.flatnonzero(~ok)
-        if hit.size == 0:
-            return
-        j = seized_at[hit]
-        slot = (week + routes.post_offset_weeks[j]) % self.weeks
-        for name, values in seized_post.items():
-            np.add.at(self.ring[name], (slot, routes.posts[j]), values[hit])
-            np.add.at(self.ring["seized_kg_route_post"],
-                      (slot, route[hit] * self.n_posts + routes.posts[j]), values[hit])
-        for name, values in seized_route.items():
-            np.add.at(self.ring[name], (slot, route[hit]), values[hit])
-        for name, values in (seized_chemical or {}).items():
-            np.add.at(self.ring[name], (slot, product[hit]), values[hit])
+        schedule(*self.rings(), week, routes.transit_weeks, routes.post_offset_weeks,
+                 routes.posts, route, product, seized_at, values, *flows_)

@@ -17,15 +17,43 @@ class Recorder:
     def __init__(self, columns: list[str], weeks: int, start: dt.date):
         self.columns, self.start, self.rows = list(columns), start, 0
         self._data = np.full((len(self.columns), max(1, weeks)), np.nan)
+        self._index = {name: i for i, name in enumerate(self.columns)}
+        self._places: dict | None = None   # key of the week's values -> its column(s)
 
-    def record(self, step: int, values: dict[str, float]) -> None:
+    def record(self, step: int, values: dict[str, float | np.ndarray]) -> None:
+        """The week's values: one per column, or, for a block of columns named by one prefix
+        (`route_share_`...), an array keyed by the prefix, in column order. Every week's values
+        must have the same keys and fill every column."""
         if step >= self._data.shape[1]:
             grown = np.full((len(self.columns), 2 * self._data.shape[1]), np.nan)
             grown[:, : self._data.shape[1]] = self._data
             self._data = grown
-        for i, name in enumerate(self.columns):
-            self._data[i, step] = values[name]
+        places = self._places
+        if places is None or places.keys() != values.keys():
+            places = self._places = self._locate(values)
+        column = self._data[:, step]
+        for key, value in values.items():
+            column[places[key]] = value
         self.rows = step + 1
+
+    def _locate(self, values: dict) -> dict:
+        """Where each key's values go: a column index, or the slice of a prefix's columns."""
+        places = {}
+        for key in values:
+            if key in self._index:
+                places[key] = self._index[key]
+                continue
+            block = [i for i, name in enumerate(self.columns) if name.startswith(key)]
+            if not block or block != list(range(block[0], block[-1] + 1)):
+                raise KeyError(f"{key!r} is neither a column nor a prefix of adjacent columns")
+            places[key] = slice(block[0], block[-1] + 1)
+        covered = sorted(i for place in places.values() for i in (
+            range(place.start, place.stop) if isinstance(place, slice) else [place]))
+        if covered != list(range(len(self.columns))):
+            missing = sorted(set(self.columns) - {self.columns[i] for i in covered})
+            raise KeyError(f"the week's values do not fill every column once (missing: "
+                           f"{missing[:5]})")
+        return places
 
     def series(self, name: str) -> np.ndarray:
         """One column's values, one per recorded week (a view: do not modify)."""
@@ -50,9 +78,10 @@ class WeeklyCollector(mesa.DataCollector):
     and week would cost more than the week's kernels). `collect` has nothing left to do."""
 
     def __init__(self, recorder: Recorder):
-        self.recorder = recorder
+        self.recorder = None   # while Mesa's constructor registers the reporters
         names = ["date", *recorder.columns]
         super().__init__(model_reporters={name: self._reporter(name) for name in names})
+        self.recorder = recorder
 
     @staticmethod
     def _reporter(name: str):
@@ -61,6 +90,8 @@ class WeeklyCollector(mesa.DataCollector):
     @property
     def model_vars(self) -> dict:
         rec = self.recorder
+        if rec is None:
+            return {}
         dates = np.array(rec.dates(), dtype="datetime64[ns]")
         return {"date": dates, **{name: rec.series(name) for name in rec.columns}}
 

@@ -67,9 +67,11 @@ def check_scheduler(address: str | None) -> None:
 def _progress_bar(total_runs: int, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total_runs, unit="run", disable=quiet or None, file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n}/{total} runs [{elapsed}<{remaining}, "
-                           "{postfix}]")
+    class Bar(tqdm):
+        monitor_interval = 0   # no monitor thread: workers can then be forked (worker_context)
+
+    return Bar(total=total_runs, unit="run", disable=quiet or None, file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n}/{total} runs [{elapsed}<{remaining}, {postfix}]")
 
 
 @contextmanager

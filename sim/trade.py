@@ -18,9 +18,12 @@ import numpy as np
 from sim.actors import regulators
 from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels
-from sim.countries import CHINA, COUNTRIES, INDIA
-from sim.kernels import layout, rng
+from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
+from sim.kernels import rng
 from sim.kernels.shipments import inspect
+from sim.kernels.sums import pairwise_sum
+from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
+from sim.pipeline import POST, PRECURSOR_FLOWS
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -55,56 +58,34 @@ class PrecursorTrade:
 
 def precursor_trade(model, week) -> None:
     """Phase: buyers order for their needs (counting what is on its way), makers serve the
-    orders in a random queue, and what is shipped is inspected and scheduled."""
+    orders in a random queue, and what is shipped is inspected and scheduled; all but the
+    buyers' wants in one compiled pass (`sim.kernels.trade.precursor_week`)."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
-    routes, controlled = network.routes, model.controls.controlled
-    makers.begin_week(model.levers, *regulators.pressure_on_makers(model))
+    links, routes, seed, number = model.links, network.routes, model.seed, week.number
     every = buyers(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    pending = sum(model.pipeline.pending(name) for name in (
-        "precursor_delivered_fe", "finished_delivered_kg"))
-    in_transit = np.bincount(network.route_owner, pending, minlength=len(every))
-    orders = [b.orders(in_transit[b.index]) for b in every]
-    buyer = np.concatenate([np.full(m.size, b.index, np.int64)
-                            for b, (m, _) in zip(every, orders, strict=True)])
-    maker = np.concatenate([m for m, _ in orders]).astype(np.int64)
-    kg = np.concatenate([k for _, k in orders])
-    keep = kg > 0
-    buyer, maker, kg = buyer[keep], maker[keep], kg[keep]
-    index = layout.order_index(maker, len(every), buyer)
-    # makers serve orders in a random order each week, so no buyer always comes first
-    queue = np.argsort(rng.draws(model.seed, rng.ORDER_QUEUE, week.number, index), kind="stable")
-    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
-    shipped, refused = makers.fill(maker, index, kg,
-                                   rng.stream_key(model.seed, rng.REFUSE, week.number))
-    sent = np.flatnonzero(shipped > 0)
-    route = network.precursor_route[makers.region[maker[sent]], makers.mode[maker[sent]],
-                                    buyer[sent]].astype(np.int64)
-    product = makers.chemical[maker[sent]].astype(np.int64)
-    seized_at = inspect(route, product, index[sent], routes.post_ptr, routes.posts,
-                        controlled[posts.country], posts.seize_prob,
-                        rng.stream_key(model.seed, rng.PRECURSOR_INSPECT, week.number))
-    model.shipments_inspected += sent.size
-    finished = chem.finished[product]
-    model.pipeline.dispatch_precursor(week.number, routes, route, shipped[sent],
-                                      shipped[sent] * chem.yield_kg_per_kg[product],
-                                      finished, product, seized_at)
-    seized = np.zeros(maker.size, bool)
-    seized[sent] = seized_at >= 0
-    for b in every:
-        mine = buyer == b.index
-        b.after_orders(maker[mine], refused[mine], seized[mine])
-    posts.count_shipments(routes, route)
-    uncontrolled = ~controlled[makers.country[maker[sent]], product]
-    n_entries = len(network.entry_names)
-    week.trade = PrecursorTrade(
-        shipped_kg=float(shipped[sent][~finished].sum()),
-        finished_kg=float(shipped[sent][finished].sum()),
-        unscheduled_kg=float(shipped[sent][~finished & uncontrolled].sum()),
-        by_chemical_kg=np.bincount(product, shipped[sent], minlength=chem.fentanyl),
-        finished_entry_kg=np.bincount(network.route_entry[route], shipped[sent] * finished,
-                                      minlength=n_entries + 1)[:n_entries])
+    in_transit = model.pipeline.pending_by_owner(
+        ("precursor_delivered_fe", "finished_delivered_kg"), network.route_owner, len(every))
+    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
+    enforcement, watchlist_share = regulators.enforcement_on_makers(model)
+    shipments, makers.filled_share, totals = precursor_week(
+        number, wanted,
+        links.slots, links.count, links.finished_only, links.lost,
+        float(model.params["cartels"]["link_loss_on_seizure"]),
+        makers.active, makers.country, makers.region, makers.mode, makers.chemical,
+        makers.compliance, makers.capacity_kg_per_week, makers.sanctioned, makers.capacity_kg,
+        makers.pressure, makers.chemical_controlled, makers.sales_kg,
+        enforcement, float(watchlist_share), float(model.levers.sanction_capacity_loss),
+        chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
+        network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
+        routes.transit_weeks, network.route_entry, len(network.entry_names),
+        posts.country, posts.seize_prob, posts.illicit_count,
+        *model.pipeline.rings(), *PRECURSOR_FLOWS,
+        *(rng.stream_key(seed, stream, number) for stream in (
+            rng.ORDER_QUEUE, rng.REFUSE, rng.PRECURSOR_INSPECT, rng.LINK_LOSS)))
+    model.shipments_inspected += shipments
+    week.trade = PrecursorTrade(*totals)
 
 
 def move_fentanyl(model, week) -> None:
@@ -134,16 +115,12 @@ def receive(model, week) -> None:
     out = model.pipeline.take(week.number)
     week.outcome = model.week_outcome = out
     network, every = model.network, buyers(model)
-    n, owner = len(every), network.route_owner
-    fe = np.bincount(owner, out.precursor_delivered_fe, minlength=n)
-    finished = np.bincount(owner, out.finished_delivered_kg, minlength=n)
-    fentanyl = np.bincount(owner, out.fentanyl_delivered_kg, minlength=n)
+    by_owner, by_entry, to_us = deliveries(
+        out.precursor_delivered_fe, out.finished_delivered_kg, out.fentanyl_delivered_kg,
+        network.route_owner, network.route_entry, len(every), len(network.entry_names))
     wholesale = model.dealers.wholesale_usd_per_kg()
-    n_entries = len(network.entry_names)
-    by_entry = np.bincount(network.route_entry, out.fentanyl_delivered_kg,
-                           minlength=n_entries + 1)[:n_entries]
     model.dealers.receive(by_entry, network.entry_market_share)
-    to_us = float(fentanyl.sum())
+    fe, finished, fentanyl = by_owner
     for b in every:
         to_us += b.receive(fe[b.index], finished[b.index], fentanyl[b.index], wholesale,
                            model.dealers)
@@ -159,34 +136,33 @@ def columns(model) -> dict[str, tuple[str, str]]:
     return out
 
 
-def observe(model, week) -> dict[str, float]:
-    """This week's trade columns."""
-    trade, out, countries = week.trade, week.outcome, model.posts.country
-    us, mx = countries == COUNTRIES.index("us"), countries == COUNTRIES.index("mexico")
-    origin = np.isin(countries, [CHINA, INDIA])
-    north = week.loads_kg + trade.finished_entry_kg
-    traded = trade.by_chemical_kg.sum()
-    row = {
+# rows of the week's seizures by post (`WeekOutcome.by_post`)
+PRECURSOR, FINISHED, FENTANYL = (POST[f"{goods}_seized_kg"]
+                                 for goods in ("precursor", "finished", "fentanyl"))
+
+
+def observe(model, week) -> dict[str, float | np.ndarray]:
+    """This week's trade columns; route and chemical shares as one array each."""
+    trade, out = week.trade, week.outcome
+    seized = seized_by_group(out.by_post, model.posts.seizure_group, ORIGIN_POSTS + 1)
+    us = seized[:, US_POSTS]
+    return {
         "fentanyl_to_us_kg": week.delivered_us_kg,
-        "fentanyl_seized_kg": out.fentanyl_seized_kg[us].sum() + out.finished_seized_kg[us].sum(),
+        "fentanyl_seized_kg": us[FENTANYL] + us[FINISHED],
         # loads cross as this week's mix of pills and powder; finished substances as pure powder
-        "fentanyl_seized_gross_kg": (out.fentanyl_seized_kg[us].sum()
-                                     * model.dealers.gross_kg_per_pure_kg()
-                                     + out.finished_seized_kg[us].sum()),
-        "fentanyl_seized_mx_kg": (out.fentanyl_seized_kg[mx].sum()
-                                  + out.finished_seized_kg[mx].sum() + week.lab_seized_kg),
+        "fentanyl_seized_gross_kg": (us[FENTANYL] * model.dealers.gross_kg_per_pure_kg()
+                                     + us[FINISHED]),
+        "fentanyl_seized_mx_kg": (seized[FENTANYL, MEXICO_POSTS] + seized[FINISHED, MEXICO_POSTS]
+                                  + week.lab_seized_kg),
         "precursor_shipped_kg": trade.shipped_kg,
-        "precursor_seized_kg": out.precursor_seized_kg.sum(),
+        "precursor_seized_kg": seized[PRECURSOR, -1],
         "unscheduled_precursor_share": (trade.unscheduled_kg / trade.shipped_kg
                                         if trade.shipped_kg > 0 else 0.0),
         "fentanyl_made_kg": sum(c.made_kg for c in cartels(model)) + trade.finished_kg,
-        "fentanyl_seized_origin_kg": out.finished_seized_kg[origin].sum(),
+        "fentanyl_seized_origin_kg": seized[FINISHED, ORIGIN_POSTS],
         "finished_fentanyl_shipped_kg": trade.finished_kg,
         "precursor_spend_usd": float(trade.by_chemical_kg @ model.chemicals.price_usd_per_kg),
-        "precursor_delivered_kg": out.precursor_delivered_kg.sum(),
+        "precursor_delivered_kg": pairwise_sum(out.precursor_delivered_kg),
+        "route_share_": shares(week.loads_kg + trade.finished_entry_kg),
+        "precursor_share_": shares(trade.by_chemical_kg),
     }
-    for e, name in enumerate(model.network.entry_names):
-        row[f"route_share_{name}"] = north[e] / north.sum() if north.sum() > 0 else 0.0
-    for c, name in enumerate(model.chemicals.names):
-        row[f"precursor_share_{name}"] = trade.by_chemical_kg[c] / traded if traded > 0 else 0.0
-    return row

@@ -169,7 +169,7 @@ def stopped(args, point, signal_name, **popen):
 
 
 def kept_runs(out):
-    return sorted(p.name for p in (out / "runs").glob("*.json"))
+    return sorted(p.name for p in (out / "runs").glob("*.npz"))
 
 
 def test_resume_after_a_killed_run_gives_the_same_table(pair, tmp_path):

@@ -218,7 +218,7 @@ def compared(tmp_path_factory):
 
 
 def _damage(runs: Path, how: str, pwned: Path) -> Path:
-    first, second = sorted(runs.glob("*.json"))
+    first, second = sorted(runs.glob("*.npz"))
     if how == "pickle":
         first.write_bytes(pickle.dumps(Payload(pwned)))
     elif how == "truncated":

@@ -6,7 +6,7 @@ import pytest
 
 from sim.actors import retail
 from sim.actors.cartels import cartels
-from sim.actors.customs import agencies
+from sim.actors.customs import agencies, customs_week
 from sim.config import load_scenario
 from sim.model import FentanylModel
 from sim.params import defaults
@@ -202,12 +202,12 @@ def test_customs_seizure_chance_falls_with_traffic_and_rises_with_intel(scenario
     agency = next(a for a in agencies(model) if a.name == "us_cbp")
     posts = model.posts
     posts.inspections[:] = 1000.0
-    agency.step()
+    customs_week(model, None)
     base = posts.seize_prob[agency.posts].copy()
     posts.traffic[agency.posts] *= 4
-    agency.step()
+    customs_week(model, None)
     assert np.all(posts.seize_prob[agency.posts] == pytest.approx(base / 4))
     posts.traffic[agency.posts] /= 4
     posts.intel[agency.posts] = 0.5
-    agency.step()
+    customs_week(model, None)
     assert np.all(posts.seize_prob[agency.posts] > 2 * base)

@@ -10,3 +10,27 @@ and output columns (`COLUMNS`, `observe`).
 - `retail`: US retail dealers by market region
 - `users`: people who use opioids (structure of arrays)
 """
+
+from operator import attrgetter
+
+_CREATED = attrgetter("unique_id")
+
+
+def registered(model, kind: type) -> list:
+    """The model's agents of `kind` (subclasses included), from Mesa's registry
+    (`model.agents_by_type`), in the order they were created (the world file's). Kept per model
+    and kind until the registry's size changes: the phases ask for the same agents every week,
+    and reading Mesa's weak-reference sets each time cost more than a kernel call."""
+    cache = model.__dict__.setdefault("_registered", {})
+    size = len(model.agents)
+    hit = cache.get(kind)
+    if hit is None or hit[0] != size:
+        found = [agent for cls, agents in model.agents_by_type.items() if issubclass(cls, kind)
+                 for agent in agents]
+        hit = cache[kind] = (size, sorted(found, key=_CREATED))
+    return hit[1]
+
+
+def clip(value: float, low: float, high: float) -> float:
+    """`np.clip` of one number (NaN stays NaN), without NumPy's cost for a scalar."""
+    return float(min(max(value, low), high))

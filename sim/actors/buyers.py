@@ -3,9 +3,11 @@ order what the sales target needs, lose suppliers who refuse or get caught, sear
 and plan next week's sales target from the retail price.
 
 Stocks are in kg of pure fentanyl or its equivalent: precursor_stock_kg counts what the
-precursor on hand will yield. Randomness comes from the counter-based streams in
-`sim.kernels.rng`, keyed on the buyer (`sim.kernels.layout.buyer_index`), so decisions do not
-depend on the order buyers act in.
+precursor on hand will yield. Every buyer's supplier links are one structure of arrays
+(`SupplierLinks`), which kernels (`sim.kernels.buyers`) update for all buyers at once; each
+buyer's own decisions (what it wants, its sales target) touch a handful of numbers. Randomness
+comes from the counter-based streams in `sim.kernels.rng`, keyed on the buyer
+(`sim.kernels.layout.buyer_index`), so decisions do not depend on the order buyers act in.
 """
 
 from __future__ import annotations
@@ -15,13 +17,62 @@ import math
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.actors import clip, registered
+from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
+
+
+class SupplierLinks:
+    """Every buyer's supplier links to makers: slots[b, :count[b]] are buyer b's maker slots
+    (int64), in the order its rules keep them (sorted after each week's orders, new suppliers
+    appended); finished_only[b]: buyer b uses only makers of finished substances. A row has room
+    for every maker slot (links are distinct)."""
+
+    def __init__(self, n_buyers: int, n_maker_slots: int):
+        self.slots = np.zeros((n_buyers, n_maker_slots), np.int64)
+        self.count = np.zeros(n_buyers, np.int64)
+        self.finished_only = np.zeros(n_buyers, bool)
+        self.lost = np.zeros(n_maker_slots, np.uint8)   # scratch for `after_orders`
+
+    def of(self, buyer: int) -> np.ndarray:
+        """Buyer's links (a view)."""
+        return self.slots[buyer, : self.count[buyer]]
+
+    def set(self, buyer: int, slots: np.ndarray) -> None:
+        self.count[buyer] = slots.size
+        self.slots[buyer, : slots.size] = slots
+
+    def maker_arrays(self, makers, network, chemicals) -> tuple:
+        """What `usable` reads (after `finished_only`): makers' state, routes, chemicals."""
+        return (makers.active, makers.region, makers.mode, makers.chemical,
+                network.precursor_route, chemicals.finished)
+
+    def lose_to_operations(self, maker_country: np.ndarray, cut_prob: np.ndarray,
+                           key: np.uint64) -> None:
+        """Joint law-enforcement operations cut links to makers in the countries they cover,
+        each with that country's weekly cut_prob."""
+        if cut_prob.any():
+            kernels.lose_links(self.slots, self.count, maker_country, cut_prob, key)
+
+    def search(self, params: dict, multiplier: float, key: np.uint64, makers, network,
+               chemicals) -> None:
+        """Meet active makers: supplier_search_prob x multiplier tries a week; an online seller
+        is taken up at once, an offline one only through a broker (broker_search_factor)."""
+        rate = float(params["supplier_search_prob"] * multiplier)
+        layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
+        kernels.search(self.slots, self.count, self.finished_only,
+                       int(params["supplier_links_max"]), rate,
+                       float(params["broker_search_factor"]), key, makers.active, makers.online,
+                       makers.region, makers.mode, makers.chemical, network.precursor_route,
+                       chemicals.finished)
 
 
 class PrecursorBuyer(FixedAgent):
     """A buyer of precursor chemicals or finished substances from makers (subclasses: `Cartel`,
-    `MailBuyer`). `index` is its place in the world file's `cartels` list (its routes and
-    draws are keyed on it)."""
+    `MailBuyer`). `index` is its place in the world file's `cartels` list (its routes, draws
+    and row of the supplier links are keyed on it)."""
+
+    finished_only = False   # uses only makers of finished substances
 
     def __init__(self, model, spec: dict, index: int, cell, target_kg_per_week: float):
         super().__init__(model)
@@ -29,7 +80,7 @@ class PrecursorBuyer(FixedAgent):
         self.target_kg_per_week = target_kg_per_week
         self.supply_ema_kg = target_kg_per_week
         self.fentanyl_stock_kg = self.precursor_stock_kg = 0.0
-        self.links = np.empty(0, np.int64)
+        model.links.finished_only[index] = self.finished_only
         routes = model.network.precursor_route[:, :, index]
         self.transit_weeks = int(model.network.routes.transit_weeks[routes[routes >= 0]].max())
         self.made_kg = self.delivered_kg = self.revenue_usd = 0.0
@@ -38,81 +89,40 @@ class PrecursorBuyer(FixedAgent):
     def params(self) -> dict:
         return self.model.params["cartels"]
 
+    @property
+    def links(self) -> np.ndarray:
+        """The maker slots this buyer orders from (a view of `model.links`)."""
+        return self.model.links.of(self.index)
+
     # --- suppliers and orders ------------------------------------------------------------
     def usable(self, makers, slots: np.ndarray) -> np.ndarray:
-        """Which maker slots this buyer can use: active, with a route from the maker to it."""
-        return (makers.active[slots] == 1) & (self.model.network.precursor_route[
-            makers.region[slots], makers.mode[slots], self.index] >= 0)
+        """Which maker slots this buyer can use: active, with a route from the maker to it (and
+        selling finished substances, for a finished-only buyer)."""
+        model = self.model
+        return kernels.usable_np(slots, self.index, self.finished_only,
+                                 *model.links.maker_arrays(makers, model.network, model.chemicals))
 
     def first_links(self, makers, seed: int) -> None:
         """Start with half the most supplier links, drawn at random among usable makers."""
         slots = np.arange(len(makers))
         usable = slots[self.usable(makers, slots)]
         u = rng.draws(seed, rng.SETUP, 1, layout.setup_link_index(self.index, usable))
-        self.links = np.sort(usable[np.argsort(u)[: self.params["supplier_links_max"] // 2]])
+        self.model.links.set(self.index, np.sort(
+            usable[np.argsort(u)[: self.params["supplier_links_max"] // 2]]))
 
     def lead_weeks(self) -> float:
         """Weeks of target sales the buyer keeps in stock and on its way."""
         raise NotImplementedError
 
-    def orders(self, in_transit_kg: float) -> tuple[np.ndarray, np.ndarray]:
-        """Orders (maker slots, kg of their chemical) for expected needs: `lead_weeks` of
-        target sales, counting stock and what is on its way (in_transit_kg, fentanyl-equivalent),
-        at most `order_cap_weeks` of target sales a week, spread over suppliers by capacity."""
-        model, p = self.model, self.params
-        makers = model.makers
-        self.links = self.links[self.usable(makers, self.links)]
-        if self.links.size == 0:
-            return self.links, np.empty(0)
+    def wanted_kg(self, in_transit_kg: float) -> float:
+        """What it orders this week (kg fentanyl-equivalent) for expected needs: `lead_weeks` of
+        target sales, counting stock and what is on its way (in_transit_kg), at most
+        `order_cap_weeks` of target sales; the trade spreads it over its suppliers by capacity
+        (`sim.kernels.buyers.orders`)."""
+        p = self.params
         position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
-        wanted = min(max(0.0, self.target_kg_per_week * self.lead_weeks() - position),
-                     p["order_cap_weeks"] * self.target_kg_per_week)
-        capacity = makers.capacity_kg[self.links]
-        if wanted <= 0 or capacity.sum() <= 0:
-            return self.links, np.zeros(self.links.size)
-        yields = model.chemicals.yield_kg_per_kg[makers.chemical[self.links]]
-        return self.links, wanted * capacity / capacity.sum() / yields
-
-    def after_orders(self, makers: np.ndarray, refused: np.ndarray, seized: np.ndarray) -> None:
-        """Drop suppliers who refused; lose a supplier whose shipment was seized with
-        probability `link_loss_on_seizure`."""
-        model = self.model
-        u = rng.draws(model.seed, rng.LINK_LOSS, model.week,
-                      layout.buyer_index(self.index, makers, "maker slots"))
-        lost = (refused == 1) | (seized & (u < self.params["link_loss_on_seizure"]))
-        self.links = np.setdiff1d(self.links, makers[lost])
-
-    def lose_links_to_operations(self) -> None:
-        """Joint law-enforcement operations cut supplier links to makers in the countries they
-        cover, each with that country's weekly link_cut_prob."""
-        model = self.model
-        cut_prob = model.levers.link_cut_prob[model.makers.country[self.links]]
-        if self.links.size == 0 or not cut_prob.any():
-            return
-        u = rng.draws(model.seed, rng.LINK_CUT, model.week,
-                      layout.buyer_index(self.index, self.links, "maker slots"))
-        self.links = self.links[u >= cut_prob]
-
-    def search_suppliers(self) -> None:
-        """Meet active makers: each try draws one at random from those selling; an online
-        seller is taken up at once, an offline one only through a broker
-        (broker_search_factor)."""
-        model, p = self.model, self.params
-        if self.links.size >= p["supplier_links_max"]:
-            return
-        rate = p["supplier_search_prob"] * model.levers.supplier_search_multiplier
-        u = rng.draws(model.seed, rng.SUPPLIER_SEARCH, model.week, layout.buyer_index(
-            self.index, np.arange(2 * math.ceil(rate) + 1), "supplier search draws"))
-        tries = int(rate) + int(u[0] < rate - int(rate))
-        makers = model.makers
-        sellers = np.flatnonzero(makers.active)
-        if sellers.size == 0:
-            return
-        for t in range(tries):
-            slot = sellers[int(u[1 + 2 * t] * sellers.size)]
-            accept = makers.online[slot] or u[2 + 2 * t] < p["broker_search_factor"]
-            if accept and self.usable(makers, np.array([slot]))[0] and slot not in self.links:
-                self.links = np.append(self.links, slot)
+        return min(max(0.0, self.target_kg_per_week * self.lead_weeks() - position),
+                   p["order_cap_weeks"] * self.target_kg_per_week)
 
     # --- receiving and planning ----------------------------------------------------------
     def receive(self, precursor_fe_kg: float, finished_kg: float, fentanyl_kg: float,
@@ -126,9 +136,8 @@ class PrecursorBuyer(FixedAgent):
         raise NotImplementedError
 
     def adapt(self, outcome, price_ratio: float) -> None:
-        """End of the week: lose links to joint operations, search for suppliers, plan."""
-        self.lose_links_to_operations()
-        self.search_suppliers()
+        """End of the week, after its supplier links (lost to joint operations, new suppliers
+        found: `buyers_adapt`): plan."""
         self.plan(price_ratio)
 
     def plan(self, price_ratio: float) -> None:
@@ -136,21 +145,27 @@ class PrecursorBuyer(FixedAgent):
         `target_supply_cap` times what the buyer has lately managed to supply."""
         p = self.params
         self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
-        premium = float(np.clip(price_ratio - 1.0, p["price_premium_floor"],
-                                p["price_premium_ceiling"]))
+        premium = clip(price_ratio - 1.0, p["price_premium_floor"], p["price_premium_ceiling"])
         cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
-        self.target_kg_per_week = float(np.clip(
-            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap))
+        self.target_kg_per_week = clip(
+            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap)
 
 
 def buyers(model) -> list[PrecursorBuyer]:
     """Every buyer, cartels and mail-order buyers, in the world file's order (their `index`),
     from Mesa's registry."""
-    return list(model.agents.select(agent_type=PrecursorBuyer))
+    return registered(model, PrecursorBuyer)
 
 
 def buyers_adapt(model, week) -> None:
-    """Phase: every buyer learns from the week, looks for suppliers and plans."""
+    """Phase: every buyer's supplier links are cut by joint operations and new suppliers found
+    (all buyers at once), then every buyer learns from the week and plans."""
+    links, makers, seed = model.links, model.makers, model.seed
+    links.lose_to_operations(makers.country, model.levers.link_cut_prob,
+                             rng.stream_key(seed, rng.LINK_CUT, week.number))
+    links.search(model.params["cartels"], model.levers.supplier_search_multiplier,
+                 rng.stream_key(seed, rng.SUPPLIER_SEARCH, week.number), makers, model.network,
+                 model.chemicals)
     price_ratio = model.dealers.price_ratio()
     for buyer in buyers(model):
         buyer.adapt(week.outcome, price_ratio)

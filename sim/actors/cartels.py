@@ -15,7 +15,9 @@ import math
 
 import numpy as np
 
+from sim.actors import registered
 from sim.actors.buyers import PrecursorBuyer
+from sim.kernels import cartels as kernels
 from sim.kernels import layout, rng
 from sim.parameter import ASSUMPTION, FITTED, NARCOLOGIC, Param
 
@@ -152,10 +154,11 @@ class Cartel(PrecursorBuyer):
         attempt = min(1.0, p["lab_raid_rate"] * levers.mexico_enforcement
                       * levers.lab_raid_multiplier)
         success = 1.0 / (1.0 + p["armed_deterrence"] * self.armed_strength)
-        labs = layout.buyer_index(self.index, np.arange(self.labs), "labs")
-        attempts = rng.draws(model.seed, rng.LAB_RAID, model.week, labs) < attempt
-        wins = attempts & (rng.draws(model.seed, rng.LAB_RAID_SUCCESS, model.week, labs) < success)
-        self.raids_attempted, self.labs_raided = int(attempts.sum()), int(wins.sum())
+        layout.within_span(self.labs, "labs")   # lab l draws buyer x KEY_SPAN + l
+        keys = [rng.stream_key(model.seed, s, model.week) for s in (rng.LAB_RAID,
+                                                                    rng.LAB_RAID_SUCCESS)]
+        self.raids_attempted, self.labs_raided = kernels.lab_raids(
+            self.labs, self.index * layout.KEY_SPAN, *keys, float(attempt), float(success))
         share = self.labs_raided / self.labs
         seized = self.fentanyl_stock_kg * share
         self.fentanyl_stock_kg -= seized
@@ -192,15 +195,11 @@ class Cartel(PrecursorBuyer):
         if ship_kg <= 0:
             return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
         self.fentanyl_stock_kg -= ship_kg
-        kg_by_entry = ship_kg * self.route_split
-        n_loads = np.where(kg_by_entry > 0, np.ceil(kg_by_entry / self.load_kg), 0)
-        n_loads = n_loads.astype(np.int64)
-        entry = np.repeat(np.arange(kg_by_entry.size), n_loads)
-        load_kg = np.repeat(kg_by_entry / np.maximum(n_loads, 1), n_loads)
-        first = np.repeat(np.cumsum(n_loads) - n_loads, n_loads)
-        keys = layout.load_index(self.index, kg_by_entry.size, entry,
-                                 np.arange(entry.size) - first)
-        return self.entry_routes[entry].astype(np.int64), load_kg, keys
+        route, load_kg, keys, most = kernels.split_loads(ship_kg * self.route_split,
+                                                         self.load_kg, self.entry_routes,
+                                                         self.index)
+        layout.within_span(int(most), "loads to one US entry")
+        return route, load_kg, keys
 
     def receive(self, precursor_fe_kg, finished_kg, fentanyl_kg, wholesale_usd_per_kg,
                 dealers) -> float:
@@ -215,26 +214,18 @@ class Cartel(PrecursorBuyer):
     # --- adaptation ----------------------------------------------------------------------
     def adapt(self, outcome, price_ratio: float) -> None:
         """Learn each route's loss from this week's outcomes, then as every buyer does."""
-        network = self.model.network
-        n_entries = len(network.entry_names)
-        mine = (network.route_owner == self.index) & (network.route_entry < n_entries)
-        seized = np.bincount(network.route_entry[mine], outcome.fentanyl_seized_kg_route[mine],
-                             minlength=n_entries)
-        delivered = np.bincount(network.route_entry[mine], outcome.fentanyl_delivered_kg[mine],
-                                minlength=n_entries)
-        self.learn_routes(seized, delivered)
+        self.learn_routes(outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg)
         super().adapt(outcome, price_ratio)
 
     def learn_routes(self, seized_kg: np.ndarray, delivered_kg: np.ndarray) -> None:
-        """Update the expected loss of each route from this week's outcomes (learning_rate);
-        unused routes drift back toward the prior (route_forgetting_rate)."""
-        p = self.params
-        total = seized_kg + delivered_kg
-        used = total > 0
-        observed = np.divide(seized_kg, total, out=np.zeros_like(total), where=used)
-        rate = np.where(used, p["learning_rate"], p["route_forgetting_rate"])
-        target = np.where(used, observed, p["route_loss_prior"])
-        self.route_loss = self.route_loss + rate * (target - self.route_loss)
+        """Update the expected loss of each route from this week's outcomes (kg per route of
+        the network; learning_rate); unused routes drift back toward the prior
+        (route_forgetting_rate)."""
+        p, network = self.params, self.model.network
+        kernels.learn_routes(self.route_loss, self.index, network.route_owner,
+                             network.route_entry, seized_kg, delivered_kg,
+                             float(p["learning_rate"]), float(p["route_forgetting_rate"]),
+                             float(p["route_loss_prior"]))
 
     def plan(self, price_ratio: float) -> None:
         """The sales target (as every buyer); pressing pills spreads among the cartel's labs by
@@ -260,7 +251,7 @@ class Cartel(PrecursorBuyer):
 
 def cartels(model) -> list[Cartel]:
     """The cartels, from Mesa's registry, in the world file's order."""
-    return list(model.agents_by_type.get(Cartel, ()))
+    return registered(model, Cartel)
 
 
 def pill_press_share(model) -> float:

@@ -3,8 +3,9 @@
 Posts are a structure of arrays (`Posts`, every agency's posts in world-file order): traffic,
 inspections (moved by the agencies' learning), detection, intel, this week's illicit shipments
 and seizure probability. Agencies are Mesa agents (`CustomsAgency`), each owning some posts.
-Weekly rules: `CustomsAgency.step` (each post's chance of seizing a controlled consignment) and
-`CustomsAgency.learn` (move inspections toward the posts that seize the most).
+Weekly rules, for every post at once: `Posts.seizure_probability` (each post's chance of seizing
+a controlled consignment, with each agency's `CustomsAgency.effort`) and `Posts.learn` (each
+agency moves inspections toward its posts that seize the most): `sim.kernels.customs`.
 Parameters: `PARAMS` (group `customs`). Columns: `inspection_share_<post>` (`columns`).
 """
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.actors import registered
 from sim.actors.regulators import enforcement
-from sim.countries import COUNTRIES
+from sim.countries import CHINA, COUNTRIES, INDIA
+from sim.kernels.customs import agency_shares, count_shipments, learn, seizure_probability
 from sim.parameter import ASSUMPTION, NARCOLOGIC, Param
 
 PARAMS: dict[str, Param] = {
@@ -35,6 +38,11 @@ PARAMS: dict[str, Param] = {
     "targeting_gain": Param(20.0, "hit-rate multiplier at intel 1", "assumption: risk targeting "
                             "and scanning make an examination ~10x likelier to hit", 0.0, 1000.0),
 }
+
+
+# groups of posts whose seizures the trade's columns count: US posts, Mexican posts, the origin
+# countries' (China, India)
+US_POSTS, MEXICO_POSTS, ORIGIN_POSTS = range(3)
 
 
 class Posts:
@@ -63,6 +71,14 @@ class Posts:
         self.agency_of = np.zeros(len(pairs), np.int64)
         for a, posts in enumerate(self.agency_posts):
             self.agency_of[posts] = a
+        # each agency's posts are a range: agency_ptr[a]:agency_ptr[a + 1]
+        self.agency_ptr = np.r_[0, np.cumsum([p.size for p in self.agency_posts])].astype(np.int64)
+        self.agency_country = self.country[self.agency_ptr[:-1]]   # each agency's country
+        self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
+        # the seizure columns a post's seizures count in (`sim.trade.observe`; -1: none)
+        groups = {COUNTRIES.index("us"): US_POSTS, COUNTRIES.index("mexico"): MEXICO_POSTS,
+                  CHINA: ORIGIN_POSTS, INDIA: ORIGIN_POSTS}
+        self.seizure_group = np.array([groups.get(c, -1) for c in self.country], np.int64)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -86,9 +102,25 @@ class Posts:
     def count_shipments(self, routes, route: np.ndarray, add: bool = False) -> None:
         """Illicit consignments through each post this week: those on `route` (route ids), from
         zero or (add) on top of those already counted."""
-        counts = np.bincount(routes.posts[route_post_positions(routes, route)],
-                             minlength=len(self))
-        self.illicit_count = self.illicit_count + counts if add else counts.astype(float)
+        count_shipments(self.illicit_count, routes.post_ptr, routes.posts, route, add)
+
+    def seizure_probability(self, levers, effort: np.ndarray, params: dict) -> None:
+        """This week's seizure probability at every post (`CustomsAgency` explains the rule),
+        with each agency's effort (per agency)."""
+        seizure_probability(self.seize_prob, self.inspections, levers.post_inspections_multiplier,
+                            levers.post_pinned_inspections, effort, self.agency_of, self.traffic,
+                            self.illicit_count, self.intel, levers.post_intel_bonus,
+                            self.detection, levers.post_scan_share,
+                            float(params["capacity_multiplier"]), float(params["targeting_gain"]))
+
+    def learn(self, seized_kg: np.ndarray, partner_kg: np.ndarray, sharing_weight: np.ndarray,
+              params: dict) -> None:
+        """Every agency learns from the week's seizures at its posts (seized_kg[kind, post]) and,
+        weighted by its sharing_weight, partners' (partner_kg per post); see `CustomsAgency`."""
+        learn(self.inspections, self.yield_kg, self.evidence_kg, self.base_inspections,
+              self.agency_ptr, seized_kg, partner_kg, sharing_weight,
+              float(params["learning_rate"]), float(params["evidence_kg_per_week"]),
+              float(params["min_post_share"]), float(params["max_shift_per_week"]))
 
 
 class CustomsAgency(FixedAgent):
@@ -106,12 +138,16 @@ class CustomsAgency(FixedAgent):
     caught on the routes through each post; a limited share of capacity moves each week.
     """
 
-    def __init__(self, model, spec: dict, cell, posts: np.ndarray):
+    def __init__(self, model, spec: dict, cell, posts: np.ndarray, index: int):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], spec["country"], cell
-        self.posts = posts
-        self.evidence_kg = 0.0   # recent kg of seizure evidence a week (own and shared)
+        self.posts, self.index = posts, index   # index: its place in the world file
         self.enforcement_at_start = enforcement(model, self.country)
+
+    @property
+    def evidence_kg(self) -> float:
+        """Recent kg of seizure evidence a week (own and shared), as it learns (`Posts.learn`)."""
+        return float(self.model.posts.evidence_kg[self.index])
 
     def effort(self) -> float:
         """Inspection effort: the country's enforcement relative to its level at the start of
@@ -122,92 +158,48 @@ class CustomsAgency(FixedAgent):
             return 1.0
         return now / self.enforcement_at_start
 
-    def step(self) -> None:
-        """This week's seizure probability at each of the agency's posts."""
-        model, posts = self.model, self.posts
-        levers, state = model.levers, model.posts
-        p = model.params["customs"]
-        inspections = ((state.inspections[posts] * levers.post_inspections_multiplier[posts]
-                        + levers.post_pinned_inspections[posts])
-                       * self.effort() * p["capacity_multiplier"])
-        traffic = state.traffic[posts] + state.illicit_count[posts]
-        intel = np.clip(state.intel[posts] + levers.post_intel_bonus[posts], 0.0, 1.0)
-        gain = p["targeting_gain"]
-        targeted = state.detection[posts] * np.minimum(
-            1.0, inspections / np.maximum(traffic, 1.0) * (1.0 + gain * intel))
-        scanned = state.detection[posts] * levers.post_scan_share[posts]
-        state.seize_prob[posts] = targeted + scanned * (1.0 - targeted)
-
-    def learn(self, own_kg: np.ndarray, partner_kg: np.ndarray) -> None:
-        """Update expected yields (learning_rate) from kg seized at each post (own_kg, plus
-        partner_kg x the taskforce sharing weight), then move inspections toward a target split:
-        the yield-proportional split weighted by confidence E / (E + evidence_kg_per_week), the
-        base split by the rest (E: the recent kg of evidence a week, so more intelligence means
-        bolder moves and no evidence means a return to the base split). Each post keeps at least
-        min_post_share of its base share; at most max_shift_per_week of the agency's
-        inspections change post in a week."""
-        model, posts = self.model, self.posts
-        state, p = model.posts, model.params["customs"]
-        if p["learning_rate"] <= 0 or posts.size < 2:
-            return
-        inspections = state.inspections[posts]
-        total = inspections.sum()
-        if total <= 0:
-            return
-        weight = model.levers.intel_sharing_weight[COUNTRIES.index(self.country)]
-        observed = (own_kg + weight * partner_kg) / np.maximum(inspections, 1.0)
-        expected = state.yield_kg[posts]
-        expected += p["learning_rate"] * (observed - expected)
-        state.yield_kg[posts] = expected
-        evidence = float((own_kg + weight * partner_kg).sum())
-        self.evidence_kg += p["learning_rate"] * (evidence - self.evidence_kg)
-        scale = self.evidence_kg + p["evidence_kg_per_week"]
-        confidence = self.evidence_kg / scale if scale > 0 else 0.0
-        base = state.base_inspections[posts]
-        base = base / base.sum() if base.sum() > 0 else np.full(posts.size, 1.0 / posts.size)
-        share = expected / expected.sum() if expected.sum() > 0 else base
-        target = np.maximum(p["min_post_share"] * base,
-                            confidence * share + (1 - confidence) * base)
-        wanted = target / target.sum() * total - inspections
-        moving = np.abs(wanted).sum() / 2          # inspections that would change post
-        if moving > 0:
-            limit = p["max_shift_per_week"] * total
-            state.inspections[posts] = inspections + wanted * min(1.0, limit / moving)
+    def sharing_weight(self) -> float:
+        """Weight of partners' seizures in its learning (0 unless it shares intelligence)."""
+        return self.model.levers.intel_sharing_weight[COUNTRIES.index(self.country)]
 
 
-def route_post_positions(routes, route: np.ndarray) -> np.ndarray:
-    """Indices into routes.posts of every post on every listed route."""
-    if route.size == 0:
-        return np.empty(0, np.int64)
-    starts, ends = routes.post_ptr[route], routes.post_ptr[route + 1]
-    lengths = ends - starts
-    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+def partner_seizures_kg(model, out) -> np.ndarray:
+    """Per post: kg that partner countries' posts seized this week on the routes through it, for
+    the posts of agencies that share intelligence (0 elsewhere). A partner is a post of another
+    agency whose country shares."""
+    partner = np.zeros(len(model.posts))
+    sharing = model.levers.intel_sharing_weight[model.posts.country] > 0
+    if not sharing.any():
+        return partner
+    network = model.network
+    by_route_post = out.seized_kg_route_post.reshape(len(network.routes.names), -1)
+    for agency in agencies(model):
+        if agency.sharing_weight() > 0:
+            partners = sharing.copy()
+            partners[agency.posts] = False
+            partner[agency.posts] = (by_route_post[:, partners].sum(axis=1)
+                                     @ network.route_passes_post[:, agency.posts])
+    return partner
 
 
 def agencies(model) -> list[CustomsAgency]:
     """The agencies, from Mesa's registry, in the world file's order."""
-    return list(model.agents_by_type.get(CustomsAgency, ()))
+    return registered(model, CustomsAgency)
 
 
 def customs_week(model, week) -> None:
-    """Phase: each agency sets this week's seizure probability at its posts."""
-    for agency in agencies(model):
-        agency.step()
+    """Phase: each post's seizure probability this week."""
+    effort = np.array([agency.effort() for agency in agencies(model)])
+    model.posts.seizure_probability(model.levers, effort, model.params["customs"])
 
 
 def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
     share intelligence, what partner countries' posts caught on the routes through each post."""
-    out, network = week.outcome, model.network
-    own = out.precursor_seized_kg + out.finished_seized_kg + out.fentanyl_seized_kg
-    by_route_post = out.seized_kg_route_post.reshape(len(network.routes.names), -1)
-    sharing = model.levers.intel_sharing_weight[model.posts.country] > 0
-    for agency in agencies(model):
-        partners = sharing.copy()
-        partners[agency.posts] = False
-        partner_by_route = by_route_post[:, partners].sum(axis=1)
-        partner = partner_by_route @ network.route_passes_post[:, agency.posts]
-        agency.learn(own[agency.posts], partner)
+    out = week.outcome
+    posts = model.posts
+    posts.learn(out.by_post, partner_seizures_kg(model, out),
+                model.levers.intel_sharing_weight[posts.agency_country], model.params["customs"])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:
@@ -216,12 +208,7 @@ def columns(posts: Posts) -> dict[str, tuple[str, str]]:
             for name in posts.names}
 
 
-def observe(model) -> dict[str, float]:
-    """This week's customs columns."""
-    posts, row = model.posts, {}
-    for agency in agencies(model):
-        inspections = posts.inspections[agency.posts]
-        for post, value in zip(agency.posts, inspections / max(inspections.sum(), 1e-12),
-                               strict=True):
-            row[f"inspection_share_{posts.names[post]}"] = value
-    return row
+def observe(model) -> dict[str, np.ndarray]:
+    """This week's customs columns: every post's share of its agency's inspections."""
+    posts = model.posts
+    return {"inspection_share_": agency_shares(posts.inspections, posts.agency_ptr)}

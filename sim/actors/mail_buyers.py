@@ -10,8 +10,6 @@ Parameters: the `cartels` group (supplier search, orders, planning). Columns: no
 
 from __future__ import annotations
 
-import numpy as np
-
 from sim.actors.buyers import PrecursorBuyer
 
 
@@ -19,14 +17,11 @@ class MailBuyer(PrecursorBuyer):
     """US buyers of finished substances by mail (world file: a `cartels` entry with no
     `lab_region` and a `home` US market)."""
 
+    finished_only = True
+
     def __init__(self, model, spec: dict, index: int, cell, target_kg_per_week: float):
         super().__init__(model, spec, index, cell, target_kg_per_week)
         self.home_market = model.network.market_names.index(spec["home"])
-
-    def usable(self, makers, slots: np.ndarray) -> np.ndarray:
-        """Makers with a route to the buyer that sell finished substances."""
-        return super().usable(makers, slots) & self.model.chemicals.finished[
-            makers.chemical[slots]]
 
     def lead_weeks(self) -> float:
         """Mail takes its transit, and the buyer holds one week's sales at most."""

@@ -4,9 +4,11 @@ A structure of arrays, one slot per firm (inactive slots are room for entrants).
 State per slot: active, country, region, chemical, shipping mode, online, sanctioned, compliance,
 capacity_kg_per_week, sales_kg; this week's capacity, enforcement pressure and whether each
 firm's chemical is controlled where it operates; the share of ordered kg the trade filled.
-Weekly rules: `begin_week` (capacity after sanctions, the regulators' pressure), `fill` (orders
-filled or refused: `sim.kernels.makers.fill_orders`), `adapt` (raids, switching to an
-uncontrolled analog or quitting, re-registering, takedowns and entry: `maker_week`).
+Weekly rules: this week's capacity after sanctions and the regulators' pressure
+(`sim.kernels.makers.begin_week`) and orders filled or refused in a random queue
+(`sim.kernels.makers.serve`), both in the trade's compiled pass
+(`sim.kernels.trade.precursor_week`); `adapt` (raids, switching to an uncontrolled analog or
+quitting, re-registering, takedowns and entry: `raid_and_switch`, `maker_week`, `delist`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import fill_orders, maker_week
+from sim.kernels.makers import delist, maker_week, new_firms, raid_and_switch, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -102,6 +104,8 @@ class Makers(Population):
         makers.capacity_kg = makers.capacity_kg_per_week.astype(np.float64)
         makers.pressure = np.zeros(len(makers))
         makers.chemical_controlled = np.zeros(len(makers), bool)
+        makers.raid_prob, makers.switch_hazard = np.zeros(len(makers)), np.zeros(len(makers))
+        makers.substitute = np.zeros(len(makers), np.int16)   # this week's, see `adapt`
         makers.filled_share = 1.0
         return makers
 
@@ -112,47 +116,21 @@ class Makers(Population):
         others are created."""
         if slots.size == 0:
             return
-        params, region_share = self.params, self.region_share
-        u = [rng.draws(seed, stream, week, layout.maker_index(slots, k)) for k in range(6)]
-        region = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
-        region = np.minimum(region, region_share.size - 1)
-        mode_p = np.array([params["mail_share"], params["air_share"],
-                           max(0.0, 1 - params["mail_share"] - params["air_share"])])
-        weights = self.mode_ok[region] * mode_p
-        cum = np.cumsum(weights, axis=1)
-        mode = (u[1][:, None] * cum[:, -1:] >= cum).sum(axis=1)
+        params = self.params
+        u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
+        # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
+        # functions: compiled code's exp, log and cos can round differently in the last bit
         z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
         capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
         mean, conc = params["compliance_mean"], params["compliance_concentration"]
         compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
-        self.active[slots] = 1
-        self.region[slots] = region
-        self.country[slots] = self.region_country[region]
-        self.chemical[slots] = chemical
-        self.mode[slots] = np.minimum(mode, 2)
-        self.online[slots] = u[5] < params["online_share"]
-        self.sanctioned[slots] = 0
-        self.compliance[slots] = compliance
-        self.capacity_kg_per_week[slots] = capacity
-        self.sales_kg[slots] = 0.0
-
-    def begin_week(self, levers, pressure: np.ndarray, chemical_controlled: np.ndarray) -> None:
-        """This week's capacity (kg: active firms, sanctioned ones less the banking loss) and the
-        regulators' enforcement pressure on each firm (0-1)."""
-        self.capacity_kg = (self.capacity_kg_per_week * self.active * np.where(
-            self.sanctioned == 1, 1.0 - levers.sanction_capacity_loss, 1.0))
-        self.pressure, self.chemical_controlled = pressure, chemical_controlled
-
-    def fill(self, maker: np.ndarray, order_index: np.ndarray, kg: np.ndarray,
-             key: np.uint64) -> tuple[np.ndarray, np.ndarray]:
-        """Fill the week's orders (maker slot, kg of its chemical), in queue order, up to
-        capacity; a maker refuses with probability compliance x pressure. Returns (shipped kg,
-        refused flag) per order; records each firm's sales and the share of ordered kg filled."""
-        shipped, refused = fill_orders(maker, order_index, kg, self.capacity_kg, self.compliance,
-                                       self.pressure, key)
-        self.sales_kg[:] = np.bincount(maker, shipped, minlength=len(self))
-        self.filled_share = float(shipped.sum() / kg.sum()) if kg.size else 1.0
-        return shipped, refused
+        mode_share = np.array([params["mail_share"], params["air_share"],
+                               max(0.0, 1 - params["mail_share"] - params["air_share"])])
+        new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
+                  self.region_share, mode_share, self.mode_ok, self.region_country,
+                  float(params["online_share"]), self.active, self.country, self.region,
+                  self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
+                  self.capacity_kg_per_week, self.sales_kg)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:
@@ -161,43 +139,48 @@ class Makers(Population):
         substitutes[country]: the first uncontrolled precursor there (-1 if none);
         same_class[a, b]: chemicals a and b share an analog class."""
         p = self.params
-        substitute = substitutes[self.country]
-        free = np.flatnonzero(self.active == 0)   # slots emptied this week refill next week
+        entrants = self.entrants(seed, week)
+        # slots emptied this week refill next week
+        free = np.flatnonzero(self.active == 0)[:entrants] if entrants else None
         keys = [rng.stream_key(seed, s, week)
                 for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
         # regulators raid makers of controlled chemicals; joint operations also hit makers
-        # known to supply cartels, controlled chemical or not
-        raid_prob = (p["raid_rate"] * self.pressure * levers.maker_raid_multiplier[self.country]
-                     + levers.supplier_raid_rate[self.country] * (self.sales_kg > 0))
-        # a substitute in the same analog class is a quick change of recipe; another class
-        # means a new synthesis route and takes longer
-        same = (substitute < 0) | same_class[self.chemical, np.maximum(substitute, 0)]
-        switch_hazard = np.where(same, 1.0 / p["switch_lag_weeks"],
-                                 1.0 / p["new_route_lag_weeks"])
+        # known to supply cartels, controlled chemical or not. A substitute in the same analog
+        # class is a quick change of recipe; another class means a new synthesis route and
+        # takes longer
+        raid_and_switch(self.raid_prob, self.switch_hazard, self.substitute, self.pressure,
+                        self.sales_kg, self.country, self.chemical, substitutes, same_class,
+                        float(p["raid_rate"]), levers.maker_raid_multiplier,
+                        levers.supplier_raid_rate, 1.0 / p["switch_lag_weeks"],
+                        1.0 / p["new_route_lag_weeks"])
         maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
-                   self.chemical_controlled.astype(np.uint8), raid_prob, substitute,
-                   p["online_raid_exposure"] * levers.online_raid_multiplier, switch_hazard,
+                   self.chemical_controlled.view(np.uint8), self.raid_prob, self.substitute,
+                   p["online_raid_exposure"] * levers.online_raid_multiplier, self.switch_hazard,
                    levers.relist_hazard, *keys)
         if levers.online_delist_hazard > 0:
-            u = rng.draws(seed, rng.DELIST, week, np.arange(len(self)))
-            self.online[(self.active == 1) & (u < levers.online_delist_hazard)] = 0
-        self.enter(free, substitutes, seed, week)
+            delist(self.online, self.active, float(levers.online_delist_hazard),
+                   rng.stream_key(seed, rng.DELIST, week))
+        if entrants:
+            self.enter(free, substitutes, seed, week)
+
+    def entrants(self, seed: int, week: int) -> int:
+        """How many firms enter this week: entry_per_week_max at full unmet demand (the share
+        of ordered kg the trade did not fill), in proportion below it, the fraction by a
+        draw."""
+        unmet = 1.0 - self.filled_share
+        u = rng.uniform(rng.stream_key(seed, rng.MAKER_ENTRY, week), 0)
+        expected = self.params["entry_per_week_max"] * max(0.0, unmet)
+        return int(expected) + int(u < expected - int(expected))
 
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
-        """New firms take free slots when orders went unfilled (up to entry_per_week_max a week
-        at full unmet demand), each making its region's first uncontrolled precursor."""
-        unmet = 1.0 - self.filled_share
-        u = rng.draws(seed, rng.MAKER_ENTRY, week, np.arange(1))[0]
-        expected = self.params["entry_per_week_max"] * max(0.0, unmet)
-        entrants = int(expected) + int(u < expected - int(expected))
-        free = free[:entrants]
-        if free.size:
-            new_chem = substitutes[self.region_country]
-            self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
-            self.chemical[free] = new_chem[self.region[free]]
-            gone = self.chemical[free] < 0
-            self.active[free[gone]] = 0
-            self.chemical[free[gone]] = 0
+        """New firms take the `free` slots, each making its region's first uncontrolled
+        precursor (none enters a region without one)."""
+        new_chem = substitutes[self.region_country]
+        self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
+        self.chemical[free] = new_chem[self.region[free]]
+        gone = self.chemical[free] < 0
+        self.active[free[gone]] = 0
+        self.chemical[free[gone]] = 0
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""

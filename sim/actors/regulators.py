@@ -12,7 +12,7 @@ The rules that schedule chemicals by themselves (UN detection, national adoption
 a regulator's `rules_act`; the policy `recorded_history` turns it off while dated events replay the
 record, and the evidence and clocks keep running meanwhile.
 Also here: each country's enforcement level (`enforcement`) and the pressure it puts on makers
-(`pressure_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
+(`enforcement_on_makers`). Parameters: `PARAMS` (group `regulators`). Columns: `COLUMNS`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import datetime as dt
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from sim.actors import clip, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
+from sim.kernels.regulators import adoption_clocks, first_uncontrolled, un_evidence, watch
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -95,10 +97,7 @@ class Controls:
         """Per country: the first precursor in substitution order that is available on `day`
         and not controlled there (-1 if none)."""
         chem = self.chemicals
-        ok = (~chem.finished & chem.available(day))[None, :] & ~self.controlled[
-            :, : chem.fentanyl]
-        first = np.argmax(ok, axis=1)
-        return np.where(ok.any(axis=1), first, -1).astype(np.int16)
+        return first_uncontrolled(self.controlled, ~chem.finished & chem.available(day))
 
 
 class Regulator(FixedAgent):
@@ -129,16 +128,17 @@ class NationalRegulator(Regulator):
         return self.params[self.LAG[COUNTRIES[self.country]]]
 
     def step(self) -> None:
+        """Each UN control not adopted here yet advances its adoption clock by 1 / lag a week;
+        a control whose clock reaches 1 is adopted (while the rule acts), one event per UN
+        listing (chemicals pending the same number of weeks)."""
         controls = self.model.controls
         controlled = controls.controlled
-        pending = controlled[UN] & ~controlled[self.country]
         lag = self.adoption_lag_weeks()
-        self.adoption_progress = np.where(pending, self.adoption_progress
-                                          + (1.0 / lag if lag > 0 else 1.0), 0.0)
-        self.weeks_pending = np.where(pending, self.weeks_pending + 1, 0.0)
-        due = self.adoption_progress >= 1.0
-        if not (self.rules_act and due.any()):
+        due = adoption_clocks(self.adoption_progress, self.weeks_pending, controlled[UN],
+                              controlled[self.country], 1.0 / lag if lag > 0 else 1.0)
+        if not (self.rules_act and due):
             return
+        due = self.adoption_progress >= 1.0
         for weeks in np.unique(self.weeks_pending[due]):   # one event per UN listing
             listed = np.flatnonzero(due & (self.weeks_pending == weeks)).tolist()
             controls.set(self.country, listed, True, self.model.week, ADOPTED_UN_CONTROL,
@@ -163,7 +163,7 @@ class ChinaRegulator(NationalRegulator):
         """Cooperation moves toward the diplomatic target; then UN controls are adopted."""
         p, levers = self.params, self.model.levers
         target = min(levers.cooperation_cap,
-                     float(np.clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1)))
+                     clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1))
         self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
         super().step()
 
@@ -192,14 +192,12 @@ class UNCommission(Regulator):
         """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
         detection lag is listed (while the rule acts), each with the numbers that listed it."""
         p, controls = self.params, self.model.controls
-        prominent = self.precursor_share_ema > p["detection_share_threshold"]
-        self.prominent_weeks = np.where(prominent, self.prominent_weeks + 1, 0.0)
-        self.seizure_weeks = np.where(prominent, self.seizure_weeks + self.seized_kg_by_chemical
-                                      / p["detection_seizure_kg"], 0.0)
+        due = un_evidence(self.prominent_weeks, self.seizure_weeks, self.precursor_share_ema,
+                          self.seized_kg_by_chemical, float(p["detection_share_threshold"]),
+                          float(p["detection_seizure_kg"]), float(p["un_detection_lag_weeks"]),
+                          controls.controlled[UN, :-1])
         if not self.rules_act:
             return
-        due = ((self.prominent_weeks + self.seizure_weeks >= p["un_detection_lag_weeks"])
-               & ~controls.controlled[UN, :-1])
         for c in np.flatnonzero(due):
             controls.set(UN, [int(c)], True, self.model.week, UN_DETECTION, data={
                 "share": float(self.precursor_share_ema[c]),
@@ -212,10 +210,8 @@ class UNCommission(Regulator):
               finished: np.ndarray) -> None:
         """Exponential average of each chemical's share of precursor kg shipped (finished
         substances are not precursors), and the week's seizures by chemical."""
-        by_chemical = np.where(finished, 0.0, shipped_kg_by_chemical)
-        share = by_chemical / by_chemical.sum() if by_chemical.sum() > 0 else by_chemical
-        rate = self.params["un_share_memory_rate"]
-        self.precursor_share_ema += rate * (share - self.precursor_share_ema)
+        watch(self.precursor_share_ema, shipped_kg_by_chemical, finished,
+              float(self.params["un_share_memory_rate"]))
         self.seized_kg_by_chemical = seized_kg_by_chemical
 
 
@@ -233,7 +229,7 @@ def build(model, world: dict) -> None:
 
 def regulators(model) -> list[Regulator]:
     """Every regulator, from Mesa's registry, in the world file's order."""
-    return list(model.agents.select(agent_type=Regulator))
+    return registered(model, Regulator)
 
 
 def enforcement(model, country: str) -> float | None:
@@ -248,17 +244,14 @@ def enforcement(model, country: str) -> float | None:
     return None
 
 
-def pressure_on_makers(model) -> tuple[np.ndarray, np.ndarray]:
-    """Enforcement pressure on each maker where it operates (0-1): the country's enforcement
-    for a controlled chemical, a watch-list share of it for an uncontrolled one; and whether
-    the chemical is controlled there."""
-    makers = model.makers
+def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
+    """Enforcement against makers per country (0-1: China's and India's, 0 elsewhere), and the
+    share of it a maker feels when its chemical is not controlled where it operates (watch
+    lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure."""
     by_country = np.zeros(len(COUNTRIES))
     by_country[CHINA] = enforcement(model, "china")
     by_country[INDIA] = enforcement(model, "india")
-    controlled = model.controls.controlled[makers.country, makers.chemical]
-    share = np.where(controlled, 1.0, model.params["regulators"]["watchlist_pressure_share"])
-    return share * by_country[makers.country], controlled
+    return by_country, model.params["regulators"]["watchlist_pressure_share"]
 
 
 def regulators_week(model, week) -> None:

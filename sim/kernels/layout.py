@@ -87,7 +87,8 @@ def check_route_posts(posts_per_route: np.ndarray, route_names: list[str], file)
                           f"{MAX_POSTS_PER_ROUTE} (MAX_POSTS_PER_ROUTE in sim/kernels/layout.py)")
 
 
-def _within_span(count: int, what: str) -> None:
+def within_span(count: int, what: str) -> None:
+    """Refuse `count` draws of one buyer in one week beyond its KEY_SPAN (`LayoutError`)."""
     if count > KEY_SPAN:
         raise LayoutError(f"{count:,} {what} in one week, more than the {KEY_SPAN:,} the "
                           "random-draw layout gives each buyer (KEY_SPAN in "
@@ -111,7 +112,7 @@ def setup_link_index(buyer: int, slots: np.ndarray) -> np.ndarray:
 
 def buyer_index(buyer: int, items: np.ndarray, what: str) -> np.ndarray:
     """A buyer's draw for each of its items (maker slots, labs, search draws: `what`)."""
-    _within_span(int(items.max(initial=-1)) + 1, what)
+    within_span(int(items.max(initial=-1)) + 1, what)
     return buyer * KEY_SPAN + items
 
 
@@ -122,5 +123,5 @@ def order_index(maker: np.ndarray, n_buyers: int, buyer: np.ndarray) -> np.ndarr
 
 def load_index(buyer: int, n_entries: int, entry: np.ndarray, load: np.ndarray) -> np.ndarray:
     """The draw of each fentanyl load: load number `load` to US entry `entry`."""
-    _within_span(int(load.max(initial=-1)) + 1, "loads to one US entry")
+    within_span(int(load.max(initial=-1)) + 1, "loads to one US entry")
     return (buyer * n_entries + entry) * KEY_SPAN + load

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from sim.kernels.rng import uniform, uniforms_np
+from sim.kernels.sums import pairwise_sum
 
 
 @numba.njit(cache=True)
@@ -105,3 +106,179 @@ def maker_week_np(active, chemical, sanctioned, compliance, online, controlled, 
     chemical[switches] = substitute[switches]
     sanctioned[relisted] = 0
     return np.array([raided.sum(), switches.sum(), quits.sum(), relisted.sum()], np.int64)
+
+
+@numba.njit(cache=True)
+def begin_week(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+               sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+               sanction_capacity_loss):
+    """This week's capacity (kg: active firms' weekly capacity, a sanctioned firm's less the
+    share it loses) and enforcement pressure on each firm (0-1: its country's enforcement, or
+    the watch-list share of it when its chemical is not controlled there), written in place;
+    chemical_controlled[m]: whether firm m's chemical is controlled where it operates
+    (controlled[country, product]); enforcement per country."""
+    sanctioned_factor = 1.0 - sanction_capacity_loss
+    for m in range(active.size):
+        capacity = np.float64(capacity_kg_per_week[m] * active[m])
+        capacity_kg[m] = capacity * (sanctioned_factor if sanctioned[m] == 1 else 1.0)
+        is_controlled = controlled[country[m], chemical[m]]
+        chemical_controlled[m] = is_controlled
+        pressure[m] = (1.0 if is_controlled else watchlist_share) * enforcement[country[m]]
+
+
+def begin_week_np(capacity_kg, pressure, chemical_controlled, capacity_kg_per_week, active,
+                  sanctioned, country, chemical, controlled, enforcement, watchlist_share,
+                  sanction_capacity_loss):
+    """NumPy twin of `begin_week`."""
+    capacity_kg[:] = capacity_kg_per_week * active * np.where(
+        sanctioned == 1, 1.0 - sanction_capacity_loss, 1.0)
+    chemical_controlled[:] = controlled[country, chemical]
+    pressure[:] = np.where(chemical_controlled, 1.0, watchlist_share) * enforcement[country]
+
+
+@numba.njit(cache=True)
+def raid_and_switch(raid_prob, switch_hazard, substitute, pressure, sales_kg, country, chemical,
+                    substitutes, same_class, raid_rate, raid_multiplier, supplier_raid_rate,
+                    switch_hazard_same, switch_hazard_new):
+    """Each firm's weekly raid probability (raid_rate x pressure x its country's multiplier,
+    plus its country's supplier_raid_rate if it sold last week), its substitute chemical (its
+    country's in substitutes[country], -1 if none) and its hazard of reconsidering a
+    controlled chemical (switch_hazard_same when the substitute is in its chemical's analog
+    class or there is none, switch_hazard_new when it needs a new synthesis route), written in
+    place for `maker_week`."""
+    for m in range(raid_prob.size):
+        c = country[m]
+        sold = 1.0 if sales_kg[m] > 0 else 0.0
+        raid_prob[m] = raid_rate * pressure[m] * raid_multiplier[c] + supplier_raid_rate[c] * sold
+        s = substitutes[c]
+        substitute[m] = s
+        same = s < 0 or same_class[chemical[m], max(s, 0)]
+        switch_hazard[m] = switch_hazard_same if same else switch_hazard_new
+
+
+def raid_and_switch_np(raid_prob, switch_hazard, substitute, pressure, sales_kg, country,
+                       chemical, substitutes, same_class, raid_rate, raid_multiplier,
+                       supplier_raid_rate, switch_hazard_same, switch_hazard_new):
+    """NumPy twin of `raid_and_switch`."""
+    raid_prob[:] = (raid_rate * pressure * raid_multiplier[country]
+                    + supplier_raid_rate[country] * (sales_kg > 0))
+    substitute[:] = substitutes[country]
+    same = (substitute < 0) | same_class[chemical, np.maximum(substitute, 0)]
+    switch_hazard[:] = np.where(same, switch_hazard_same, switch_hazard_new)
+
+
+@numba.njit(cache=True)
+def delist(online, active, hazard, key):
+    """Online listings of active firms taken down with probability `hazard` (the draw of the
+    firm's slot); updates `online` in place."""
+    for m in range(online.size):
+        if active[m] == 1 and uniform(key, m) < hazard:
+            online[m] = 0
+
+
+def delist_np(online, active, hazard, key):
+    """NumPy twin of `delist`."""
+    u = uniforms_np(key, np.arange(online.size))
+    online[(active == 1) & (u < hazard)] = 0
+
+
+@numba.njit(cache=True)
+def slot_draws(key, slots, draws_per_slot, n_draws):
+    """Draws 0..n_draws-1 of each slot (`sim.kernels.layout.maker_index`: slot x
+    draws_per_slot + k), as u[k, i]."""
+    u = np.empty((n_draws, slots.size))
+    for k in range(n_draws):
+        for i in range(slots.size):
+            u[k, i] = uniform(key, slots[i] * draws_per_slot + k)
+    return u
+
+
+def slot_draws_np(key, slots, draws_per_slot, n_draws):
+    """NumPy twin of `slot_draws`."""
+    return np.array([uniforms_np(key, slots * draws_per_slot + k) for k in range(n_draws)]
+                    ).reshape(n_draws, slots.size)
+
+
+@numba.njit(cache=True)
+def serve(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, compliance, pressure,
+          sales_kg):
+    """Makers serve the week's orders (buyer, maker slot, kg) in a random queue: each order's
+    place is the draw of its `order_index` (maker x n_buyers + buyer) under queue_key, ties kept
+    in order; then `fill_orders` (refusals under refuse_key). Records each firm's sales (kg,
+    float32, in place). Returns the orders in queue order (buyer, maker, kg, order index),
+    shipped kg and refused flags, and the share of ordered kg filled (1 without orders)."""
+    index = maker * n_buyers + buyer
+    draw = np.empty(index.size)
+    for o in range(index.size):
+        draw[o] = uniform(queue_key, index[o])
+    queue = np.argsort(draw, kind="mergesort")
+    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
+    shipped, refused = fill_orders(maker, index, kg, capacity_kg, compliance, pressure,
+                                   refuse_key)
+    sales = np.zeros(sales_kg.size)
+    for o in range(maker.size):
+        sales[maker[o]] += shipped[o]
+    for m in range(sales_kg.size):
+        sales_kg[m] = sales[m]
+    filled = pairwise_sum(shipped) / pairwise_sum(kg) if kg.size else 1.0
+    return buyer, maker, kg, index, shipped, refused, filled
+
+
+def serve_np(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, compliance,
+             pressure, sales_kg):
+    """NumPy twin of `serve`."""
+    index = maker * n_buyers + buyer
+    queue = np.argsort(uniforms_np(queue_key, index), kind="stable")
+    buyer, maker, kg, index = buyer[queue], maker[queue], kg[queue], index[queue]
+    shipped, refused = fill_orders_np(maker, index, kg, capacity_kg, compliance, pressure,
+                                      refuse_key)
+    sales_kg[:] = np.bincount(maker, shipped, minlength=sales_kg.size)
+    filled = float(shipped.sum() / kg.sum()) if kg.size else 1.0
+    return buyer, maker, kg, index, shipped, refused, filled
+
+
+@numba.njit(cache=True)
+def new_firms(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+              region_country, online_share, active, country, region, firm_chemical, mode,
+              online, sanctioned, firm_compliance, firm_capacity, sales_kg):
+    """Fill `slots` with new firms (in place) from their draws u[k, i] (`slot_draws`): region
+    by the regions' shares (draw 0), shipping mode by the mode shares among the modes with a
+    route from the region (draw 1: mode_ok[region, mode]), online seller with probability
+    online_share (draw 5); capacity (kg/week), compliance and chemical as given per slot."""
+    cum = np.cumsum(region_share)
+    total = pairwise_sum(region_share)
+    for i in range(slots.size):
+        s, x = slots[i], u[0, i] * total
+        r = 0
+        while r < cum.size and cum[r] <= x:
+            r += 1
+        r = min(r, cum.size - 1)
+        w0 = mode_ok[r, 0] * mode_share[0]
+        w1 = w0 + mode_ok[r, 1] * mode_share[1]
+        w2 = w1 + mode_ok[r, 2] * mode_share[2]
+        y = u[1, i] * w2
+        active[s] = 1
+        region[s] = r
+        country[s] = region_country[r]
+        firm_chemical[s] = chemical[i]
+        mode[s] = min(int(y >= w0) + int(y >= w1) + int(y >= w2), 2)
+        online[s] = u[5, i] < online_share
+        sanctioned[s] = 0
+        firm_compliance[s] = compliance[i]
+        firm_capacity[s] = capacity_kg[i]
+        sales_kg[s] = 0.0
+
+
+def new_firms_np(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+                 region_country, online_share, active, country, region, firm_chemical, mode,
+                 online, sanctioned, firm_compliance, firm_capacity, sales_kg):
+    """NumPy twin of `new_firms`."""
+    where = np.searchsorted(np.cumsum(region_share), u[0] * region_share.sum(), "right")
+    where = np.minimum(where, region_share.size - 1)
+    cum = np.cumsum(mode_ok[where] * mode_share, axis=1)
+    active[slots], region[slots], country[slots] = 1, where, region_country[where]
+    firm_chemical[slots] = chemical
+    mode[slots] = np.minimum((u[1][:, None] * cum[:, -1:] >= cum).sum(axis=1), 2)
+    online[slots] = u[5] < online_share
+    sanctioned[slots] = 0
+    firm_compliance[slots], firm_capacity[slots], sales_kg[slots] = compliance, capacity_kg, 0.0

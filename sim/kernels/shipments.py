@@ -52,3 +52,91 @@ def inspect_np(route, product, item_key, post_ptr, posts, post_controls, seize_p
         hit = open_ & post_controls[post, product] & (draw < seize_prob[post])
         seized_at[hit] = j[hit]
     return seized_at
+
+
+@numba.njit(cache=True)
+def schedule(by_route, by_post, by_chemical, route_post, week, transit_weeks, post_offset_weeks,
+             posts, route, product, seized_at, values, delivered, seized_route, seized_post,
+             seized_chemical):
+    """Put each consignment's goods into the pipeline ring (`sim.pipeline.Pipeline`): delivered
+    after its route's transit, or seized in the week it reaches the post at `seized_at` (an index
+    into `posts`; -1 = delivered).
+
+    values[k, i]: consignment i's kg of goods kind k. Each flow is a (ring row, values row) pair:
+    `delivered` and `seized_route` add to by_route[row, week slot, route], `seized_post` to
+    by_post[row, slot, post] and route_post[slot, route x posts + post], `seized_chemical` to
+    by_chemical[slot, product]. Additions run flow by flow, consignments in order (as
+    `np.add.at` does), so every sum is the same to the bit."""
+    n_slots, n_posts = by_route.shape[1], by_post.shape[2]
+    for f in range(delivered.shape[0]):
+        ring, row = by_route[delivered[f, 0]], values[delivered[f, 1]]
+        for i in range(route.size):
+            if seized_at[i] < 0:
+                ring[(week + transit_weeks[route[i]]) % n_slots, route[i]] += row[i]
+    for f in range(seized_post.shape[0]):
+        ring, row = by_post[seized_post[f, 0]], values[seized_post[f, 1]]
+        for i in range(route.size):
+            j = seized_at[i]
+            if j >= 0:
+                slot = (week + post_offset_weeks[j]) % n_slots
+                ring[slot, posts[j]] += row[i]
+                route_post[slot, route[i] * n_posts + posts[j]] += row[i]
+    for f in range(seized_route.shape[0]):
+        ring, row = by_route[seized_route[f, 0]], values[seized_route[f, 1]]
+        for i in range(route.size):
+            j = seized_at[i]
+            if j >= 0:
+                ring[(week + post_offset_weeks[j]) % n_slots, route[i]] += row[i]
+    for f in range(seized_chemical.shape[0]):
+        row = values[seized_chemical[f, 1]]
+        for i in range(route.size):
+            j = seized_at[i]
+            if j >= 0:
+                by_chemical[(week + post_offset_weeks[j]) % n_slots, product[i]] += row[i]
+
+
+def schedule_np(by_route, by_post, by_chemical, route_post, week, transit_weeks,
+                post_offset_weeks, posts, route, product, seized_at, values, delivered,
+                seized_route, seized_post, seized_chemical):
+    """NumPy twin of `schedule`."""
+    n_slots, n_posts = by_route.shape[1], by_post.shape[2]
+    ok = seized_at < 0
+    slot = (week + transit_weeks[route[ok]]) % n_slots
+    for ring, row in delivered:
+        np.add.at(by_route[ring], (slot, route[ok]), values[row][ok])
+    hit = np.flatnonzero(~ok)
+    j = seized_at[hit]
+    slot = (week + post_offset_weeks[j]) % n_slots
+    for ring, row in seized_post:
+        np.add.at(by_post[ring], (slot, posts[j]), values[row][hit])
+        np.add.at(route_post, (slot, route[hit] * n_posts + posts[j]), values[row][hit])
+    for ring, row in seized_route:
+        np.add.at(by_route[ring], (slot, route[hit]), values[row][hit])
+    for _, row in seized_chemical:
+        np.add.at(by_chemical, (slot, product[hit]), values[row][hit])
+
+
+@numba.njit(cache=True)
+def pending_by_owner(by_route, kinds, route_owner, n_owners):
+    """kg still in the pipeline per owner of the routes: each route's kinds (rows of by_route)
+    summed over the ring's week slots in slot order, added kind by kind, then added per owner in
+    route order (the order NumPy's axis-0 sums and `np.bincount` take)."""
+    n_slots, n_routes = by_route.shape[1], by_route.shape[2]
+    per_route = np.zeros(n_routes)
+    for k in kinds:
+        ring = by_route[k]
+        for r in range(n_routes):
+            total = 0.0
+            for w in range(n_slots):
+                total += ring[w, r]
+            per_route[r] += total
+    out = np.zeros(n_owners)
+    for r in range(n_routes):
+        out[route_owner[r]] += per_route[r]
+    return out
+
+
+def pending_by_owner_np(by_route, kinds, route_owner, n_owners):
+    """NumPy twin of `pending_by_owner`."""
+    return np.bincount(route_owner, sum(by_route[k].sum(axis=0) for k in kinds),
+                       minlength=n_owners)

@@ -1,0 +1,299 @@
+"""The week's kernels outside the users' (issue 20), each against its NumPy twin on a model's
+own state, plus the exact NumPy sums they rely on and the rules they encode."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from sim.actors.buyers import buyers
+from sim.kernels import buyers as kb
+from sim.kernels import cartels as kcart
+from sim.kernels import customs as kc
+from sim.kernels import makers as km
+from sim.kernels import regulators as kr
+from sim.kernels import rng
+from sim.kernels import shipments as ks
+from sim.kernels import trade as kt
+from sim.kernels.sums import pairwise_sum
+from sim.model import FentanylModel
+from sim.pipeline import FENTANYL_FLOWS, PRECURSOR_FLOWS
+from tests.conftest import SMALL
+
+KEY = rng.stream_key(5, 6, 7)
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The small baseline after a year, so links, stocks, seizures and the pipeline are live."""
+    model = FentanylModel(SMALL, weeks=80)
+    model.run(52)
+    return model
+
+
+def _twins(kernel, twin, *args):
+    """The kernel and its twin on copies of the same arguments: (outputs, arguments after)."""
+    a, b = copy.deepcopy(args), copy.deepcopy(args)
+    return (kernel(*a), a), (twin(*b), b)
+
+
+def _same(x, y):
+    if isinstance(x, tuple):
+        assert len(x) == len(y)
+        for u, v in zip(x, y, strict=True):
+            _same(u, v)
+    elif isinstance(x, np.ndarray):
+        assert np.array_equal(x, y, equal_nan=True), (x, y)
+    else:
+        assert x == y or (x != x and y != y), (x, y)
+
+
+def test_pairwise_sum_rounds_as_numpy_does():
+    g = np.random.default_rng(1)
+    for n in [*range(0, 300), 1000, 1023, 1025, 20_000]:
+        a = g.random(n) * 10.0 ** g.uniform(-6, 6, n)
+        assert pairwise_sum(a) == np.sum(a), n
+    # a plain running sum differs from NumPy's for most such arrays (so the test can fail)
+    a = g.random(1000) * 10.0 ** g.uniform(-6, 6, 1000)
+    assert float(np.cumsum(a)[-1]) != np.sum(a)
+
+
+def test_schedule_and_pending_match_twins(model):
+    g = np.random.default_rng(2)
+    routes, pipeline = model.network.routes, model.pipeline
+    n = 400
+    route = g.integers(0, len(routes.names), n)
+    length = routes.post_ptr[route + 1] - routes.post_ptr[route]
+    seized_at = np.where((g.random(n) < 0.3) & (length > 0),
+                         routes.post_ptr[route] + g.integers(0, 16, n) % np.maximum(length, 1),
+                         -1)
+    product = g.integers(0, model.chemicals.fentanyl, n)
+    values = g.random((4, n))
+    for flows, rows in ((PRECURSOR_FLOWS, values), (FENTANYL_FLOWS, values[:1])):
+        (_, a), (_, b) = _twins(ks.schedule, ks.schedule_np, *pipeline.rings(), 9,
+                                routes.transit_weeks, routes.post_offset_weeks, routes.posts,
+                                route, product, seized_at, rows, *flows)
+        _same(a[:4], b[:4])
+        assert not np.array_equal(a[0], pipeline.by_route)   # something was scheduled
+    kinds = np.array([1, 2])
+    _same(ks.pending_by_owner(pipeline.by_route, kinds, model.network.route_owner, 5),
+          ks.pending_by_owner_np(pipeline.by_route, kinds, model.network.route_owner, 5))
+
+
+def _maker_args(model):
+    m = model.makers
+    return (m.capacity_kg, m.pressure, m.chemical_controlled, m.capacity_kg_per_week, m.active,
+            m.sanctioned, m.country, m.chemical, model.controls.controlled,
+            np.linspace(0.2, 0.9, len(model.controls.controlled)), 0.15, 0.4)
+
+
+def test_makers_kernels_match_twins(model):
+    m = model.makers
+    (_, a), (_, b) = _twins(km.begin_week, km.begin_week_np, *_maker_args(model))
+    _same(a[:3], b[:3])
+    args = (m.raid_prob, m.switch_hazard, m.substitute, m.pressure, m.sales_kg, m.country,
+            m.chemical, model.controls.substitutes(model.date), model.chemicals.same_class,
+            0.01, np.full(8, 1.5), np.full(8, 0.01), 0.1, 0.02)
+    (_, a), (_, b) = _twins(km.raid_and_switch, km.raid_and_switch_np, *args)
+    _same(a[:3], b[:3])
+    (_, a), (_, b) = _twins(km.delist, km.delist_np, m.online, m.active, 0.3, KEY)
+    _same(a[0], b[0])
+    assert a[0].sum() < m.online.sum()
+    slots = np.flatnonzero(m.active == 0)[:7]
+    u = km.slot_draws(KEY, slots, 8, 6)
+    _same(u, km.slot_draws_np(KEY, slots, 8, 6))
+    firms = (m.active, m.country, m.region, m.chemical, m.mode, m.online, m.sanctioned,
+             m.compliance, m.capacity_kg_per_week, m.sales_kg)
+    (_, a), (_, b) = _twins(km.new_firms, km.new_firms_np, slots, u, u[2] * 3, u[4],
+                            np.arange(slots.size), m.region_share,
+                            np.array([0.4, 0.3, 0.3]), m.mode_ok, m.region_country, 0.6, *firms)
+    _same(a[10:], b[10:])
+    assert np.all(a[10][slots] == 1) and np.all(a[14][slots] <= 2)
+
+
+def _orders(model):
+    makers, network, chem, links = model.makers, model.network, model.chemicals, model.links
+    wanted = np.array([b.target_kg_per_week for b in buyers(model)])
+    return (links.slots, links.count, links.finished_only, wanted, makers.active, makers.region,
+            makers.mode, makers.chemical, network.precursor_route, chem.finished,
+            makers.capacity_kg, chem.yield_kg_per_kg)
+
+
+def test_buyers_kernels_match_twins_and_follow_the_rules(model):
+    makers, network, chem, links = model.makers, model.network, model.chemicals, model.links
+    (out, a), (out_np, b) = _twins(kb.orders, kb.orders_np, *_orders(model))
+    _same(out, out_np)
+    _same(a[:2], b[:2])
+    buyer, maker, kg = out
+    assert buyer.size > 10 and np.all(kg > 0)
+    for b_ in range(links.count.size):   # each buyer's wants, spread over its suppliers
+        mine = buyer == b_
+        fe = (kg[mine] * chem.yield_kg_per_kg[makers.chemical[maker[mine]]]).sum()
+        assert fe == pytest.approx(_orders(model)[3][b_]) or not mine.any()
+    g = np.random.default_rng(3)
+    refused = (g.random(buyer.size) < 0.2).astype(np.uint8)
+    seized = g.random(buyer.size) < 0.3
+    (_, a), (_, b) = _twins(kb.after_orders, kb.after_orders_np, links.slots, links.count,
+                            buyer, maker, refused, seized, 0.7, KEY, links.lost)
+    _same(a[:2], b[:2])
+    assert not np.any(a[8])   # the scratch flags are left clear
+    for b_ in range(links.count.size):
+        kept = a[0][b_, : a[1][b_]]
+        assert np.all(np.diff(kept) > 0)   # sorted, distinct
+        assert not set(maker[(buyer == b_) & (refused == 1)]) & set(kept)
+    cut = np.zeros(8)
+    cut[makers.country[links.slots[0, 0]]] = 0.5
+    (_, a), (_, b) = _twins(kb.lose_links, kb.lose_links_np, links.slots, links.count,
+                            makers.country, cut, KEY)
+    _same(a[:2], b[:2])
+    assert a[1].sum() < links.count.sum()
+    args = (links.slots, links.count, links.finished_only, 30, 6.5, 0.3, KEY, makers.active,
+            makers.online, makers.region, makers.mode, makers.chemical, network.precursor_route,
+            chem.finished)
+    (_, a), (_, b) = _twins(kb.search, kb.search_np, *args)
+    _same(a[:2], b[:2])
+    assert a[1].sum() > links.count.sum()
+    for b_ in range(links.count.size):
+        new = a[0][b_, links.count[b_]: a[1][b_]]
+        assert np.all(kb.usable_np(new, b_, links.finished_only[b_], makers.active,
+                                   makers.region, makers.mode, makers.chemical,
+                                   network.precursor_route, chem.finished))
+
+
+def test_serve_matches_twin_and_queues_at_random(model):
+    makers = model.makers
+    buyer, maker, kg = kb.orders(*copy.deepcopy(_orders(model)))
+    args = (buyer, maker, kg, 5, KEY, rng.stream_key(5, 6, 8), makers.capacity_kg,
+            makers.compliance, makers.pressure, makers.sales_kg)
+    (out, a), (out_np, b) = _twins(km.serve, km.serve_np, *args)
+    _same(out[:4], out_np[:4])
+    _same(out[5], out_np[5])
+    assert np.allclose(out[4], out_np[4], atol=1e-12) and out[6] == pytest.approx(out_np[6])
+    assert np.allclose(a[-1], b[-1])
+    assert not np.array_equal(out[0], np.sort(out[0]))   # not served buyer by buyer
+
+
+def test_customs_kernels_match_twins(model):
+    posts, levers = model.posts, model.levers
+    g = np.random.default_rng(4)
+    effort = g.uniform(0.5, 1.5, posts.agency_ptr.size - 1)
+    args = (posts.seize_prob, posts.inspections, levers.post_inspections_multiplier,
+            levers.post_pinned_inspections, effort, posts.agency_of, posts.traffic,
+            posts.illicit_count, posts.intel, levers.post_intel_bonus, posts.detection,
+            g.random(len(posts)) * 0.2, 1.0, 20.0)
+    (_, a), (_, b) = _twins(kc.seizure_probability, kc.seizure_probability_np, *args)
+    _same(a[0], b[0])
+    assert np.all((a[0] >= 0) & (a[0] <= 1))
+    seized = g.random((3, len(posts))) * (g.random((3, len(posts))) < 0.5)
+    args = (posts.inspections, posts.yield_kg, posts.evidence_kg, posts.base_inspections,
+            posts.agency_ptr, seized, g.random(len(posts)), g.random(effort.size), 0.2, 1.0,
+            0.3, 0.05)
+    (_, a), (_, b) = _twins(kc.learn, kc.learn_np, *args)
+    _same(a[:3], b[:3])
+    for first, last in zip(posts.agency_ptr[:-1], posts.agency_ptr[1:], strict=True):
+        before, after = posts.inspections[first:last], a[0][first:last]
+        assert after.sum() == pytest.approx(before.sum())   # the pool moves, it does not grow
+        assert np.abs(after - before).sum() / 2 <= 0.05 * before.sum() + 1e-9
+    route = g.integers(0, len(model.network.routes.names), 50)
+    routes = model.network.routes
+    for add in (False, True):
+        (_, a), (_, b) = _twins(kc.count_shipments, kc.count_shipments_np, posts.illicit_count,
+                                routes.post_ptr, routes.posts, route, add)
+        _same(a[0], b[0])
+    _same(kc.agency_shares(posts.inspections, posts.agency_ptr),
+          kc.agency_shares_np(posts.inspections, posts.agency_ptr))
+
+
+def test_regulator_kernels_match_twins():
+    g = np.random.default_rng(5)
+    un, here = g.random(10) < 0.6, g.random(10) < 0.3
+    progress, pending = g.random(10) * 0.9, g.integers(0, 9, 10).astype(float)
+    (due, a), (due_np, b) = _twins(kr.adoption_clocks, kr.adoption_clocks_np, progress,
+                                   pending, un, here, 0.3)
+    _same((due, *a[:2]), (due_np, *b[:2]))
+    assert due and np.all(a[0][~un | here] == 0)
+    args = (g.integers(0, 50, 9).astype(float), g.random(9) * 3, g.random(9) * 0.3,
+            g.random(9) * 40, 0.15, 20.0, 30.0, g.random(9) < 0.3)
+    (due, a), (due_np, b) = _twins(kr.un_evidence, kr.un_evidence_np, *args)
+    _same((due, *a[:2]), (due_np, *b[:2]))
+    (_, a), (_, b) = _twins(kr.watch, kr.watch_np, g.random(9), g.random(9), g.random(9) < 0.2,
+                            0.1)
+    _same(a[0], b[0])
+    controlled = g.random((8, 10)) < 0.5
+    candidate = g.random(9) < 0.7
+    _same(kr.first_uncontrolled(controlled, candidate),
+          kr.first_uncontrolled_np(controlled, candidate))
+
+
+def test_trade_kernels_match_twins(model):
+    g = np.random.default_rng(6)
+    network, chem, out = model.network, model.chemicals, model.week_outcome
+    n_buyers, n_entries = len(buyers(model)), len(network.entry_names)
+    _same(kt.deliveries(out.precursor_delivered_fe, out.finished_delivered_kg,
+                        out.fentanyl_delivered_kg, network.route_owner, network.route_entry,
+                        n_buyers, n_entries),
+          kt.deliveries_np(out.precursor_delivered_fe, out.finished_delivered_kg,
+                           out.fentanyl_delivered_kg, network.route_owner, network.route_entry,
+                           n_buyers, n_entries))
+    by_post = g.random((3, len(model.posts)))
+    _same(kt.seized_by_group(by_post, model.posts.seizure_group, 3),
+          kt.seized_by_group_np(by_post, model.posts.seizure_group, 3))
+    for values in (g.random(6), np.zeros(6)):
+        _same(kt.shares(values), kt.shares_np(values))
+    n = 300
+    kg, product = g.random(n), g.integers(0, chem.fentanyl, n)
+    route = g.integers(0, len(network.routes.names), n)
+    country = g.integers(0, len(model.controls.controlled), n)
+    args = (kg, product, route, country, chem.finished, model.controls.controlled,
+            network.route_entry, chem.fentanyl, n_entries)
+    _same(kt.trade_totals(*args), kt.trade_totals_np(*args))
+
+
+def _precursor_args(model):
+    makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
+    links, routes = model.links, network.routes
+    return (60, np.array([b.target_kg_per_week * 3 for b in buyers(model)]),
+            links.slots, links.count, links.finished_only, links.lost, 0.7,
+            makers.active, makers.country, makers.region, makers.mode, makers.chemical,
+            makers.compliance, makers.capacity_kg_per_week, makers.sanctioned,
+            makers.capacity_kg, makers.pressure, makers.chemical_controlled, makers.sales_kg,
+            np.linspace(0.1, 0.8, 8), 0.15, 0.2, chem.finished, chem.yield_kg_per_kg,
+            model.controls.controlled, network.precursor_route, routes.post_ptr, routes.posts,
+            routes.post_offset_weeks, routes.transit_weeks, network.route_entry,
+            len(network.entry_names), posts.country, posts.seize_prob, posts.illicit_count,
+            *model.pipeline.rings(), *PRECURSOR_FLOWS, *(rng.stream_key(5, s, 60)
+                                                          for s in range(4)))
+
+
+def test_precursor_week_matches_its_twin(model):
+    (out, a), (out_np, b) = _twins(kt.precursor_week, kt.precursor_week_np,
+                                   *_precursor_args(model))
+    assert out[0] == out_np[0] and out[0] > 10   # consignments inspected
+    assert out[1] == pytest.approx(out_np[1])
+    assert np.allclose(np.hstack([np.atleast_1d(x) for x in out[2]]),
+                       np.hstack([np.atleast_1d(x) for x in out_np[2]]))
+    for x, y in zip(a[2:], b[2:], strict=True):   # every array the week updates
+        if isinstance(x, np.ndarray):
+            assert np.allclose(x, y, equal_nan=True)
+
+
+def test_cartel_kernels_match_twins(model):
+    network, out = model.network, model.week_outcome
+    for n_labs, attempt, success in ((40, 0.3, 0.6), (0, 0.3, 0.6), (25, 1.0, 0.0)):
+        args = (n_labs, 2 * 2**20, KEY, rng.stream_key(5, 6, 8), attempt, success)
+        attempts, wins = kcart.lab_raids(*args)
+        assert (attempts, wins) == kcart.lab_raids_np(*args)
+        assert wins <= attempts <= n_labs
+    assert kcart.lab_raids(25, 0, KEY, KEY, 1.0, 0.0) == (25, 0)
+    g = np.random.default_rng(7)
+    entries = network.entry_route.shape[1]
+    for kg in (g.random(entries) * 5 * (g.random(entries) < 0.7), np.zeros(entries)):
+        loads = kcart.split_loads(kg, np.full(entries, 0.7), network.entry_route[1], 1)
+        _same(loads, kcart.split_loads_np(kg, np.full(entries, 0.7), network.entry_route[1], 1))
+        assert loads[1].sum() == pytest.approx(kg.sum()) and np.all(loads[1] <= 0.7 + 1e-12)
+    loss = np.where(network.entry_route[0] >= 0, 0.1, np.nan)
+    args = (loss, 0, network.route_owner, network.route_entry, out.fentanyl_seized_kg_route,
+            out.fentanyl_delivered_kg, 0.36, 0.02, 0.1)
+    (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
+    _same(a[0], b[0])
+    assert not np.array_equal(a[0], loss, equal_nan=True)
