@@ -335,7 +335,7 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
     else:
         pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)),
                                       mp_context=worker_context(),
-                                      initializer=_one_thread_per_process)
+                                      initializer=_worker_setup)
         try:
             futures = {pool.submit(run_kept, spec): spec for spec in specs}
             for future in cf.as_completed(futures):
@@ -363,11 +363,16 @@ def worker_context():
     return multiprocessing.get_context("fork")
 
 
-def _one_thread_per_process() -> None:
-    """Parallel processes each run their kernels on one thread: the cores are already shared
-    out (results do not depend on the thread count)."""
+def _worker_setup() -> None:
+    """Each worker runs its kernels on one thread: the cores are already shared out (results do
+    not depend on the thread count). A forked worker also drops the SIGTERM handler it
+    inherits (`sim.cli` turns SIGTERM into an interruption): like a spawned one, it ends at
+    once, and the pool with it."""
+    import signal
+
     import numba
 
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     numba.set_num_threads(1)
 
 

@@ -5,6 +5,9 @@ where that is safe."""
 import hashlib
 import io
 import json
+import os
+import signal
+import subprocess
 import sys
 import threading
 
@@ -14,7 +17,8 @@ import pytest
 
 from sim import ensemble
 from sim.ensemble import RunFileError, RunSpec, RunStore, decode, encode
-from tests.conftest import TINY
+from sim.folders import STOP_AT
+from tests.conftest import ROOT, TINY
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +94,30 @@ def test_workers_are_forked_only_without_other_threads_or_numbas_pool(monkeypatc
     assert context(1, False) == ("fork" if sys.platform == "linux" else "spawn")
     assert context(2, False) == "spawn"   # e.g. a progress bar's monitor, a Dask client
     assert context(1, True) == "spawn"    # kernels already ran on Numba's threads here
+
+
+def test_sigterm_with_forked_workers_keeps_finished_runs_and_ends(tmp_path):
+    """SIGTERM while two workers run: the study stops as with one worker (exit 143, the runs
+    saved so far kept, no report), and ends: the workers do not keep the parent's handler."""
+    out = tmp_path / "stopped"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "compare", str(TINY), "--replicates", "6",
+         "--weeks", "8", "--workers", "2", "--quiet", "--out", str(out)], cwd=ROOT,
+        env={**os.environ, STOP_AT: "runs:1:SIGTERM"}, capture_output=True, text=True,
+        timeout=600)
+    assert result.returncode == 143 and "--resume" in result.stderr, result.stderr
+    assert len(list((out / "runs").glob("*.npz"))) == 1 and not (out / "report.md").exists()
+
+
+def test_a_forked_worker_drops_the_parents_sigterm_handler():
+    import numba
+
+    threads = numba.get_num_threads()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)   # as `sim.cli` installs one
+    try:
+        ensemble._worker_setup()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert numba.get_num_threads() == 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        numba.set_num_threads(threads)
