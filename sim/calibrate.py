@@ -7,8 +7,9 @@ best screened point, capped at `max_evals` evaluations. Each candidate is run wi
 seeds (replicate r uses seed + r: common random numbers), so the objective is a deterministic
 function of the parameters: over every target, the sum over its years of the squared log
 error of the median over replicates of the model's annual total, plus the squared errors of
-its year-on-year log changes (so a plateau stays a plateau). Targets weigh alike: a 10% miss
-on seizures costs what a 10% miss on deaths does. Runs are stored one by one (`sim.ensemble`),
+its year-on-year log changes (so a plateau stays a plateau), each in units of the target's
+`scale` (the log error that counts as one unit: how closely the series can be expected to
+match). Runs are stored one by one (`sim.ensemble`),
 so `--resume` replays the same search without rerunning finished runs.
 """
 
@@ -44,10 +45,19 @@ from sim.study import _publish, check_scheduler, study_store  # noqa: E402
 SIGNIFICANT_DIGITS = 4        # candidates are rounded, so what is shipped is what was run
 SIMPLEX_STEP = 0.1            # initial Nelder-Mead step, as a share of each parameter's range
 LOW, HIGH = 5, 95             # percentiles of the model's band
-UNTARGETED = {                # column -> (how per year, scale, label)
+UNTARGETED = {                # column -> (how per year, scale, label): compared, never fitted
     "fentanyl_seized_kg": ("sum", 1.0, "fentanyl seized by US agencies (kg pure/year)"),
+    "fentanyl_seized_mx_kg": ("sum", 1.0, "fentanyl seized in Mexico, labs included (kg pure/year)"),
     "route_share_mail_express": ("mean", 1.0, "share of fentanyl sent north by mail/express"),
     "fentanyl_to_us_kg": ("sum", 1e-3, "pure fentanyl reaching US retail (t/year)"),
+    "pill_mg_mean": ("mean", 1.0, "mg fentanyl per counterfeit pill"),
+    "pills_ge_2mg_share": ("mean", 1.0, "share of counterfeit pills with at least 2 mg"),
+    "fentanyl_purity": ("mean", 1.0, "pure share of retail powder by weight"),
+    "pill_share_of_fentanyl": ("mean", 1.0, "share of pure kg sold as counterfeit pills"),
+    "retail_price_usd_per_mg": ("mean", 1.0, "retail price (US$/mg pure)"),
+    "cartel_revenue_usd": ("sum", 1e-6, "cartels' wholesale revenue (US$ million/year)"),
+    "users_in_treatment": ("mean", 1.0, "people on medication for opioid use disorder"),
+    "overdose_deaths": ("sum", 1.0, "all opioid overdose deaths (people/year)"),
 }
 
 
@@ -135,11 +145,12 @@ class Fit:
     def score(self, values: dict) -> float:
         """Over the targets, squared log errors of the yearly medians, plus those of their
         year-on-year changes (the difference of consecutive log errors), so the fit holds each
-        curve's shape (a plateau stays a plateau), not only its levels."""
+        curve's shape (a plateau stays a plateau), not only its levels; each target's errors
+        in units of its `scale`."""
         total = 0.0
         for target, observed in self.observed.items():
             median = self.target_runs(values, target).median()
-            errors = np.log(np.maximum(median.to_numpy(), 1.0) / observed.to_numpy())
+            errors = np.log(np.maximum(median.to_numpy(), 1.0) / observed.to_numpy()) / target.scale
             total += float((errors ** 2).sum() + (np.diff(errors) ** 2).sum())
         return total
 

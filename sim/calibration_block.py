@@ -13,13 +13,12 @@ series the model is fitted to. Checked when the scenario loads (errors name file
           metric: fentanyl_seized_gross_kg                # model kg/week, summed by fiscal year
           years: [2017, 2023]
           period: fiscal                                  # October-September; file column fiscal_year
+          scale: 0.25                                     # log error counted as one unit (default 1)
       free:
         - {path: users.overdose_hazard_per_use, low: 5.0e-5, high: 3.0e-4, source: "..."}
       priors:                   # `calibrate --method posterior` only: sampled with `free`
         - {path: cartels.supplier_search_prob, low: 0.5, high: 8.0, source: "..."}
         - {path: policies.*.institute_penalty, low: 0.1, high: 0.7, source: "..."}
-      observation_error:        # `--method posterior`: log-scale error sd of a target's years
-        fentanyl_seized_gross_kg: 0.25
 """
 
 from __future__ import annotations
@@ -33,13 +32,10 @@ from sim.parameter_paths import parameter_range
 from sim.validation import Source, check_keys, check_number, fail, suggest
 
 TARGET_KEYS = ("file", "column", "metric", "years")
-OPTIONAL_TARGET_KEYS = ("period",)
+OPTIONAL_TARGET_KEYS = ("period", "scale")
 FREE_KEYS = ("path", "low", "high", "source")
 PERIODS = {"calendar": "year", "fiscal": "fiscal_year"}   # period -> the file's year column
 FISCAL_YEAR_FIRST_MONTH = 10   # US federal fiscal year Y runs October Y-1 to September Y
-# The posterior's observation error: the standard deviation of ln(observed / model median) in
-# one year of a target that `observation_error:` does not name (docs/uncertainty.md argues it)
-DEFAULT_LOG_ERROR = 0.1
 
 
 @dataclass(frozen=True)
@@ -53,6 +49,8 @@ class Target:
     first_year: int
     last_year: int
     period: str = "calendar"
+    scale: float = 1.0   # the log error that counts as one unit in the objective
+
 
     @property
     def years(self) -> list[int]:
@@ -86,21 +84,16 @@ class FreeParameter:
 @dataclass(frozen=True)
 class CalibrationSpec:
     """The free parameters and the observed series the model is fitted to, together; the
-    posterior also samples `priors` and weighs each target's log errors by its
-    `observation_error` (metric -> sd of ln(observed / model) in a year)."""
+    posterior also samples `priors`."""
 
     free: tuple[FreeParameter, ...]
     targets: tuple[Target, ...]
     priors: tuple[FreeParameter, ...] = ()
-    observation_error: tuple[tuple[str, float], ...] = ()
 
     @property
     def sampled(self) -> tuple[FreeParameter, ...]:
         """What the posterior is over: the free parameters, then the priors."""
         return self.free + self.priors
-
-    def log_error(self, target: Target) -> float:
-        return dict(self.observation_error).get(target.metric, DEFAULT_LOG_ERROR)
 
     @property
     def last_year(self) -> int:
@@ -147,6 +140,7 @@ def _check_target(target, source: Source, path: tuple) -> Target:
     if period not in PERIODS:
         fail(source, path + ("period",), f"expected one of {', '.join(PERIODS)}, got {period!r}")
     year_column = PERIODS[period]
+    scale = check_number(target.get("scale", 1.0), float, source, path + ("scale",), 1e-3, 1e3)
     file = Path(target["file"]) if isinstance(target["file"], str) else None
     if file is None or not file.is_file():
         fail(source, path + ("file",), f"expected an existing CSV file, got {target['file']!r}")
@@ -174,7 +168,7 @@ def _check_target(target, source: Source, path: tuple) -> Target:
     missing = [y for y in range(first, last + 1) if y not in have]
     if missing:
         fail(source, path + ("years",), f"{file} has no {column} for {missing}")
-    return Target(file, column, metric, first, last, period)
+    return Target(file, column, metric, first, last, period, scale)
 
 
 def _check_targets(block, source: Source) -> tuple[Target, ...]:
@@ -231,19 +225,6 @@ def _check_free(free, source: Source, key: str = "free", policies=(), taken=()
     return tuple(out)
 
 
-def _check_errors(errors, targets: tuple[Target, ...], source: Source
-                  ) -> tuple[tuple[str, float], ...]:
-    """`observation_error:` {metric of a target: sd of its log errors, > 0}."""
-    here = ("calibration", "observation_error")
-    if not isinstance(errors, dict) or not errors:
-        fail(source, here, "expected a mapping of target metrics to the standard deviation of "
-             "ln(observed / model) in a year, e.g. {synthetic_opioid_deaths: 0.1}")
-    metrics = list(dict.fromkeys(t.metric for t in targets))
-    check_keys(errors, metrics, source, here)
-    return tuple((m, check_number(v, float, source, here + (m,), 1e-3, 10.0))
-                 for m, v in errors.items())
-
-
 def check_calibration(block, source: Source, policies=()) -> CalibrationSpec | None:
     """Validate a merged `calibration:` block (`policies`: the scenario's, which `priors:` may
     name fields of); None when the scenario has none."""
@@ -251,12 +232,9 @@ def check_calibration(block, source: Source, policies=()) -> CalibrationSpec | N
         return None
     if not isinstance(block, dict):
         fail(source, ("calibration",), "expected a mapping with 'targets' and 'free'")
-    check_keys(block, ("target", "targets", "free", "priors", "observation_error"), source,
-               ("calibration",))
+    check_keys(block, ("target", "targets", "free", "priors"), source, ("calibration",))
     targets = _check_targets(block, source)
     free = _check_free(block.get("free"), source)
     priors = (_check_free(block["priors"], source, "priors", policies, [p.path for p in free])
               if "priors" in block else ())
-    errors = (_check_errors(block["observation_error"], targets, source)
-              if "observation_error" in block else ())
-    return CalibrationSpec(free, targets, priors, errors)
+    return CalibrationSpec(free, targets, priors)

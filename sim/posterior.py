@@ -59,7 +59,7 @@ class PosteriorStudy:
         self.targets = spec.targets
         self.likelihood = Likelihood(
             np.log(np.concatenate([fit.observed[t].to_numpy() for t in self.targets])),
-            np.concatenate([np.full(len(t.years), spec.log_error(t)) for t in self.targets]))
+            np.concatenate([np.full(len(t.years), t.scale) for t in self.targets]))   # sd
         self.points: list[np.ndarray] = []     # unit-cube points run, by stage
         self.outputs: list[np.ndarray] = []
         self.stages: list[str] = []
@@ -151,7 +151,7 @@ def predictive_table(study: PosteriorStudy, checked: dict, seed: int) -> pd.Data
     rows, start = [], 0
     for target in study.targets:
         runs = checked[target].to_numpy()
-        sd = study.fit.spec.log_error(target)
+        sd = target.scale
         noisy = runs[None] * np.exp(rng.normal(0, sd, (NOISE_DRAWS, *runs.shape)))
         noisy = noisy.reshape(-1, runs.shape[1])
         for j, year in enumerate(target.years):
@@ -301,8 +301,8 @@ def calibrate_posterior(scenario, replicates: int = 3, seed: int | None = None,
             "target year's log median over a Latin hypercube design and refinement runs; MCMC "
             "on the emulator (emcee, differential-evolution moves)",
             "versions": _versions(), "likelihood": "independent normal log errors per target "
-            "year, variance = observation_error^2 + emulator variance",
-            "targets": [{"target": t.label, "observation_error": spec.log_error(t)}
+            "year, variance = (the target's scale)^2 + emulator variance",
+            "targets": [{"target": t.label, "observation_error_sd": t.scale}
                         for t in spec.targets],
             "parameters": [{**vars(p), "kind": "free" if p in spec.free else "prior"}
                            for p in spec.sampled],

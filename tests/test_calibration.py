@@ -1,5 +1,7 @@
-"""Calibration: the shipped baseline reproduces US synthetic-opioid deaths 2016-2023 through its
-rules, and `run.py calibrate` fits, writes its outputs, resumes and refuses bad input."""
+"""Calibration: the shipped baseline reproduces US synthetic-opioid deaths 2016-2023 and CBP's
+gross fentanyl seizures FY2019-FY2023 through its rules (a regression guard, not validation:
+both series were fitted), and `run.py calibrate` fits, writes its outputs, resumes and refuses
+bad input."""
 
 from __future__ import annotations
 
@@ -19,18 +21,24 @@ from sim.policies import POLICY_TYPES, Levers
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 OBSERVED = ROOT / "data" / "observed" / "us_overdose_deaths.csv"
-TOLERANCE = 0.15
+SEIZURES = ROOT / "data" / "observed" / "cbp_fentanyl_seizures.csv"
+DEATHS_TOLERANCE = 0.10     # every year 2016-2023
+SEIZURES_TOLERANCE = 0.25   # every fiscal year 2019-2023
 
 
 @pytest.fixture(scope="module")
-def baseline_fit(tmp_path_factory) -> pd.DataFrame:
-    """The shipped baseline, 2016-2023, 8 replicates (seeds 42-49) on 2 processes: year,
-    observed and model median of annual synthetic-opioid deaths (people/year)."""
+def baseline_table(tmp_path_factory) -> pd.DataFrame:
+    """The shipped baseline, 2016-2023, 8 replicates (seeds 42-49) on 2 processes: per target
+    and year, observed and the model's median over replicates."""
     fit = shipped_fit(BASELINE, 8, 2, tmp_path_factory.mktemp("baseline_runs"))
     assert fit.weeks == 417 and fit.seeds == list(range(42, 50))
-    assert [t.column for t in fit.spec.targets][0] == "synthetic_opioid_deaths_t404"
-    table = fit_table(fit, {})
-    return table[table["metric"] == "synthetic_opioid_deaths"].set_index("year")
+    return fit_table(fit, {})
+
+
+@pytest.fixture
+def baseline_fit(baseline_table) -> pd.DataFrame:
+    """Synthetic-opioid deaths (people/year) by calendar year."""
+    return baseline_table[baseline_table["metric"] == "synthetic_opioid_deaths"].set_index("year")
 
 
 @pytest.fixture
@@ -38,12 +46,21 @@ def baseline_median(baseline_fit) -> pd.Series:
     return baseline_fit["model_median"]
 
 
-def test_baseline_median_deaths_within_15_percent_of_observed_2017_to_2023(baseline_fit):
+def test_baseline_median_deaths_within_10_percent_of_nchs_2016_to_2023(baseline_fit):
     observed = pd.read_csv(OBSERVED).set_index("year")["synthetic_opioid_deaths_t404"]
     assert (baseline_fit["observed"] == observed.loc[2016:2023]).all()
     errors = {year: baseline_fit["model_median"][year] / observed[year] - 1
-              for year in range(2017, 2024)}
-    assert all(abs(e) <= TOLERANCE for e in errors.values()), errors
+              for year in range(2016, 2024)}
+    assert all(abs(e) <= DEATHS_TOLERANCE for e in errors.values()), errors
+
+
+def test_baseline_gross_seizures_within_25_percent_of_cbp_fy2019_to_fy2023(baseline_table):
+    rows = baseline_table[baseline_table["metric"] == "fentanyl_seized_gross_kg"]
+    assert set(rows["period"]) == {"fiscal"}
+    seized = rows.set_index("year")
+    observed = pd.read_csv(SEIZURES).set_index("fiscal_year")["fentanyl_seized_kg"]
+    errors = {year: seized["model_median"][year] / observed[year] - 1 for year in range(2019, 2024)}
+    assert all(abs(e) <= SEIZURES_TOLERANCE for e in errors.values()), errors
 
 
 def test_baseline_deaths_rise_2016_to_2021_then_plateau(baseline_median):
@@ -52,8 +69,8 @@ def test_baseline_deaths_rise_2016_to_2021_then_plateau(baseline_median):
     assert d[2016] < d[2017] < d[2019] < d[2020] < d[2021], d.to_dict()
     rise = (d[2021] / d[2016]) ** (1 / 5) - 1                           # per year, 2016-2021
     for year in (2022, 2023):                # a plateau: yearly change within the level
-        change = d[year] / d[year - 1] - 1  # test's 15%, and under half the earlier rise
-        assert abs(change) < min(TOLERANCE, rise / 2), (year, change, rise, d.to_dict())
+        change = d[year] / d[year - 1] - 1  # 15%, and under half the earlier rise
+        assert abs(change) < min(0.15, rise / 2), (year, change, rise, d.to_dict())
 
 
 def test_pandemic_disruption_cuts_naloxone_and_treatment_entry():

@@ -18,9 +18,9 @@ from tests.conftest import DATA, ROOT
 GOLDEN = {
     # (scenario file, weeks, seed): sha256 of timeseries.csv
     (DATA / "small.yaml", 60, 3):
-        "6a16985f36d424dcfbee1d52ab0aad5d6b0e870e9ee107d18299eb97040e85f8",
+        "0e1431cb65ba60f693ca3942d72b38ff080ede02e7dbc98faa572dd66b291197",
     (ROOT / "scenarios" / "baseline.yaml", 30, 11):
-        "5aa8ff39e5b2f7d74ac81f8c9ebc06ccb606807e07a1953605b96d7ca8f77c11",
+        "21ffaa7784890875069d9ca189af598a6357ad8c742a4395c348fcfe4b270735",
 }
 
 
