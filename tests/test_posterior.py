@@ -239,3 +239,13 @@ def test_the_same_posterior_on_one_process_and_on_a_dask_cluster(synthetic, tmp_
         remote = calibrate_posterior(synthetic, scheduler=address, out=tmp_path / "dask", **options)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
     assert (tmp_path / "dask" / "posterior.csv").is_file()
+
+
+def test_draws_come_from_every_walker_at_steps_spread_over_the_chain():
+    from sim.emulator import Chain
+
+    steps, walkers = 100, 8
+    samples = np.stack(np.meshgrid(np.arange(steps), np.arange(walkers), indexing="ij"), -1)
+    draws = Chain(samples.astype(float), 0.3, np.ones(2)).thinned(16)
+    assert sorted(draws[:, 1]) == sorted(list(range(walkers)) * 2)     # every walker, twice
+    assert set(draws[:, 0]) == {0, steps - 1}                         # first and last step
