@@ -139,9 +139,11 @@ class Chain:
         return steps * walkers / np.maximum(self.autocorr_steps, 1.0)
 
     def thinned(self, n: int) -> np.ndarray:
-        """`n` samples spread evenly over the chain (steps, then walkers)."""
-        flat = self.flat
-        return flat[np.linspace(0, len(flat) - 1, n).round().astype(int)]
+        """`n` samples: every walker at steps spread evenly over the chain (consecutive steps
+        of one walker are correlated; walkers at steps far apart are nearly independent)."""
+        steps, walkers, _ = self.samples.shape
+        chosen = np.linspace(0, steps - 1, min(steps, -(-n // walkers))).round().astype(int)
+        return self.samples[chosen].reshape(-1, self.samples.shape[-1])[:n]
 
 
 def sample(log_prob, start: np.ndarray, steps: int, seed: int) -> Chain:

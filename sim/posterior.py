@@ -59,7 +59,7 @@ class PosteriorStudy:
         self.targets = spec.targets
         self.likelihood = Likelihood(
             np.log(np.concatenate([fit.observed[t].to_numpy() for t in self.targets])),
-            np.concatenate([np.full(len(t.years), spec.log_error(t)) for t in self.targets]))
+            np.concatenate([np.full(len(t.years), spec.log_error(t)) for t in self.targets]))   # sd
         self.points: list[np.ndarray] = []     # unit-cube points run, by stage
         self.outputs: list[np.ndarray] = []
         self.stages: list[str] = []
@@ -302,7 +302,7 @@ def calibrate_posterior(scenario, replicates: int = 3, seed: int | None = None,
             "on the emulator (emcee, differential-evolution moves)",
             "versions": _versions(), "likelihood": "independent normal log errors per target "
             "year, variance = observation_error^2 + emulator variance",
-            "targets": [{"target": t.label, "observation_error": spec.log_error(t)}
+            "targets": [{"target": t.label, "observation_error_sd": spec.log_error(t)}
                         for t in spec.targets],
             "parameters": [{**vars(p), "kind": "free" if p in spec.free else "prior"}
                            for p in spec.sampled],

@@ -40,6 +40,7 @@ def synthetic(tmp_path_factory):
         folder / "observed.csv", index=False)
     block = {"target": {"file": "observed.csv", "column": "deaths", "metric": "overdose_deaths",
                         "years": [2016, 2017]},
+             "observation_error": {"overdose_deaths": 0.1},     # the likelihood's error sd
              "free": [PRIOR], "priors": [IGNORED]}
     path = folder / "synthetic.yaml"
     path.write_text(yaml.safe_dump({"extends": str(TINY), "calibration": block}))
@@ -198,30 +199,26 @@ def test_every_policy_field_override_sets_the_field_of_each_policy_that_has_it(s
         scenario.with_overrides({"policies.*.cooperation_boost": 0.1})
 
 
-@pytest.mark.parametrize("priors, errors, key, message", [
-    ([{**IGNORED, "path": "policies.*.institute_penalty", "low": 0.1, "high": 0.6}], None,
-     None, None),
+@pytest.mark.parametrize("priors, key, message", [
+    ([{**IGNORED, "path": "policies.*.institute_penalty", "low": 0.1, "high": 0.6}], None, None),
     ([{**IGNORED, "path": "policies.second.institute_penalty", "high": 0.6, "low": 0.1}], None,
-     None, None),
-    ([{**IGNORED, "path": "policies.nope.institute_penalty"}], None, "calibration.priors.0.path",
+     None),
+    ([{**IGNORED, "path": "policies.nope.institute_penalty"}], "calibration.priors.0.path",
      "no policy with id 'nope'"),
-    ([{**IGNORED, "path": "policies.*.institute", "low": 0, "high": 1}], None,
+    ([{**IGNORED, "path": "policies.*.institute", "low": 0, "high": 1}],
      "calibration.priors.0.path", "not a real-valued field"),
-    ([{**IGNORED, "path": "policies.*.institute_penalty", "low": 0.1, "high": 2.0}], None,
+    ([{**IGNORED, "path": "policies.*.institute_penalty", "low": 0.1, "high": 2.0}],
      "calibration.priors.0.high", "out of range"),
-    ([PRIOR], None, "calibration.priors.0.path", "listed twice (also under free:)"),
-    ([IGNORED], {"deaths": 0.1}, "calibration.observation_error.deaths", "unknown key"),
-    ([IGNORED], {"overdose_deaths": 0}, "calibration.observation_error.overdose_deaths",
-     "out of range"),
+    ([PRIOR], "calibration.priors.0.path", "listed twice (also under free:)"),
+    ([{**IGNORED, "sourse": "x"}], "calibration.priors.0.sourse", "Did you mean"),
+    ([], "calibration.priors", "non-empty list"),
 ])
-def test_priors_and_observation_errors_are_checked(scenario_file, tmp_path, priors, errors, key,
-                                                    message):
+def test_priors_are_checked_as_free_parameters_are(scenario_file, tmp_path, priors, key,
+                                                   message):
     observed = tmp_path / "observed.csv"
     observed.write_text("year,deaths\n2016,3000\n")
     block = {"target": {"file": str(observed), "column": "deaths", "metric": "overdose_deaths",
                         "years": [2016, 2016]}, "free": [PRIOR], "priors": priors}
-    if errors is not None:
-        block["observation_error"] = errors
     path = scenario_file(policies=SANCTIONS, calibration=block)
     if key is None:
         spec = load_scenario(path).calibration
@@ -243,3 +240,13 @@ def test_the_same_posterior_on_one_process_and_on_a_dask_cluster(synthetic, tmp_
         remote = calibrate_posterior(synthetic, scheduler=address, out=tmp_path / "dask", **options)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
     assert (tmp_path / "dask" / "posterior.csv").is_file()
+
+
+def test_draws_come_from_every_walker_at_steps_spread_over_the_chain():
+    from sim.emulator import Chain
+
+    steps, walkers = 100, 8
+    samples = np.stack(np.meshgrid(np.arange(steps), np.arange(walkers), indexing="ij"), -1)
+    draws = Chain(samples.astype(float), 0.3, np.ones(2)).thinned(16)
+    assert sorted(draws[:, 1]) == sorted(list(range(walkers)) * 2)     # every walker, twice
+    assert set(draws[:, 0]) == {0, steps - 1}                         # first and last step
