@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.config import Scenario, check_override, thaw
 from sim.exploration import is_whole, table_default
+from sim.parameter_paths import EVERY_POLICY
 from sim.validation import ScenarioError, Source, fail, read_file
 
 
@@ -148,9 +149,13 @@ def posterior_support(frame: pd.DataFrame, file: Path) -> dict[str, tuple[float,
 
 
 def _policy_field(scenarios: list[Scenario], path: str):
-    """The policy records with the id of `policies.<id>.<field>`, and the field's value in
-    the first (None when no scenario has the policy or the field)."""
+    """The policy records with the id of `policies.<id>.<field>` (with `*`: the policies that
+    have the field, `sim.parameter_paths`), and the field's value in the first (None when no
+    scenario has the policy or the field)."""
     _, pid, name = (path.split(".", 2) + ["", ""])[:3]
+    if pid == EVERY_POLICY:
+        having = [p for s in scenarios for p in s.policies if hasattr(p, name)]
+        return having, getattr(having[0], name) if having else None
     records = [r for s in scenarios for r in thaw(s.resolved).get("policies", [])
                if r.get("id") == pid]
     return records, next((r[name] for r in records if name in r), None)
@@ -191,7 +196,8 @@ def _uncertain(scenarios: list[Scenario], path: str, span: tuple | None, where: 
     if path.startswith("policies."):
         records, default = _policy_field(scenarios, path)
         if not records:
-            fail(where, (path,), "no scenario of the study has a policy with this id")
+            fail(where, (path,), "no scenario of the study has a policy with this id (or, "
+                 "for policies.*.<field>, with this field)")
         whole = isinstance(default, int) and not isinstance(default, bool)
     else:
         check_override(path, table_default(path), where)   # an unknown path fails by name

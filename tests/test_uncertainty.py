@@ -231,3 +231,18 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, monkeypatch, capsys, bad
     assert status == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_baseline_posterior_can_be_sampled_with_its_every_policy_fields():
+    """The shipped posterior moves `policies.*.<field>` (a field of every policy that has it):
+    a study samples it where a scenario has such a policy and refuses it where none has."""
+    from sim.config import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    posterior = root / "scenarios" / "baseline_posterior.csv"
+    baseline = load_scenario(root / "scenarios" / "baseline.yaml")
+    uncertain = {u.path: u for u in uncertain_parameters([baseline], posterior=posterior)}
+    penalty = uncertain["policies.*.institute_penalty"]
+    assert 0.1 <= penalty.low < penalty.high <= 0.7     # within the prior's range
+    with pytest.raises(ScenarioError, match="with this field"):
+        uncertain_parameters([load_scenario(TINY)], "policies.*.institute_penalty=0.1:0.7")
