@@ -13,17 +13,16 @@ the default is its parameters.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, check_override, thaw
 from sim.exploration import is_whole, table_default
 from sim.parameter_paths import EVERY_POLICY
-from sim.validation import ScenarioError, Source, fail, read_file
+from sim.posterior_file import Posterior, read_posterior
+from sim.validation import ScenarioError, Source, fail
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,6 @@ PLAUSIBLE = {
         0.21, 0.37, "Sordo et al., BMJ 2017: overdose mortality 4.8 (methadone) to 2.7 "
         "(buprenorphine) times lower on MOUD; default 0.3"),
 }
-MAX_POSTERIOR_BYTES = 256 * 2**20
 
 
 def parse_parameters(text: str | list | dict | None) -> dict[str, tuple | None]:
@@ -107,43 +105,15 @@ def parse_parameters(text: str | list | dict | None) -> dict[str, tuple | None]:
     return out
 
 
-def read_posterior(path: Path) -> pd.DataFrame:
-    """A posterior as CSV (`run.py calibrate --method posterior` writes posterior.csv): one row
-    per draw, a `weight` column and a column per parameter (dotted paths; other columns, e.g. a
-    draw number, are left out). Read as data only; refused with its name if malformed."""
-    data = read_file(Path(path), "posterior CSV file", MAX_POSTERIOR_BYTES)
-    try:
-        frame = pd.read_csv(io.BytesIO(data))
-    except (ValueError, pd.errors.ParserError) as err:
-        raise ScenarioError(f"{path}: not a CSV file ({err})") from None
-    if "weight" not in frame.columns:
-        raise ScenarioError(f"{path}: expected a 'weight' column beside the parameters' columns; "
-                            f"its columns: {', '.join(map(str, frame.columns))}")
-    columns = [c for c in frame.columns if "." in str(c)]
-    if not columns:
-        raise ScenarioError(f"{path}: expected parameter columns (dotted paths, e.g. "
-                            "users.overdose_hazard_per_use) beside 'weight'")
-    frame = frame[columns + ["weight"]].copy()
-    for column in frame.columns:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any() or not np.isfinite(values).all():
-            row = int(np.flatnonzero(~np.isfinite(values.fillna(np.inf)))[0]) + 2
-            raise ScenarioError(f"{path}:{row}: {column}: expected a finite number")
-        frame[column] = values
-    if (frame["weight"] < 0).any() or frame["weight"].sum() <= 0:
-        raise ScenarioError(f"{path}: weight: expected weights >= 0 with a positive sum")
-    return frame
-
-
-def posterior_support(frame: pd.DataFrame, file: Path) -> dict[str, tuple[float, float]]:
-    """{path: (smallest, largest value among draws of positive weight)}."""
-    drawn = frame[frame["weight"] > 0]
+def posterior_support(posterior: Posterior) -> dict[str, tuple[float, float]]:
+    """{path: (smallest, largest value among the posterior's draws of positive weight)}."""
+    drawn = posterior.values[posterior.weights > 0]
     support = {}
-    for column in frame.columns.drop("weight"):
-        low, high = float(drawn[column].min()), float(drawn[column].max())
+    for column, values in zip(posterior.parameters, drawn.T, strict=True):
+        low, high = float(values.min()), float(values.max())
         if not low < high:
-            raise ScenarioError(f"{file}: {column}: every draw has the value {low:g}; a study "
-                                "samples a range (leave it out with --parameters)")
+            raise ScenarioError(f"{posterior.file}: {column}: every draw has the value {low:g}; "
+                                "a study samples a range (leave it out with --parameters)")
         support[column] = (low, high)
     return support
 
@@ -173,7 +143,9 @@ def uncertain_parameters(scenarios: list[Scenario], parameters=None, posterior: 
     every scenario that has them; `parameters` as `parse_parameters` takes them. An error names
     where the parameter came from: --parameters, or the posterior file."""
     chosen = parse_parameters(parameters)
-    support = posterior_support(read_posterior(posterior), posterior) if posterior else {}
+    policies = [p for s in scenarios for p in s.policies]
+    support = posterior_support(read_posterior(posterior, policies, "--posterior")
+                                ) if posterior else {}
     where = Source(Path("--parameters" if chosen or not posterior else str(posterior)))
     spec = scenarios[0].calibration
     prior = {f.path: (f.low, f.high, f.source) for f in (spec.free if spec else ())}
