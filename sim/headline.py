@@ -26,13 +26,16 @@ def rounded(value: float, digits: int = 3) -> str:
 @dataclass(frozen=True)
 class Headline:
     """Deaths averted by `scenario` against `first` over `window` (people; positive: fewer
-    deaths), per paired replicate: median, 95% interval of the mean (Student t), and the share
-    of paired replicates with fewer deaths."""
+    deaths), per paired replicate: the mean and its 95% interval (Student t), the median, and
+    the share of paired replicates with fewer deaths. The mean leads: it is what the interval
+    is of (paired differences are often skewed, and a median can then lie outside the mean's
+    interval)."""
 
     scenario: str
     first: str
     window: str
     replicates: int
+    mean: float
     median: float
     low: float
     high: float
@@ -54,11 +57,14 @@ class Headline:
         return f"{rounded(-low)} added to {rounded(high)} averted"
 
     def words(self) -> str:
-        verb = "averts" if self.median >= 0 else "adds"
+        verb = "averts" if self.mean >= 0 else "adds"
         lower = round(self.prob_lower * self.replicates)
-        text = (f"{self.scenario} {verb} {rounded(abs(self.median))} deaths against {self.first}"
-                f" ({self.window}), 95% interval of the mean {self.interval()}; deaths are lower "
-                f"in {lower} of {self.replicates} paired replicates ({self.prob_lower:.0%})")
+        median = (f"{rounded(self.median)} averted" if self.median >= 0
+                  else f"{rounded(-self.median)} added")
+        text = (f"{self.scenario} {verb} {rounded(abs(self.mean))} deaths on average against "
+                f"{self.first} ({self.window}), 95% interval of the mean {self.interval()}; "
+                f"median {median}; deaths are lower in {lower} of {self.replicates} paired "
+                f"replicates ({self.prob_lower:.0%})")
         if self.replicates < 2:
             return text + " - not robust: one replicate gives no interval"
         return text + ("" if self.robust else " - not robust: the interval crosses zero")
@@ -70,19 +76,20 @@ def headlines(table: pd.DataFrame) -> list[Headline]:
     window = table["window"].iloc[-1]
     rows = table[(table["window"] == window) & (table["metric"] == HEADLINE)]
     first = rows["scenario"].iloc[0]
-    return [Headline(r.scenario, first, window, int(r.replicates), -r.diff_median,
-                     -r.diff_ci95_high, -r.diff_ci95_low, float(r.prob_lower))
+    return [Headline(r.scenario, first, window, int(r.replicates), -r.diff_mean,
+                     -r.diff_median, -r.diff_ci95_high, -r.diff_ci95_low, float(r.prob_lower))
             for r in rows.iloc[1:].itertuples()]
 
 
-COLUMNS = ("scenario", "deaths averted (median)", "95% interval of the mean",
-           "probability deaths are lower", "robust?")
+COLUMNS = ("scenario", "deaths averted (mean)", "95% interval of the mean",
+           "median of replicates", "probability deaths are lower", "robust?")
 
 
 def cells(headline: Headline) -> list[str]:
     """The headline as a row of `COLUMNS`."""
-    return [headline.scenario, rounded(headline.median), headline.interval(),
-            f"{headline.prob_lower:.0%}", "yes" if headline.robust else "not robust"]
+    return [headline.scenario, rounded(headline.mean), headline.interval(),
+            rounded(headline.median), f"{headline.prob_lower:.0%}",
+            "yes" if headline.robust else "not robust"]
 
 
 def too_few(replicates: int) -> str | None:

@@ -85,8 +85,9 @@ def time_figure(report: ReportInput, metric: str, path: Path) -> Path:
 
 
 def difference_figure(table: pd.DataFrame, window: str, metric: str, path: Path) -> Path:
-    """One metric's paired difference of each scenario from the first over a window: median
-    (dot), 95% interval of the mean (thick bar) and 5-95% of replicates (thin bar)."""
+    """One metric's paired difference of each scenario from the first over a window: mean
+    (diamond) with its 95% interval (thick bar), median (dot) and 5-95% of replicates (thin
+    bar)."""
     rows = table[(table["window"] == window) & (table["metric"] == metric)]
     first = rows["scenario"].iloc[0]
     rows = rows.iloc[1:][::-1]           # the second scenario at the top
@@ -96,7 +97,8 @@ def difference_figure(table: pd.DataFrame, window: str, metric: str, path: Path)
               label="5-95% of replicates")
     ax.hlines(y, rows["diff_ci95_low"], rows["diff_ci95_high"], color="C0", lw=5,
               label="95% interval of the mean")
-    ax.plot(rows["diff_median"], y, "o", color="k", ms=5, label="median")
+    ax.plot(rows["diff_mean"], y, "D", color="w", mec="C0", ms=6, label="mean")
+    ax.plot(rows["diff_median"], y, "o", color="k", ms=4, label="median")
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(y, rows["scenario"])
     ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -136,10 +138,11 @@ def headline_blocks(report: ReportInput) -> list[tuple]:
     first = rows[0].first
     return [("h2", f"Headline: deaths averted against {first}, {window}"),
             ("p", f"Deaths averted: {first}'s overdose deaths minus the scenario's over {window}, "
-                  "per paired replicate, in people; positive means fewer deaths. Median of the "
-                  "replicates; 95% interval of the mean (Student t); probability that deaths "
-                  "are lower: the share of paired replicates in which they are. Not robust: "
-                  "the interval crosses zero."),
+                  "per paired replicate, in people; positive means fewer deaths. The mean of the "
+                  "replicates and its 95% interval (Student t); the median beside it (the two "
+                  "differ where some replicates' differences are far larger than most); "
+                  "probability that deaths are lower: the share of paired replicates in which "
+                  "they are. Not robust: the interval crosses zero."),
             ("table", list(COLUMNS), [cells(h) for h in rows]),
             ("ul", [h.words() for h in rows])]
 
