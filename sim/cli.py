@@ -34,8 +34,9 @@ EXIT_BAD_INPUT = 2
 COMMANDS = ("run", "validate", "compare", "sweep", "calibrate", "sensitivity", "discover",
             "profile", "demo", "lesson", "classroom")
 STUDIES = ("compare", "sweep", "calibrate", "sensitivity", "discover")   # keep runs in --out
-TABLE_ROWS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
-              "fentanyl_seized_mx_kg", "precursor_shipped_kg", "precursor_seized_kg",
+TABLE_ROWS = ("overdose_deaths", "synthetic_opioid_deaths", "fentanyl_to_us_kg",
+              "fentanyl_seized_kg", "fentanyl_seized_gross_kg", "fentanyl_seized_mx_kg",
+              "precursor_shipped_kg", "precursor_seized_kg",
               "cartel_revenue_usd", "retail_price_usd_per_mg", "china_cooperation",
               "users_active", "users_in_treatment")
 

@@ -13,7 +13,8 @@ from scipy import stats
 from sim.metrics import HOW, UNITS
 from sim.validation import ScenarioError
 
-DEFAULT_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
+DEFAULT_METRICS = ("overdose_deaths", "synthetic_opioid_deaths", "fentanyl_to_us_kg",
+                   "fentanyl_seized_kg", "fentanyl_seized_gross_kg",
                    "fentanyl_seized_mx_kg", "precursor_shipped_kg", "retail_price_usd_per_mg",
                    "china_cooperation", "cartel_revenue_usd", "users_in_treatment")
 LOW, HIGH = 5, 95

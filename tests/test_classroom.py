@@ -194,6 +194,12 @@ def test_charts_spec_has_run_and_reference_lines():
     assert runs == {"this run", "without your levers"}
     assert max(row["year"] for row in deaths if row["run"] == "this run") < 2016.3
     assert len(spec["concat"]) == 6
+    # the deaths panel: all opioid deaths solid, fentanyl's and its analogs' (a part) dashed
+    assert {row["series"] for row in deaths} == {"overdose_deaths", "synthetic_opioid_deaths"}
+    assert "strokeDash" in spec["concat"][0]["layer"][0]["encoding"]
+    mine = {(r["series"], r["year"]): r["value"] for r in deaths if r["run"] == "this run"}
+    assert all(mine["synthetic_opioid_deaths", year] <= value
+               for (series, year), value in mine.items() if series == "overdose_deaths")
 
 
 def test_page_steps_and_each_session_has_its_own_model():
@@ -239,9 +245,11 @@ def test_lesson_command_writes_figure_and_table_and_keeps_what_exists(tmp_path):
     out = tmp_path / "lesson1"
     assert main(["lesson", "1", "--replicates", "1", "--out", str(out)]) == 0
     table = pd.read_csv(out / "lesson1.csv")
-    assert set(table.series) == {"overdose_deaths", "fentanyl_seized_kg", "fentanyl_to_us_kg",
-                                 "retail_price_usd_per_mg"}
+    assert set(table.series) == {"overdose_deaths", "synthetic_opioid_deaths", "fentanyl_seized_kg",
+                                 "fentanyl_to_us_kg", "retail_price_usd_per_mg"}
     assert (table.p5 <= table["median"]).all() and (table["median"] <= table.p95).all()
+    deaths = table.pivot(index="year", columns="series", values="median")   # T40.4: a part
+    assert (deaths.synthetic_opioid_deaths <= deaths.overdose_deaths).all()
     assert (out / "lesson1.png").stat().st_size > 10_000
     assert main(["lesson", "1", "--replicates", "1", "--out", str(out)]) == 2
     with pytest.raises(SystemExit) as exit_info:

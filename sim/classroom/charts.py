@@ -22,7 +22,7 @@ USERMETA = {"embedOptions": {"renderer": "svg", "actions": False}}
 
 # (column, title, scale to real-world units per year where summed)
 CHARTS = (
-    ("overdose_deaths", "Overdose deaths (people a year)", WEEKS_PER_YEAR),
+    ("overdose_deaths", "Overdose deaths a year (- - fentanyl)", WEEKS_PER_YEAR),
     ("fentanyl_to_us_kg", "Fentanyl to US retail (kg a year)", WEEKS_PER_YEAR),
     ("fentanyl_seized_kg", "Seized by the US (kg a year)", WEEKS_PER_YEAR),
     ("retail_price_usd_per_mg", "Retail price (US$ per mg)", 1.0),
@@ -63,8 +63,20 @@ def _x_years(domain: tuple[float, float]) -> dict:
             "axis": {"format": "d", "tickCount": 4}}
 
 
+# drawn dashed on the panel of the first: deaths from fentanyl and its analogs (NCHS T40.4) as
+# a part of all opioid overdose deaths
+DASHED = {"overdose_deaths": "synthetic_opioid_deaths"}
+SOLID_DASH, DASHED_DASH = [1, 0], [4, 3]
+
+
 def _panel(title: str, values: list[dict], domain: tuple[float, float], now: float) -> dict:
+    """A line per run (this run, the reference) and per `series` where the points have one
+    (solid the first series, dashed the second)."""
     x = _x_years(domain)
+    series = list(dict.fromkeys(v["series"] for v in values if "series" in v))
+    dash = ({"strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                            "scale": {"domain": series, "range": [SOLID_DASH, DASHED_DASH]}}}
+            if len(series) > 1 else {})
     return {
         "title": {"text": title, "fontSize": 11},
         "width": PANEL_W, "height": PANEL_H,
@@ -74,7 +86,7 @@ def _panel(title: str, values: list[dict], domain: tuple[float, float], now: flo
                           "color": {"field": "run", "type": "nominal", "title": None,
                                     "scale": {"domain": ["this run", "without your levers"],
                                               "range": [RUN_COLOR, REFERENCE_COLOR]},
-                                    "legend": None}}},
+                                    "legend": None}, **dash}},
             {"data": {"values": [{"year": now}]}, "mark": {"type": "rule", "strokeDash": [3, 3],
                                                             "color": "#444"},
              "encoding": {"x": {"field": "year", "type": "quantitative"}}},
@@ -111,10 +123,14 @@ def charts_spec(model, reference: pd.DataFrame | None) -> dict:
     now = first + model.recorder.rows / WEEKS_PER_YEAR
     panels = []
     for column, title, scale in CHARTS:
-        values = _points(*thinned(first, model.recorder.series(column), scale), run="this run")
-        if reference is not None:
-            values += _points(*thinned(first, reference[column].to_numpy(), scale),
-                              run="without your levers")
+        values = []
+        for series in (column, *([DASHED[column]] if column in DASHED else [])):
+            named = {"series": series} if column in DASHED else {}
+            values += _points(*thinned(first, model.recorder.series(series), scale),
+                              run="this run", **named)
+            if reference is not None:
+                values += _points(*thinned(first, reference[series].to_numpy(), scale),
+                                  run="without your levers", **named)
         panels.append(_panel(title, values, domain, now))
     panels.append(_route_panel(model, first, domain))
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",

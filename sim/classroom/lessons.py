@@ -33,9 +33,20 @@ class Lesson:
     panels: tuple[tuple[str, str], ...]   # (yearly series, title); see `yearly`
 
 
+# the deaths panel: all opioid overdose deaths, and dashed the part that fentanyl and its analogs
+# cause (NCHS T40.4, `synthetic_opioid_deaths`)
+DEATHS = ("overdose_deaths", "Overdose deaths, people/year (dashed: fentanyl and analogs)")
+ALSO_DRAWN = {"overdose_deaths": "synthetic_opioid_deaths"}
+
+
+def drawn(series: str) -> tuple[str, ...]:
+    """The series a panel of `series` draws: itself, then any drawn dashed beside it."""
+    return (series, *([ALSO_DRAWN[series]] if series in ALSO_DRAWN else []))
+
+
 LESSONS = (
     Lesson(1, "Why seizures rise while deaths rise", ("baseline.yaml",),
-           (("overdose_deaths", "Overdose deaths (people/year)"),
+           (DEATHS,
             ("fentanyl_seized_kg", "Fentanyl seized by US agencies (kg/year)"),
             ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)"),
             ("retail_price_usd_per_mg", "Retail price (US$/mg pure)"))),
@@ -43,26 +54,26 @@ LESSONS = (
            (("southwest_share", "Share of fentanyl sent through the 4 southwest ports"),
             ("fentanyl_seized_kg", "Fentanyl seized by US agencies (kg/year)"),
             ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)"),
-            ("overdose_deaths", "Overdose deaths (people/year)"))),
+            DEATHS)),
     Lesson(3, "Analogs outrun regulators", ("baseline.yaml", "analog_class_control.yaml"),
            (("unscheduled_precursor_share", "Share of precursor shipped that is not "
                                             "controlled"),
             ("chemicals_controlled_in_china", "Chemicals controlled in China"),
             ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)"),
-            ("overdose_deaths", "Overdose deaths (people/year)"))),
+            DEATHS)),
     Lesson(4, "Sanctions or cooperation?",
            ("baseline.yaml", "sanctions_reinstated.yaml", "taskforce_with_china.yaml"),
            (("china_cooperation", "China's cooperation with the US (0-1)"),
             ("active_precursor_makers", "Active precursor makers (firms)"),
             ("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)"),
-            ("overdose_deaths", "Overdose deaths (people/year)"))),
+            DEATHS)),
     Lesson(5, "Supply or demand?",
            ("baseline.yaml", "taskforce_with_china.yaml", "demand_reduction.yaml",
             "supply_and_demand.yaml"),
            (("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg pure/year)"),
             ("retail_price_usd_per_mg", "Retail price (US$/mg pure)"),
             ("users_in_treatment", "People in treatment"),
-            ("overdose_deaths", "Overdose deaths (people/year)"))),
+            DEATHS)),
 )
 
 
@@ -94,7 +105,7 @@ def run_lesson(lesson: Lesson, replicates: int, folder: Path = SCENARIO_DIR) -> 
     rows = []
     for i, name in enumerate(lesson.scenarios):
         runs = frames[i * replicates:(i + 1) * replicates]
-        for series, _ in lesson.panels:
+        for series in (s for panel, _ in lesson.panels for s in drawn(panel)):
             table = pd.concat([yearly(f, series) for f in runs], axis=1)
             for year, values in table.iterrows():
                 rows.append({"scenario": name.removesuffix(".yaml"), "series": series,
@@ -105,11 +116,14 @@ def run_lesson(lesson: Lesson, replicates: int, folder: Path = SCENARIO_DIR) -> 
 
 def plot_lesson(lesson: Lesson, table: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    for ax, (series, title) in zip(axes.flat, lesson.panels, strict=True):
-        for name in lesson.scenarios:
-            rows = table[(table.scenario == name.removesuffix(".yaml")) & (table.series == series)]
-            line, = ax.plot(rows.year, rows["median"], lw=1.8, label=name.removesuffix(".yaml"))
-            ax.fill_between(rows.year, rows.p5, rows.p95, color=line.get_color(), alpha=0.15)
+    for ax, (panel, title) in zip(axes.flat, lesson.panels, strict=True):
+        for n, name in enumerate(lesson.scenarios):
+            for series, style in zip(drawn(panel), ("-", "--"), strict=False):
+                rows = table[(table.scenario == name.removesuffix(".yaml"))
+                             & (table.series == series)]
+                ax.plot(rows.year, rows["median"], style, color=f"C{n}", lw=1.8,
+                        label=name.removesuffix(".yaml") if style == "-" else None)
+                ax.fill_between(rows.year, rows.p5, rows.p95, color=f"C{n}", alpha=0.15)
         ax.set_title(title, fontsize=10)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)

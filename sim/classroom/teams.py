@@ -70,6 +70,7 @@ class Team:
 TEAMS = {team.key: team for team in (
     Team("us", "United States", (SANCTIONS, INSTITUTE, CUSTOMS, GUNS, TREATMENT, NALOXONE),
          (Score("overdose_deaths", "Overdose deaths"),
+          Score("synthetic_opioid_deaths", "of which fentanyl and analogs"),
           Score("fentanyl_to_us_kg", "Fentanyl reaching US retail (kg)"),
           Score("fentanyl_seized_kg", "Fentanyl seized by the US (kg)", better="higher"),
           Score("china_cooperation", "China's cooperation (0-1)", "mean", "higher"))),
