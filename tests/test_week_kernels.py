@@ -11,6 +11,7 @@ from sim.kernels import buyers as kb
 from sim.kernels import cartels as kcart
 from sim.kernels import customs as kc
 from sim.kernels import makers as km
+from sim.kernels import market as kmk
 from sim.kernels import regulators as kr
 from sim.kernels import rng
 from sim.kernels import shipments as ks
@@ -297,3 +298,42 @@ def test_cartel_kernels_match_twins(model):
     (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
     _same(a[0], b[0])
     assert not np.array_equal(a[0], loss, equal_nan=True)
+
+
+def test_market_kernels_match_twins_and_conserve_stock(model):
+    dealers, people = model.dealers, model.users.people_using
+    g = np.random.default_rng(8)
+    n = people.size
+    cases = [(dealers.stock_kg, people), (g.random(n) * 40, people),
+             (g.random(n) * 40 * (g.random(n) < 0.5), people * (g.random(n) < 0.7)),
+             (g.random(n) * 400, people), (np.zeros(n), np.zeros(n))]
+    moved = 0
+    for rules in (dealers.rules, dealers.rules._replace(cut_elasticity=0.3, scarcity_exponent=0.8,
+                                                        trade_cost_share=0.01)):
+        for stock, using in cases:
+            cover, shortage = kmk.cover_and_shortage(stock, using, rules)
+            _same((cover, shortage), kmk.cover_and_shortage_np(stock, using, rules))
+            scarcity = shortage ** rules.scarcity_exponent
+            (_, a), (_, b) = _twins(kmk.trade, kmk.trade_np, stock, np.zeros(n), using, scarcity,
+                                    rules)
+            _same(a[:2], b[:2])
+            assert (a[0] + a[1]).sum() == pytest.approx(stock.sum())   # moved, not made or lost
+            moved += a[1].sum() > 0
+            out, inverse = kmk.sell(cover, cover ** rules.cut_elasticity, scarcity, using, rules)
+            _same((out, inverse), kmk.sell_np(cover, cover ** rules.cut_elasticity, scarcity,
+                                              using, rules))
+            (price, a), (price_np, b) = _twins(kmk.settle, kmk.settle_np, out, np.log(inverse),
+                                               stock, using, rules)
+            _same((price, a[0], a[2]), (price_np, b[0], b[2]))
+            # what is sold comes off the shelves, and no more than dealers offer
+            assert np.all(a[0][kmk.SOLD] <= stock * rules.turnover * (1 + 1e-12))
+            assert np.allclose(a[2] + a[0][kmk.SOLD], stock)
+    assert moved >= 2   # trade happened in some of the cases
+    retail = dealers.last
+    for sold in (retail.sold_kg, np.zeros(n), g.random(n)):
+        args = (retail.fentanyl_share, retail.fentanyl_mg, sold, retail.powder_purity,
+                retail.pills_ge_2mg, dealers.pill_share, people)
+        _same(kmk.columns(*args), kmk.columns_np(*args))
+        mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
+        _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
+        assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()
