@@ -114,7 +114,10 @@ class Cartel(PrecursorBuyer):
         self.fentanyl_stock_kg = target_kg_per_week * p["stock_cover_weeks"]
         self.precursor_stock_kg = self.fentanyl_stock_kg
         self.entry_routes = model.network.entry_route[index]
-        available = self.entry_routes >= 0
+        self.has_route = available = self.entry_routes >= 0   # per US entry
+        # each entry route's cost as a share of the wholesale price
+        self.cost_share = (model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
+                           / model.params["market"]["wholesale_price_ref_usd_per_kg"])
         self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
         self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
         self.send_share = 1.0   # share of the week's sales target sent north (deterrence)
@@ -176,13 +179,10 @@ class Cartel(PrecursorBuyer):
         (expected share of value kept / that share at the prior loss)^deterrence_elasticity,
         capped at 1: when every route gets riskier it holds stock in Mexico (deterrence); when
         one does, the split moves to the others (displacement)."""
-        model, p = self.model, self.params
-        available = self.entry_routes >= 0
+        p, available, cost_share = self.params, self.has_route, self.cost_share
         if min(self.fentanyl_stock_kg, self.target_kg_per_week) <= 0 or not available.any():
             return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
-        cost_share = (model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
-                      / model.params["market"]["wholesale_price_ref_usd_per_kg"])
-        loss = np.nan_to_num(self.route_loss)
+        loss = np.where(available, self.route_loss, 0.0)   # NaN where there is no route
         utility = -(p["risk_aversion"] * loss + p["route_cost_weight"] * cost_share)
         weights = np.where(available, np.exp(utility - utility[available].max()), 0.0)
         self.route_split = weights / weights.sum()
