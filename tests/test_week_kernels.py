@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sim.actors.buyers import buyers
+from sim.actors.cartels import cartels
 from sim.kernels import buyers as kb
 from sim.kernels import cartels as kcart
 from sim.kernels import customs as kc
@@ -298,6 +299,19 @@ def test_cartel_kernels_match_twins(model):
     (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
     _same(a[0], b[0])
     assert not np.array_equal(a[0], loss, equal_nan=True)
+    for cartel in cartels(model):
+        for route_loss in (cartel.route_loss, np.where(cartel.has_route, g.random(entries), np.nan)):
+            args = (route_loss, cartel.cost_share, cartel.has_route, 8.0, 130.0)
+            utility, loss = kcart.route_utility(*args)
+            _same((utility, loss), kcart.route_utility_np(*args))
+            assert utility[cartel.has_route].max() == 0 and not np.isnan(loss).any()
+            for elasticity in (1.0, 2.5):
+                args = (np.exp(utility), loss, cartel.cost_share, cartel.has_route, 0.1,
+                        elasticity, np.full(entries, np.nan))
+                (sent, a), (sent_np, b) = _twins(kcart.route_split, kcart.route_split_np, *args)
+                _same((sent, a[-1]), (sent_np, b[-1]))
+                assert 0 <= sent <= 1 and a[-1].sum() == pytest.approx(1.0)
+                assert np.all(a[-1][~cartel.has_route] == 0)
 
 
 def test_market_kernels_match_twins_and_conserve_stock(model):
