@@ -279,6 +279,29 @@ def test_precursor_week_matches_its_twin(model):
             assert np.allclose(x, y, equal_nan=True)
 
 
+def test_fentanyl_week_matches_its_twin(model):
+    network, posts, routes = model.network, model.posts, model.network.routes
+    g = np.random.default_rng(9)
+    entry_routes = network.entry_route[network.entry_route >= 0]
+    for n in (60, 0):
+        route = g.choice(entry_routes, n).astype(np.int64)
+        args = (61, route, g.random(n) * 2, np.arange(n) * 3, model.chemicals.fentanyl,
+                model.controls.controlled, posts.country, routes.post_ptr, routes.posts,
+                np.minimum(1.0, posts.seize_prob * 20), routes.post_offset_weeks,
+                routes.transit_weeks,
+                network.route_entry, len(network.entry_names), posts.illicit_count,
+                *model.pipeline.rings(), *FENTANYL_FLOWS, KEY)
+        (out, a), (out_np, b) = _twins(kt.fentanyl_week, kt.fentanyl_week_np, *args)
+        _same(out, out_np)
+        for x, y in zip(a, b, strict=True):   # every array the week updates
+            if isinstance(x, np.ndarray):
+                _same(x, y)
+        # every load is sent to its entry, delivered or seized on its route, counted at posts
+        assert out.sum() == pytest.approx(args[2].sum())
+        assert a[15].sum() - model.pipeline.by_route.sum() == pytest.approx(args[2].sum())
+        assert a[14].sum() > posts.illicit_count.sum() or n == 0
+
+
 def test_cartel_kernels_match_twins(model):
     network, out = model.network, model.week_outcome
     for n_labs, attempt, success in ((40, 0.3, 0.6), (0, 0.3, 0.6), (25, 1.0, 0.0)):
