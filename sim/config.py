@@ -158,7 +158,7 @@ class Scenario:
         (`network.customs_posts.<post>.<field>`, `network.cartels.<cartel>.<field>`, ...); a new
         seed or a shorter/longer horizon."""
         resolved, values = thaw(self.resolved), thaw(self.parameters)
-        rebuild = False
+        new_policies = new_world = False
         for path, value in (parameters or {}).items():
             if not isinstance(path, str):
                 fail(source, (repr(path),), "expected a dotted key (text), e.g. "
@@ -166,10 +166,10 @@ class Scenario:
             head, _, rest = path.partition(".")
             if head == "policies":
                 _set_policy_field(resolved.setdefault("policies", []), rest, value, source)
-                rebuild = True
+                new_policies = True
             elif head == "network":
                 _set_nested(resolved, path, value, source)
-                rebuild = True
+                new_world = True
             else:
                 group, key = head, rest
                 values[group][key] = resolved.setdefault("parameters", {}).setdefault(group, {})[
@@ -178,12 +178,13 @@ class Scenario:
         if problem is not None:
             fail(source, (".".join(problem[0]),), problem[1])
         changes = {"parameters": freeze(values)}
-        if rebuild:
-            world = load_world(resolved.get("network"), source)
-            changes["world"] = freeze(world)
+        if new_world:   # the world file is read and checked again, route search included
+            changes["world"] = freeze(load_world(resolved.get("network"), source))
+        if new_world or new_policies:   # checked against the world, new or as it was
             changes["policies"] = build_policies(
                 [(record, source, ("policies", record.get("id", i)))
-                 for i, record in enumerate(resolved.get("policies", []))], self.start, world)
+                 for i, record in enumerate(resolved.get("policies", []))], self.start,
+                changes.get("world", self.world))
         if seed is not None:
             changes["seed"] = resolved["seed"] = check_number(seed, int, source, ("seed",), 0,
                                                               2**63 - 1)

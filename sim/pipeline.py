@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.kernels.shipments import pending_by_owner, schedule
+from sim.kernels.shipments import pending_by_owner
 
 # kinds of goods; all kg are of the goods themselves, `_fe` is fentanyl-equivalent kg
 BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delivered_kg",
@@ -106,16 +106,3 @@ class Pipeline:
         still in transit, added kind by kind per route."""
         return pending_by_owner(self.by_route, np.array([ROUTE[n] for n in names], np.int64),
                                 route_owner, n_owners)
-
-    def dispatch_fentanyl(self, week: int, routes, route, kg, seized_at):
-        """Fentanyl loads crossing into the US (kg pure)."""
-        # no chemical flows: the route ids stand in for the products
-        self._schedule(week, routes, route, route, seized_at, kg[None, :], FENTANYL_FLOWS)
-
-    def _schedule(self, week, routes, route, product, seized_at, values, flows_) -> None:
-        if route.size == 0:
-            return
-        if int(routes.transit_weeks[route].max()) >= self.weeks:
-            raise ValueError("a route's transit is longer than the pipeline ring")
-        schedule(*self.rings(), week, routes.transit_weeks, routes.post_offset_weeks,
-                 routes.posts, route, product, seized_at, values, *flows_)

@@ -20,10 +20,9 @@ from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels
 from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
-from sim.kernels.shipments import inspect
 from sim.kernels.sums import pairwise_sum
-from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
-from sim.pipeline import POST, PRECURSOR_FLOWS
+from sim.kernels.trade import deliveries, fentanyl_week, precursor_week, seized_by_group, shares
+from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -98,15 +97,13 @@ def move_fentanyl(model, week) -> None:
     route = np.concatenate([r for r, _, _ in parts])
     kg = np.concatenate([k for _, k, _ in parts])
     keys = np.concatenate([k for _, _, k in parts])
-    seized_at = inspect(route, np.full(route.size, model.chemicals.fentanyl, np.int64), keys,
-                        routes.post_ptr, routes.posts, model.controls.controlled[posts.country],
-                        posts.seize_prob,
-                        rng.stream_key(model.seed, rng.LOAD_INSPECT, week.number))
+    week.loads_kg = fentanyl_week(
+        week.number, route, kg, keys, model.chemicals.fentanyl, model.controls.controlled,
+        posts.country, routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
+        routes.transit_weeks, network.route_entry, len(network.entry_names), posts.illicit_count,
+        *model.pipeline.rings(), *FENTANYL_FLOWS,
+        rng.stream_key(model.seed, rng.LOAD_INSPECT, week.number))
     model.shipments_inspected += route.size
-    model.pipeline.dispatch_fentanyl(week.number, routes, route, kg, seized_at)
-    posts.count_shipments(routes, route, add=True)
-    n_entries = len(network.entry_names)
-    week.loads_kg = np.bincount(network.route_entry[route], kg, minlength=n_entries + 1)[:n_entries]
 
 
 def receive(model, week) -> None:

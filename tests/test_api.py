@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim import config
 from sim.cli import main
 from sim.exploration import ema_model, salib_problem
 from sim.metrics import CORE
@@ -86,6 +87,27 @@ def test_policy_and_network_overrides_change_the_scenario(shipped):
     assert posts["san_diego"]["inspections_per_week"] == 30000
     assert "woodside_deal" in {p.id for p in shipped.policies}           # the original stays
     assert changed.sha256 != shipped.sha256
+
+
+def test_policy_overrides_check_the_policy_against_the_world_without_reading_it_again(
+        scenario_file, monkeypatch):
+    scenario = sim.load_scenario(scenario_file(policies=[
+        {"id": "surge", "type": "customs_surge", "posts": ["entry_a"], "start": "2017-01"}]))
+    reads = []
+    read = config.load_world
+    monkeypatch.setattr(config, "load_world", lambda *args: reads.append(args) or read(*args))
+    changed = scenario.with_overrides({"policies.surge.posts": ["entry_b"],
+                                       "policies.*.inspections_multiplier": 3.0})
+    surge = {p.id: p for p in changed.policies}["surge"]
+    assert (surge.posts, surge.inspections_multiplier) == (["entry_b"], 3.0)
+    assert changed.world == scenario.world and not reads
+    with pytest.raises(sim.ScenarioError, match="policies.surge.posts: unknown post 'nowhere'"):
+        scenario.with_overrides({"policies.surge.posts": ["nowhere"]})
+    with pytest.raises(sim.ScenarioError, match="inspections_multiplier: 0.5 is out of range"):
+        scenario.with_overrides({"policies.*.inspections_multiplier": 0.5})
+    assert not reads
+    busier = scenario.with_overrides({"network.customs_posts.entry_b.inspections_per_week": 7})
+    assert len(reads) == 1 and busier.world != scenario.world
 
 
 def test_run_returns_a_dated_timeseries_totals_and_summary():

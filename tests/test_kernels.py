@@ -45,6 +45,15 @@ KEY = rng.stream_key(1, 2, 3)
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def test_stream_keys_kept_a_week_at_a_time_match_the_twin():
+    for seed, week in ((1, 3), (2**63 - 1, 5217), (7, 0), (1, 3)):
+        keys = [rng.stream_key(seed, stream, week) for stream in range(rng.N_STREAMS + 2)]
+        assert keys == [rng.stream_key_np(seed, stream, week)
+                        for stream in range(rng.N_STREAMS + 2)]
+        assert len(set(keys)) == len(keys) and all(isinstance(k, np.uint64) for k in keys)
+    assert rng.stream_key(1, 2, 3) != rng.stream_key(1, 2, 4) != rng.stream_key(2, 2, 4)
+
+
 def test_uniform_matches_twin_and_is_uniform():
     index = np.arange(200_000)
     compiled = np.array([rng.uniform(KEY, i) for i in index[:1000]])

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from sim.actors.buyers import buyers
+from sim.actors.cartels import cartels
 from sim.kernels import buyers as kb
 from sim.kernels import cartels as kcart
 from sim.kernels import customs as kc
 from sim.kernels import makers as km
+from sim.kernels import market as kmk
 from sim.kernels import regulators as kr
 from sim.kernels import rng
 from sim.kernels import shipments as ks
@@ -277,6 +279,29 @@ def test_precursor_week_matches_its_twin(model):
             assert np.allclose(x, y, equal_nan=True)
 
 
+def test_fentanyl_week_matches_its_twin(model):
+    network, posts, routes = model.network, model.posts, model.network.routes
+    g = np.random.default_rng(9)
+    entry_routes = network.entry_route[network.entry_route >= 0]
+    for n in (60, 0):
+        route = g.choice(entry_routes, n).astype(np.int64)
+        args = (61, route, g.random(n) * 2, np.arange(n) * 3, model.chemicals.fentanyl,
+                model.controls.controlled, posts.country, routes.post_ptr, routes.posts,
+                np.minimum(1.0, posts.seize_prob * 20), routes.post_offset_weeks,
+                routes.transit_weeks,
+                network.route_entry, len(network.entry_names), posts.illicit_count,
+                *model.pipeline.rings(), *FENTANYL_FLOWS, KEY)
+        (out, a), (out_np, b) = _twins(kt.fentanyl_week, kt.fentanyl_week_np, *args)
+        _same(out, out_np)
+        for x, y in zip(a, b, strict=True):   # every array the week updates
+            if isinstance(x, np.ndarray):
+                _same(x, y)
+        # every load is sent to its entry, delivered or seized on its route, counted at posts
+        assert out.sum() == pytest.approx(args[2].sum())
+        assert a[15].sum() - model.pipeline.by_route.sum() == pytest.approx(args[2].sum())
+        assert a[14].sum() > posts.illicit_count.sum() or n == 0
+
+
 def test_cartel_kernels_match_twins(model):
     network, out = model.network, model.week_outcome
     for n_labs, attempt, success in ((40, 0.3, 0.6), (0, 0.3, 0.6), (25, 1.0, 0.0)):
@@ -297,3 +322,55 @@ def test_cartel_kernels_match_twins(model):
     (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
     _same(a[0], b[0])
     assert not np.array_equal(a[0], loss, equal_nan=True)
+    for cartel in cartels(model):
+        for route_loss in (cartel.route_loss, np.where(cartel.has_route, g.random(entries), np.nan)):
+            args = (route_loss, cartel.cost_share, cartel.has_route, 8.0, 130.0)
+            utility, loss = kcart.route_utility(*args)
+            _same((utility, loss), kcart.route_utility_np(*args))
+            assert utility[cartel.has_route].max() == 0 and not np.isnan(loss).any()
+            for elasticity in (1.0, 2.5):
+                args = (np.exp(utility), loss, cartel.cost_share, cartel.has_route, 0.1,
+                        elasticity, np.full(entries, np.nan))
+                (sent, a), (sent_np, b) = _twins(kcart.route_split, kcart.route_split_np, *args)
+                _same((sent, a[-1]), (sent_np, b[-1]))
+                assert 0 <= sent <= 1 and a[-1].sum() == pytest.approx(1.0)
+                assert np.all(a[-1][~cartel.has_route] == 0)
+
+
+def test_market_kernels_match_twins_and_conserve_stock(model):
+    dealers, people = model.dealers, model.users.people_using
+    g = np.random.default_rng(8)
+    n = people.size
+    cases = [(dealers.stock_kg, people), (g.random(n) * 40, people),
+             (g.random(n) * 40 * (g.random(n) < 0.5), people * (g.random(n) < 0.7)),
+             (g.random(n) * 400, people), (np.zeros(n), np.zeros(n))]
+    moved = 0
+    for rules in (dealers.rules, dealers.rules._replace(cut_elasticity=0.3, scarcity_exponent=0.8,
+                                                        trade_cost_share=0.01)):
+        for stock, using in cases:
+            cover, shortage = kmk.cover_and_shortage(stock, using, rules)
+            _same((cover, shortage), kmk.cover_and_shortage_np(stock, using, rules))
+            scarcity = shortage ** rules.scarcity_exponent
+            (_, a), (_, b) = _twins(kmk.trade, kmk.trade_np, stock, np.zeros(n), using, scarcity,
+                                    rules)
+            _same(a[:2], b[:2])
+            assert (a[0] + a[1]).sum() == pytest.approx(stock.sum())   # moved, not made or lost
+            moved += a[1].sum() > 0
+            out, inverse = kmk.sell(cover, cover ** rules.cut_elasticity, scarcity, using, rules)
+            _same((out, inverse), kmk.sell_np(cover, cover ** rules.cut_elasticity, scarcity,
+                                              using, rules))
+            (price, a), (price_np, b) = _twins(kmk.settle, kmk.settle_np, out, np.log(inverse),
+                                               stock, using, rules)
+            _same((price, a[0], a[2]), (price_np, b[0], b[2]))
+            # what is sold comes off the shelves, and no more than dealers offer
+            assert np.all(a[0][kmk.SOLD] <= stock * rules.turnover * (1 + 1e-12))
+            assert np.allclose(a[2] + a[0][kmk.SOLD], stock)
+    assert moved >= 2   # trade happened in some of the cases
+    retail = dealers.last
+    for sold in (retail.sold_kg, np.zeros(n), g.random(n)):
+        args = (retail.fentanyl_share, retail.fentanyl_mg, sold, retail.powder_purity,
+                retail.pills_ge_2mg, dealers.pill_share, people)
+        _same(kmk.columns(*args), kmk.columns_np(*args))
+        mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
+        _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
+        assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()

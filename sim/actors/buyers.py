@@ -77,6 +77,7 @@ class PrecursorBuyer(FixedAgent):
     def __init__(self, model, spec: dict, index: int, cell, target_kg_per_week: float):
         super().__init__(model)
         self.name, self.index, self.cell = spec["name"], index, cell
+        self.params = model.params["cartels"]   # the scenario's (read-only) `cartels` group
         self.target_kg_per_week = target_kg_per_week
         self.supply_ema_kg = target_kg_per_week
         self.fentanyl_stock_kg = self.precursor_stock_kg = 0.0
@@ -84,10 +85,6 @@ class PrecursorBuyer(FixedAgent):
         routes = model.network.precursor_route[:, :, index]
         self.transit_weeks = int(model.network.routes.transit_weeks[routes[routes >= 0]].max())
         self.made_kg = self.delivered_kg = self.revenue_usd = 0.0
-
-    @property
-    def params(self) -> dict:
-        return self.model.params["cartels"]
 
     @property
     def links(self) -> np.ndarray:

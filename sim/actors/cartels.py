@@ -114,7 +114,10 @@ class Cartel(PrecursorBuyer):
         self.fentanyl_stock_kg = target_kg_per_week * p["stock_cover_weeks"]
         self.precursor_stock_kg = self.fentanyl_stock_kg
         self.entry_routes = model.network.entry_route[index]
-        available = self.entry_routes >= 0
+        self.has_route = available = self.entry_routes >= 0   # per US entry
+        # each entry route's cost as a share of the wholesale price
+        self.cost_share = (model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
+                           / model.params["market"]["wholesale_price_ref_usd_per_kg"])
         self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
         self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
         self.send_share = 1.0   # share of the week's sales target sent north (deterrence)
@@ -176,21 +179,16 @@ class Cartel(PrecursorBuyer):
         (expected share of value kept / that share at the prior loss)^deterrence_elasticity,
         capped at 1: when every route gets riskier it holds stock in Mexico (deterrence); when
         one does, the split moves to the others (displacement)."""
-        model, p = self.model, self.params
-        available = self.entry_routes >= 0
-        if min(self.fentanyl_stock_kg, self.target_kg_per_week) <= 0 or not available.any():
+        p, has_route, cost_share = self.params, self.has_route, self.cost_share
+        if min(self.fentanyl_stock_kg, self.target_kg_per_week) <= 0 or not has_route.any():
             return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
-        cost_share = (model.network.routes.cost_usd_per_kg[np.maximum(self.entry_routes, 0)]
-                      / model.params["market"]["wholesale_price_ref_usd_per_kg"])
-        loss = np.nan_to_num(self.route_loss)
-        utility = -(p["risk_aversion"] * loss + p["route_cost_weight"] * cost_share)
-        weights = np.where(available, np.exp(utility - utility[available].max()), 0.0)
-        self.route_split = weights / weights.sum()
-        expected_cost = float(self.route_split @ cost_share)
-        kept = 1.0 - float(self.route_split @ loss) - expected_cost
-        kept_at_prior = 1.0 - p["route_loss_prior"] - expected_cost
-        self.send_share = min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** p[
-            "deterrence_elasticity"]
+        utility, loss = kernels.route_utility(self.route_loss, cost_share, has_route,
+                                              float(p["risk_aversion"]),
+                                              float(p["route_cost_weight"]))
+        # NumPy's exp (its SIMD version rounds differently from the compiled one)
+        self.send_share = kernels.route_split(
+            np.exp(utility), loss, cost_share, has_route, float(p["route_loss_prior"]),
+            float(p["deterrence_elasticity"]), self.route_split)
         ship_kg = min(self.fentanyl_stock_kg, self.target_kg_per_week) * self.send_share
         if ship_kg <= 0:
             return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)

@@ -17,7 +17,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import registered
 from sim.actors.regulators import enforcement
 from sim.countries import CHINA, COUNTRIES, INDIA
-from sim.kernels.customs import agency_shares, count_shipments, learn, seizure_probability
+from sim.kernels.customs import agency_shares, learn, seizure_probability
 from sim.parameter import ASSUMPTION, NARCOLOGIC, Param
 
 PARAMS: dict[str, Param] = {
@@ -98,11 +98,6 @@ class Posts:
             pool = self.inspections[others].sum()
             if pool > 0:
                 self.inspections[others] *= max(0.0, 1 - (-extra - here) / pool)
-
-    def count_shipments(self, routes, route: np.ndarray, add: bool = False) -> None:
-        """Illicit consignments through each post this week: those on `route` (route ids), from
-        zero or (add) on top of those already counted."""
-        count_shipments(self.illicit_count, routes.post_ptr, routes.posts, route, add)
 
     def seizure_probability(self, levers, effort: np.ndarray, params: dict) -> None:
         """This week's seizure probability at every post (`CustomsAgency` explains the rule),

@@ -3,7 +3,7 @@ counterfeit pills and powder, and trade stock with other regions.
 
 State per region: stock (kg pure), stock on its way from other regions, this week's price
 (US$/mg pure) and market outcome.
-Weekly rules:
+Weekly rules (`Dealers.clear`; the per-region work compiled in `sim.kernels.market`):
 - `clear`: dealers sell at a potency that follows their supply. Supply cover c = mg pure they
   offer / mg users want at the reference dose; they pass c^cut_elasticity into potency (mg per
   dose, so pill strength and powder purity), within bounds, and the rest into the share of
@@ -25,9 +25,10 @@ import numpy as np
 from scipy.special import ndtr
 
 from sim.actors.cartels import pill_press_share
+from sim.kernels import market as kernels
+from sim.kernels.market import MG_PER_KG
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, Param
 
-MG_PER_KG = 1e6
 PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
 
 PARAMS: dict[str, Param] = {
@@ -98,47 +99,33 @@ class Retail:
     sold_kg: np.ndarray             # kg pure fentanyl sold to users
     price_usd_per_mg: np.ndarray    # retail price per mg pure
     powder_purity: np.ndarray       # pure share of retail powder by weight
-    pills_ge_2mg: np.ndarray        # share of pills with at least PILL_GE_MG
+
+    @property
+    def pills_ge_2mg(self) -> np.ndarray:
+        """Share of pills with at least PILL_GE_MG: a pill is one dose, its mg lognormal with
+        mean fentanyl_mg and log-sd fentanyl_sigma."""
+        sigma = self.fentanyl_sigma
+        return 1.0 - ndtr((np.log(PILL_GE_MG / self.fentanyl_mg) + 0.5 * sigma**2)
+                          / np.maximum(sigma, 1e-9))
+
+
+def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules
+         ) -> tuple[Retail, float]:
+    """Clear each region's market from dealers' stock (kg pure; what they sell is taken from
+    it) and the people using there; returns the outcome and the price averaged over regions by
+    people using (US$/mg pure). The per-region work is compiled (`sim.kernels.market`); the
+    powers and the logarithm are NumPy's, as they were before it was."""
+    cover, shortage = kernels.cover_and_shortage(stock_kg, people_using, rules)
+    out, inverse = kernels.sell(cover, cover ** rules.cut_elasticity,
+                                shortage ** rules.scarcity_exponent, people_using, rules)
+    price = kernels.settle(out, np.log(inverse), stock_kg, people_using, rules)
+    return Retail(*out), price
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:
-    """Clear each region's market from dealers' stock (kg pure) and the people using there
-    (market: this module's parameters; users: the users' parameters, for uses per week and the
-    reference and maximum mg per dose)."""
-    uses = people_using * users["uses_per_week"]
-    target_mg = users["fentanyl_dose_target_mg"]
-    offered_mg, wanted_mg = offered_and_wanted_mg(stock_kg, people_using, market, users)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cover = np.where(wanted_mg > 0, offered_mg / wanted_mg, 0.0)
-    potency = np.clip(cover ** market["cut_elasticity"], market["potency_ratio_min"],
-                      max(market["potency_ratio_min"], users["fentanyl_dose_max_mg"] / target_mg))
-    share = np.minimum(1.0, cover / potency)
-    mg = target_mg * potency
-    sigma = users["dose_sigma_fentanyl"] + market["cut_sigma_gain"] * np.log(1.0 / potency).clip(0)
-    price = price_usd_per_mg(offered_mg, wanted_mg, market)
-    # a pill is one dose: share of pills at or above the threshold, mg lognormal with mean mg
-    ge_2mg = 1.0 - ndtr((np.log(PILL_GE_MG / mg) + 0.5 * sigma**2) / np.maximum(sigma, 1e-9))
-    return Retail(fentanyl_share=share, fentanyl_mg=mg, fentanyl_sigma=sigma,
-                  sold_kg=share * uses * mg / MG_PER_KG, price_usd_per_mg=price,
-                  powder_purity=np.minimum(1.0, market["powder_purity_ref"] * potency),
-                  pills_ge_2mg=ge_2mg)
-
-
-def price_usd_per_mg(offered_mg: np.ndarray, wanted_mg: np.ndarray, market: dict) -> np.ndarray:
-    """Each region's retail price: the reference price times the shortage (mg wanted at the
-    reference dose / mg offered, 10 when nothing is offered, clipped to 0.1-10) to the
-    scarcity exponent."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shortage = np.where(offered_mg > 0, wanted_mg / offered_mg, 10.0)
-    return market["retail_price_ref_usd_per_mg"] * np.clip(
-        shortage, 0.1, 10.0) ** market["price_scarcity_exponent"]
-
-
-def offered_and_wanted_mg(stock_kg: np.ndarray, people_using: np.ndarray, market: dict,
-                          users: dict) -> tuple[np.ndarray, np.ndarray]:
-    """mg pure dealers offer this week, and mg users want at the reference dose, per region."""
-    return (stock_kg * MG_PER_KG * market["retail_turnover"],
-            people_using * users["uses_per_week"] * users["fentanyl_dose_target_mg"])
+    """`sell` on a copy of the stock (market: this module's parameters; users: the users'
+    parameters, for uses per week and the reference and maximum mg per dose)."""
+    return sell(stock_kg.copy(), people_using, kernels.market_rules(market, users))[0]
 
 
 def initial_supply_kg(users: dict, market: dict) -> float:
@@ -158,6 +145,7 @@ class Dealers:
         people using; pill_share: each region's share of fentanyl doses sold as pills when
         cartels press all they make; pressed_share: the share they press (0-1)."""
         self.params, self.users_params = params, users_params
+        self.rules = kernels.market_rules(params, users_params)
         self.pill_share_pressed_all = pill_share
         self.pill_share = pill_share * pressed_share   # this week's, per region
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
@@ -165,6 +153,7 @@ class Dealers:
         self.in_transit_kg = np.zeros_like(self.stock_kg)   # from other regions, next week
         self.price_usd_per_mg = params["retail_price_ref_usd_per_mg"]
         self.last: Retail | None = None
+        self.uniform = np.full(self.stock_kg.size, 1.0 / self.stock_kg.size)   # region weights
 
     def held_kg(self) -> float:
         """kg pure the dealers hold, on their shelves and on their way between regions."""
@@ -189,56 +178,33 @@ class Dealers:
 
     def clear(self, people_using: np.ndarray) -> Retail:
         """Trade stock between regions (it arrives next week), then sell to this week's users;
-        the price is the regions' mean by people using."""
-        self.trade(people_using)
-        retail = clear(self.stock_kg, people_using, self.params, self.users_params)
-        self.stock_kg = np.maximum(0.0, self.stock_kg - retail.sold_kg)
-        weights = people_using / max(people_using.sum(), 1e-12)
-        self.price_usd_per_mg = float((retail.price_usd_per_mg * weights).sum())
-        self.last = retail
-        return retail
+        the price is the regions' mean by people using.
 
-    def trade(self, people_using: np.ndarray) -> None:
-        """Stock moves toward higher prices (what each region's stock would fetch this week).
-        A region whose price is below the national mean by
-        more than half the cost of moving stock (regional_trade_cost_share, a share of the
-        price) sends regional_trade_rate of its stock above its people-weighted share of the
-        national stock; regions whose price is above the mean by more than half that cost take
-        it, in proportion to what they lack of their share; it arrives next week. Regional
-        prices thus stay within about the cost of each other."""
-        p = self.params
-        if people_using.sum() <= 0:
-            return
-        # the price each region's stock would fetch this week, and their people-weighted mean
-        price = price_usd_per_mg(*offered_and_wanted_mg(self.stock_kg, people_using, p,
-                                                        self.users_params), p)
-        gap = price / (price @ people_using / people_using.sum()) - 1.0
-        half_cost = 0.5 * p["regional_trade_cost_share"]   # a pair trades across the whole cost
-        excess = self.stock_kg - self.stock_kg.sum() * people_using / people_using.sum()
-        sent = np.where(gap < -half_cost, p["regional_trade_rate"] * np.maximum(excess, 0.0), 0.0)
-        pull = np.where(gap > half_cost, np.maximum(-excess, 0.0), 0.0)
-        if sent.sum() <= 0 or pull.sum() <= 0:
-            return
-        self.stock_kg -= sent
-        self.in_transit_kg += sent.sum() * pull / pull.sum()
+        Trade: stock moves toward higher prices (what each region's stock would fetch this
+        week). A region whose price is below the national mean by more than half the cost of
+        moving stock (regional_trade_cost_share, a share of the price) sends
+        regional_trade_rate of its stock above its people-weighted share of the national
+        stock; regions whose price is above the mean by more than half that cost take it, in
+        proportion to what they lack of their share; it arrives next week. Regional prices
+        thus stay within about the cost of each other."""
+        rules = self.rules
+        _, shortage = kernels.cover_and_shortage(self.stock_kg, people_using, rules)
+        kernels.trade(self.stock_kg, self.in_transit_kg, people_using,
+                      shortage ** rules.scarcity_exponent, rules)
+        self.last, self.price_usd_per_mg = sell(self.stock_kg, people_using, rules)
+        return self.last
 
     def observe(self, people_using: np.ndarray) -> dict[str, float]:
         """This week's columns; doses are averaged over regions by people using now, pills and
-        powder by what each region sold of them."""
+        powder by what each region sold of them (`sim.kernels.market.columns`)."""
         retail = self.last
-        weights = people_using / max(people_using.sum(), 1e-12)
-        pills = self.pill_share * retail.sold_kg
-        powder = retail.sold_kg - pills
-        return {"retail_price_usd_per_mg": self.price_usd_per_mg,
-                "fentanyl_sold_kg": retail.sold_kg.sum(),
-                "fentanyl_share_of_doses": float((retail.fentanyl_share * weights).sum()),
-                "fentanyl_mg_per_dose": float((retail.fentanyl_mg * weights).sum()),
-                "fentanyl_purity": _mean(retail.powder_purity, powder, weights),
-                "pill_mg_mean": _mean(retail.fentanyl_mg, pills / retail.fentanyl_mg, weights),
-                "pills_ge_2mg_share": _mean(retail.pills_ge_2mg, pills / retail.fentanyl_mg,
-                                            weights),
-                "pill_share_of_fentanyl": (float(pills.sum() / retail.sold_kg.sum())
-                                           if retail.sold_kg.sum() > 0 else 0.0)}
+        (sold, share, mg, purity, pill_mg, ge_2mg, pills) = kernels.columns(
+            retail.fentanyl_share, retail.fentanyl_mg, retail.sold_kg, retail.powder_purity,
+            retail.pills_ge_2mg, self.pill_share, people_using)
+        return {"retail_price_usd_per_mg": self.price_usd_per_mg, "fentanyl_sold_kg": sold,
+                "fentanyl_share_of_doses": share, "fentanyl_mg_per_dose": mg,
+                "fentanyl_purity": purity, "pill_mg_mean": pill_mg, "pills_ge_2mg_share": ge_2mg,
+                "pill_share_of_fentanyl": pills}
 
     def gross_kg_per_pure_kg(self) -> float:
         """Product weight of the fentanyl crossing into the US per kg pure, at this week's mix:
@@ -246,17 +212,9 @@ class Dealers:
         retail, p = self.last, self.params
         if retail is None:
             return 1.0 / p["border_powder_purity"]
-        sold = retail.sold_kg.sum()
-        pills = float((self.pill_share * retail.sold_kg).sum() / sold) if sold > 0 else 0.0
-        pill_mg = _mean(retail.fentanyl_mg, self.pill_share * retail.sold_kg / retail.fentanyl_mg,
-                        np.full(retail.sold_kg.size, 1.0 / retail.sold_kg.size))
+        pills, pill_mg = kernels.pill_mix(retail.sold_kg, retail.fentanyl_mg, self.pill_share,
+                                          self.uniform)
         return pills * p["pill_weight_mg"] / pill_mg + (1.0 - pills) / p["border_powder_purity"]
-
-
-def _mean(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> float:
-    """values averaged by weights, or by fallback weights when the weights are all 0."""
-    weights = weights if weights.sum() > 0 else fallback
-    return float((values * weights).sum() / weights.sum())
 
 
 def market_week(model, week) -> None:

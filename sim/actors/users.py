@@ -174,6 +174,22 @@ class Users(Population):
         users.people_in_treatment = n_treated * people_per_agent
         users.people_abstinent = 0.0
         users.counts = None   # the last week's counts[row, region] (agents), for views
+        users.totals = None   # and their sums over regions, counts[row] (agents)
+        # the week's rules but for those the week's levers and places set (`week`)
+        users.fixed_rules = user_rules(
+            heroin_dose_mg=params["heroin_dose_mg"], uses_per_week=params["uses_per_week"],
+            hazard_per_use=params["overdose_hazard_per_use"],
+            hazard_exponent=params["hazard_exponent"], sigma_heroin=params["dose_sigma_heroin"],
+            fatality=0.0, treatment_entry_prob=0.0, treatment_after_overdose_prob=0.0,
+            treatment_exit_prob=params["treatment_exit_prob"],
+            moud_overdose_ratio=params["moud_overdose_ratio"],
+            abstinence_end_prob=params["abstinence_end_prob"],
+            relapse_prob=params["relapse_after_treatment_prob"],
+            remission_prob=params["remission_prob"], initiation_prob=0.0,
+            tolerance_adapt_rate=params["tolerance_adapt_rate"],
+            tolerance_elasticity=params["tolerance_elasticity"],
+            tolerance_loss=params["tolerance_loss_abstinent"],
+            tolerance_min_mg=params["tolerance_min_mg"])
         return users
 
     def region_start(self, n_regions: int) -> np.ndarray:
@@ -200,37 +216,30 @@ class Users(Population):
                         / ppa / idle_agents)
         fatality = p["overdose_fatality"] * (1 - levers.naloxone_coverage
                                              * p["naloxone_efficacy"])
-        keys = [rng.stream_key(seed, s, week) for s in (rng.OVERDOSE, rng.STATE_CHANGE)]
-        rules = user_rules(
-            heroin_dose_mg=p["heroin_dose_mg"], uses_per_week=p["uses_per_week"],
-            hazard_per_use=p["overdose_hazard_per_use"], hazard_exponent=p["hazard_exponent"],
-            sigma_heroin=p["dose_sigma_heroin"],
-            fatality=fatality, treatment_entry_prob=entry_prob,
-            treatment_after_overdose_prob=p["treatment_after_overdose_prob"] * room,
-            treatment_exit_prob=p["treatment_exit_prob"],
-            moud_overdose_ratio=p["moud_overdose_ratio"],
-            abstinence_end_prob=p["abstinence_end_prob"],
-            relapse_prob=p["relapse_after_treatment_prob"], remission_prob=p["remission_prob"],
-            initiation_prob=init_prob, tolerance_adapt_rate=p["tolerance_adapt_rate"],
-            tolerance_elasticity=p["tolerance_elasticity"],
-            tolerance_loss=p["tolerance_loss_abstinent"], tolerance_min_mg=p["tolerance_min_mg"])
+        rules = self.fixed_rules._replace(
+            fatality=float(fatality), treatment_entry_prob=float(entry_prob),
+            treatment_after_overdose_prob=float(p["treatment_after_overdose_prob"] * room),
+            initiation_prob=float(init_prob))
         counts = step_users(self.state, self.tolerance_mg, self.slot_start, retail.fentanyl_share,
-                            retail.fentanyl_mg, retail.fentanyl_sigma, rules, *keys)
+                            retail.fentanyl_mg, retail.fentanyl_sigma, rules,
+                            rng.stream_key(seed, rng.OVERDOSE, week),
+                            rng.stream_key(seed, rng.STATE_CHANGE, week))
+        self.totals = totals = counts.sum(axis=1)
         self.people_using = counts[C_USING] * ppa
-        self.people_in_treatment = counts[C_TREATMENT].sum() * ppa
-        self.people_abstinent = counts[C_ABSTINENT].sum() * ppa
+        self.people_in_treatment = totals[C_TREATMENT] * ppa
+        self.people_abstinent = totals[C_ABSTINENT] * ppa
         self.counts = counts
         return counts
 
     def observe(self) -> dict[str, float]:
         """This week's columns (people, scaled up from agents)."""
-        ppa, counts = self.people_per_agent, self.counts
-        return {"overdose_deaths": counts[C_DEATHS].sum() * ppa,
-                "synthetic_opioid_deaths": counts[C_SYNTHETIC].sum() * ppa,
+        ppa, totals = self.people_per_agent, self.totals
+        return {"overdose_deaths": totals[C_DEATHS] * ppa,
+                "synthetic_opioid_deaths": totals[C_SYNTHETIC] * ppa,
                 "users_active": self.people_using.sum(),
                 "users_in_treatment": self.people_in_treatment,
-                "overdoses": counts[C_OVERDOSES].sum() * ppa,
-                "treatment_entries": counts[C_ENTERED].sum() * ppa}
+                "overdoses": totals[C_OVERDOSES] * ppa,
+                "treatment_entries": totals[C_ENTERED] * ppa}
 
 
 def users_week(model, week) -> None:

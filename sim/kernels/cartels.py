@@ -1,6 +1,7 @@
-"""Cartels' per-lab, per-load and per-route work (`sim.actors.cartels`): raids on each lab, a
-week's shipment split into loads, and what each entry route lost. The decisions themselves
-(raid chances, the route split, how much to send) stay with the cartel."""
+"""Cartels' per-lab, per-load and per-route work (`sim.actors.cartels`): raids on each lab, the
+week's split over US entries and the share of the sales target sent, the shipment split into
+loads, and what each entry route lost. The decisions' rules (raid chances, the logit of route
+utilities, deterrence) are the cartel's, documented there."""
 
 import math
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from sim.kernels.layout import KEY_SPAN
 from sim.kernels.rng import uniform, uniforms_np
+from sim.kernels.sums import pairwise_sum
 
 
 @numba.njit(cache=True)
@@ -99,3 +101,55 @@ def learn_routes_np(route_loss, owner, route_owner, route_entry, seized_kg, deli
     observed = np.divide(seized, total, out=np.zeros_like(total), where=used)
     rate = np.where(used, learning_rate, forgetting_rate)
     route_loss += rate * (np.where(used, observed, prior) - route_loss)
+
+
+@numba.njit(cache=True)
+def route_utility(route_loss, cost_share, has_route, risk_aversion, cost_weight):
+    """Each US entry's utility to a cartel, -(risk_aversion x expected loss share + cost_weight
+    x cost share), less the best over the entries it has a route to (has_route; route_loss is
+    NaN elsewhere and counts as 0), and the expected loss shares so counted."""
+    n = route_loss.size
+    utility, loss = np.empty(n), np.empty(n)
+    top = -np.inf
+    for e in range(n):
+        loss[e] = route_loss[e] if has_route[e] else 0.0
+        utility[e] = -(risk_aversion * loss[e] + cost_weight * cost_share[e])
+        if has_route[e]:
+            top = max(top, utility[e])
+    for e in range(n):
+        utility[e] -= top
+    return utility, loss
+
+
+@numba.njit(cache=True)
+def route_split(weight, loss, cost_share, has_route, prior, elasticity, split):
+    """A cartel's split of the week's shipment over US entries, written to split: each entry
+    it has a route to in proportion to its weight (exp of `route_utility`, a logit). Returns
+    the share of its sales target it sends: (expected share of value kept / that share at the
+    prior loss)^elasticity, at most 1."""
+    for e in range(weight.size):
+        split[e] = weight[e] if has_route[e] else 0.0
+    total = pairwise_sum(split)
+    for e in range(weight.size):
+        split[e] /= total
+    expected_cost = np.dot(split, cost_share)
+    kept = 1.0 - np.dot(split, loss) - expected_cost
+    kept_at_prior = 1.0 - prior - expected_cost
+    return min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** elasticity
+
+
+def route_utility_np(route_loss, cost_share, has_route, risk_aversion, cost_weight):
+    """NumPy twin of `route_utility`."""
+    loss = np.where(has_route, route_loss, 0.0)
+    utility = -(risk_aversion * loss + cost_weight * cost_share)
+    return utility - utility[has_route].max(), loss
+
+
+def route_split_np(weight, loss, cost_share, has_route, prior, elasticity, split):
+    """NumPy twin of `route_split`."""
+    weight = np.where(has_route, weight, 0.0)
+    split[:] = weight / weight.sum()
+    expected_cost = float(split @ cost_share)
+    kept = 1.0 - float(split @ loss) - expected_cost
+    kept_at_prior = 1.0 - prior - expected_cost
+    return min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** elasticity

@@ -56,9 +56,31 @@ def _stream_key(seed, stream, week):
     return mix64(k ^ (np.uint64(week) + np.uint64(1)) * MIX1)
 
 
+N_STREAMS = 22   # stream ids 0..21: every one above
+WEEK_KEYS: dict = {}   # (seed, week) -> every stream's key that week, for the weeks asked last
+
+
+@numba.njit(cache=True)
+def week_keys(seed, week, n_streams):
+    """The keys of streams 0..n_streams - 1 in one week."""
+    keys = np.empty(n_streams, np.uint64)
+    for stream in range(n_streams):
+        keys[stream] = _stream_key(seed, stream, week)
+    return keys
+
+
 def stream_key(seed: int, stream: int, week: int) -> np.uint64:
-    """The key of one decision stream in one week (a uint64 the kernels take as is)."""
-    return np.uint64(_stream_key(seed, stream, week))
+    """The key of one decision stream in one week (a uint64 the kernels take as is). The
+    phases ask for about twenty a week, some more than once: a week's keys are computed in
+    one call and kept for the 64 (seed, week) pairs asked last."""
+    if not 0 <= stream < N_STREAMS:
+        return np.uint64(_stream_key(seed, stream, week))
+    keys = WEEK_KEYS.get((seed, week))
+    if keys is None:
+        if len(WEEK_KEYS) >= 64:
+            WEEK_KEYS.clear()
+        keys = WEEK_KEYS[seed, week] = week_keys(seed, week, N_STREAMS)
+    return keys[stream]
 
 
 @numba.njit(cache=True)

@@ -145,6 +145,34 @@ def shares_np(values):
 
 
 @numba.njit(cache=True)
+def fentanyl_week(week, route, kg, load_index, fentanyl, controlled, post_country, post_ptr,
+                  posts, seize_prob, post_offset_weeks, transit_weeks, route_entry, n_entries,
+                  illicit_count, by_route, by_post, by_chemical, route_post, delivered,
+                  seized_route, seized_post, seized_chemical, inspect_key):
+    """The week's fentanyl loads north (`sim.trade.move_fentanyl`; per load its route, kg pure
+    and draw index), in order: inspected along their routes (`sim.kernels.shipments.inspect`),
+    scheduled into the pipeline ring (`sim.kernels.shipments.schedule`; the route ids stand in
+    for the products, as no chemical flow is kept), counted at the posts
+    (`sim.kernels.customs.count_shipments`). Arrays are updated in place. Returns kg sent per
+    US entry, added load by load as `np.bincount` does."""
+    seized_at = inspect(route, np.full(route.size, fentanyl, np.int64), load_index, post_ptr,
+                        posts, controlled[post_country], seize_prob, inspect_key)
+    if route.size > 0:
+        for i in range(route.size):
+            if transit_weeks[route[i]] >= by_route.shape[1]:
+                raise ValueError("a route's transit is longer than the pipeline ring")
+        schedule(by_route, by_post, by_chemical, route_post, week, transit_weeks,
+                 post_offset_weeks, posts, route, route, seized_at, kg.reshape((1, kg.size)),
+                 delivered, seized_route, seized_post, seized_chemical)
+    count_shipments(illicit_count, post_ptr, posts, route, True)
+    by_entry = np.zeros(n_entries)
+    for i in range(route.size):
+        if route_entry[route[i]] < n_entries:
+            by_entry[route_entry[route[i]]] += kg[i]
+    return by_entry
+
+
+@numba.njit(cache=True)
 def precursor_week(week, wanted_kg,
                    slots, count, finished_only, lost, loss_on_seizure,
                    active, country, region, mode, chemical, compliance, capacity_kg_per_week,
@@ -201,6 +229,23 @@ def precursor_week(week, wanted_kg,
     totals = trade_totals(sent_kg, product, route, country[maker[sent]], finished, controlled,
                           route_entry, yield_kg_per_kg.size, n_entries)
     return sent.size, filled, totals
+
+
+def fentanyl_week_np(week, route, kg, load_index, fentanyl, controlled, post_country, post_ptr,
+                     posts, seize_prob, post_offset_weeks, transit_weeks, route_entry, n_entries,
+                     illicit_count, by_route, by_post, by_chemical, route_post, delivered,
+                     seized_route, seized_post, seized_chemical, inspect_key):
+    """NumPy twin of `fentanyl_week`, from the steps' twins."""
+    seized_at = inspect_np(route, np.full(route.size, fentanyl, np.int64), load_index, post_ptr,
+                           posts, controlled[post_country], seize_prob, inspect_key)
+    if route.size > 0:
+        if transit_weeks[route].max() >= by_route.shape[1]:
+            raise ValueError("a route's transit is longer than the pipeline ring")
+        schedule_np(by_route, by_post, by_chemical, route_post, week, transit_weeks,
+                    post_offset_weeks, posts, route, route, seized_at, kg[None, :], delivered,
+                    seized_route, seized_post, seized_chemical)
+    count_shipments_np(illicit_count, post_ptr, posts, route, True)
+    return np.bincount(route_entry[route], kg, minlength=n_entries + 1)[:n_entries]
 
 
 def precursor_week_np(week, wanted_kg,
