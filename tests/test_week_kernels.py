@@ -50,14 +50,18 @@ def _same(x, y):
         assert x == y or (x != x and y != y), (x, y)
 
 
-def test_pairwise_sum_rounds_as_numpy_does():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pairwise_sum_rounds_as_numpy_does(dtype):
     g = np.random.default_rng(1)
     for n in [*range(0, 300), 1000, 1023, 1025, 20_000]:
-        a = g.random(n) * 10.0 ** g.uniform(-6, 6, n)
+        a = (g.random(n) * 10.0 ** g.uniform(-6, 6, n)).astype(dtype)
         assert pairwise_sum(a) == np.sum(a), n
-    # a plain running sum differs from NumPy's for most such arrays (so the test can fail)
-    a = g.random(1000) * 10.0 ** g.uniform(-6, 6, 1000)
+    # a plain running sum differs from NumPy's for most such arrays (so the test can fail), and
+    # a float32 array's sum in float64 differs from its float32 sum
+    a = (g.random(1000) * 10.0 ** g.uniform(-6, 6, 1000)).astype(dtype)
     assert float(np.cumsum(a)[-1]) != np.sum(a)
+    if dtype is np.float32:
+        assert pairwise_sum(a) != a.astype(np.float64).sum()
 
 
 def test_schedule_and_pending_match_twins(model):
@@ -111,6 +115,16 @@ def test_makers_kernels_match_twins(model):
                             np.array([0.4, 0.3, 0.3]), m.mode_ok, m.region_country, 0.6, *firms)
     _same(a[10:], b[10:])
     assert np.all(a[10][slots] == 1) and np.all(a[14][slots] <= 2)
+
+
+def test_makers_columns_match_twin(model):
+    active = model.makers.active
+    g = np.random.default_rng(4)
+    sanctioned = (g.random(active.size) < 0.5).astype(np.uint8)
+    sales_kg = (g.random(active.size) * 10.0 ** g.uniform(-3, 3, active.size)).astype(np.float32)
+    out = km.columns(active, sanctioned, sales_kg)
+    _same(out, km.columns_np(active, sanctioned, sales_kg))
+    assert 0 < out[1] < out[0] and out[2] > 0
 
 
 def _orders(model):

@@ -19,7 +19,7 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import delist, maker_week, new_firms, raid_and_switch, slot_draws
+from sim.kernels.makers import columns, delist, maker_week, new_firms, raid_and_switch, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -184,10 +184,9 @@ class Makers(Population):
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""
-        listed = self.sanctioned == 1
-        return {"active_precursor_makers": float(self.active.sum()),
-                "sanctioned_makers": float((listed & (self.active == 1)).sum()),
-                "sanctioned_makers_sales_kg": float(self.sales_kg[listed].sum())}
+        active, sanctioned, sanctioned_kg = columns(self.active, self.sanctioned, self.sales_kg)
+        return {"active_precursor_makers": active, "sanctioned_makers": sanctioned,
+                "sanctioned_makers_sales_kg": sanctioned_kg}
 
 
 def beta_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:

@@ -282,3 +282,25 @@ def new_firms_np(slots, u, capacity_kg, compliance, chemical, region_share, mode
     online[slots] = u[5] < online_share
     sanctioned[slots] = 0
     firm_compliance[slots], firm_capacity[slots], sales_kg[slots] = compliance, capacity_kg, 0.0
+
+
+@numba.njit(cache=True)
+def columns(active, sanctioned, sales_kg):
+    """The makers' week columns in one pass: (active firms, sanctioned active firms, kg sold by
+    sanctioned firms, summed in float32 as NumPy sums `sales_kg[sanctioned == 1]`)."""
+    listed = np.empty(sales_kg.size, np.float32)
+    n_active, n_listed_active, n_listed = 0, 0, 0
+    for i in range(active.size):
+        n_active += int(active[i])
+        if sanctioned[i] == 1:
+            n_listed_active += int(active[i] == 1)
+            listed[n_listed] = sales_kg[i]
+            n_listed += 1
+    return float(n_active), float(n_listed_active), pairwise_sum(listed[:n_listed])
+
+
+def columns_np(active, sanctioned, sales_kg):
+    """NumPy twin of `columns`."""
+    listed = sanctioned == 1
+    return (float(active.sum()), float((listed & (active == 1)).sum()),
+            float(sales_kg[listed].sum()))

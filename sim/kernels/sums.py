@@ -9,9 +9,9 @@ BLOCK = 128   # NumPy's PW_BLOCKSIZE: below it, eight running sums; above, halve
 
 @numba.njit(cache=True)
 def _block_sum(a, start, n):
-    """NumPy's pairwise sum of a[start:start + n] for n <= BLOCK."""
+    """NumPy's pairwise sum of a[start:start + n] for n <= BLOCK, in a's precision."""
     if n < 8:
-        total = 0.0
+        total = np.zeros(1, a.dtype)[0]
         for i in range(start, start + n):
             total += a[i]
         return total
@@ -38,17 +38,17 @@ def _block_sum(a, start, n):
 
 @numba.njit(cache=True)
 def pairwise_sum(a):
-    """`a.sum()` of a 1-d float64 array as NumPy computes it (pairwise: blocks of at most 128
-    summed in eight running sums, blocks halved at multiples of 8 and the halves added), so the
-    result is the same to the bit. An explicit stack of (start, length, partial) replaces
-    NumPy's recursion."""
+    """`a.sum()` of a 1-d float64 or float32 array as NumPy computes it (pairwise: blocks of at
+    most 128 summed in eight running sums of a's precision, blocks halved at multiples of 8 and
+    the halves added), so the result is the same to the bit. An explicit stack of (start,
+    length, partial) replaces NumPy's recursion."""
     n = a.size
     if n <= BLOCK:
         return _block_sum(a, 0, n)
     # post-order walk of the halving tree: each node's sum is its left half's plus its right's
     starts, lengths = np.empty(128, np.int64), np.empty(128, np.int64)
-    stage, left = np.zeros(128, np.int64), np.zeros(128)
-    starts[0], lengths[0], depth, result = 0, n, 0, 0.0
+    stage, left = np.zeros(128, np.int64), np.zeros(128, a.dtype)
+    starts[0], lengths[0], depth, result = 0, n, 0, left[0]
     while depth >= 0:
         start, length = starts[depth], lengths[depth]
         half = length // 2
