@@ -19,6 +19,7 @@ from sim.actors import registered
 from sim.actors.buyers import PrecursorBuyer
 from sim.kernels import cartels as kernels
 from sim.kernels import layout, rng
+from sim.kernels.sums import pairwise_sum
 from sim.parameter import ASSUMPTION, FITTED, NARCOLOGIC, Param
 
 PARAMS: dict[str, Param] = {
@@ -270,11 +271,19 @@ def labs_week(model, week) -> None:
 
 
 def observe(model) -> dict[str, float]:
-    """This week's cartel columns."""
+    """This week's cartel columns: sums over the cartels in order, the mean strength summed as
+    NumPy's mean sums (the world file lists at least one cartel)."""
     every = cartels(model)
-    return {"cartel_revenue_usd": sum(c.revenue_usd for c in every),
-            "fentanyl_synthesized_kg": sum(c.made_kg for c in every),
-            "mexico_labs": float(sum(c.labs for c in every)),
-            "mexico_lab_raids": float(sum(c.raids_attempted for c in every)),
-            "mexico_labs_dismantled": float(sum(c.labs_raided for c in every)),
-            "cartel_armed_strength": float(np.mean([c.armed_strength for c in every]))}
+    revenue_usd = made_kg = labs = raids = dismantled = 0
+    strength = np.empty(len(every))
+    for i, c in enumerate(every):
+        revenue_usd += c.revenue_usd
+        made_kg += c.made_kg
+        labs += c.labs
+        raids += c.raids_attempted
+        dismantled += c.labs_raided
+        strength[i] = c.armed_strength
+    return {"cartel_revenue_usd": revenue_usd, "fentanyl_synthesized_kg": made_kg,
+            "mexico_labs": float(labs), "mexico_lab_raids": float(raids),
+            "mexico_labs_dismantled": float(dismantled),
+            "cartel_armed_strength": pairwise_sum(strength) / len(every)}
