@@ -17,7 +17,7 @@ from sim.kernels import regulators as kr
 from sim.kernels import rng
 from sim.kernels import shipments as ks
 from sim.kernels import trade as kt
-from sim.kernels.sums import pairwise_sum
+from sim.kernels.sums import pairwise_sum, span_sum
 from sim.model import FentanylModel
 from sim.pipeline import FENTANYL_FLOWS, PRECURSOR_FLOWS
 from tests.conftest import SMALL
@@ -56,6 +56,8 @@ def test_pairwise_sum_rounds_as_numpy_does(dtype):
     for n in [*range(0, 300), 1000, 1023, 1025, 20_000]:
         a = (g.random(n) * 10.0 ** g.uniform(-6, 6, n)).astype(dtype)
         assert pairwise_sum(a) == np.sum(a), n
+        padded = np.concatenate([np.full(3, 1e9, dtype), a, np.full(2, 1e9, dtype)])
+        assert span_sum(padded, 3, n) == np.sum(a), n
     # a plain running sum differs from NumPy's for most such arrays (so the test can fail), and
     # a float32 array's sum in float64 differs from its float32 sum
     a = (g.random(1000) * 10.0 ** g.uniform(-6, 6, 1000)).astype(dtype)
@@ -218,6 +220,12 @@ def test_customs_kernels_match_twins(model):
         _same(a[0], b[0])
     _same(kc.agency_shares(posts.inspections, posts.agency_ptr),
           kc.agency_shares_np(posts.inspections, posts.agency_ptr))
+    by_route_post = g.random((len(routes.names), len(posts))) * (g.random((1, len(posts))) < 0.7)
+    sharing = g.random(len(posts)) < 0.6
+    kg = kc.partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
+    _same(kg, kc.partner_route_kg_np(by_route_post, sharing, posts.agency_of, posts.agency_ptr))
+    shares = sharing[posts.agency_ptr[:-1]]
+    assert shares.sum() >= 2 and np.all(kg[~shares] == 0) and np.all(kg[shares].sum(axis=1) > 0)
 
 
 def test_regulator_kernels_match_twins():

@@ -17,7 +17,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import registered
 from sim.actors.regulators import enforcement
 from sim.countries import CHINA, COUNTRIES, INDIA
-from sim.kernels.customs import agency_shares, learn, seizure_probability
+from sim.kernels.customs import agency_shares, learn, partner_route_kg, seizure_probability
 from sim.parameter import ASSUMPTION, NARCOLOGIC, Param
 
 PARAMS: dict[str, Param] = {
@@ -137,6 +137,8 @@ class CustomsAgency(FixedAgent):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], spec["country"], cell
         self.posts, self.index = posts, index   # index: its place in the world file
+        # route_passes[route, j]: 1 where the route passes its j-th post
+        self.route_passes = model.network.route_passes_post[:, posts]
         self.enforcement_at_start = enforcement(model, self.country)
 
     @property
@@ -162,18 +164,16 @@ def partner_seizures_kg(model, out) -> np.ndarray:
     """Per post: kg that partner countries' posts seized this week on the routes through it, for
     the posts of agencies that share intelligence (0 elsewhere). A partner is a post of another
     agency whose country shares."""
-    partner = np.zeros(len(model.posts))
-    sharing = model.levers.intel_sharing_weight[model.posts.country] > 0
+    posts = model.posts
+    partner = np.zeros(len(posts))
+    sharing = model.levers.intel_sharing_weight[posts.country] > 0
     if not sharing.any():
         return partner
-    network = model.network
-    by_route_post = out.seized_kg_route_post.reshape(len(network.routes.names), -1)
+    by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
+    route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
     for agency in agencies(model):
         if agency.sharing_weight() > 0:
-            partners = sharing.copy()
-            partners[agency.posts] = False
-            partner[agency.posts] = (by_route_post[:, partners].sum(axis=1)
-                                     @ network.route_passes_post[:, agency.posts])
+            partner[agency.posts] = route_kg[agency.index] @ agency.route_passes
     return partner
 
 

@@ -4,7 +4,7 @@ controlled consignment, and the agencies' learning (`sim.actors.customs`)."""
 import numba
 import numpy as np
 
-from sim.kernels.sums import pairwise_sum
+from sim.kernels.sums import pairwise_sum, span_sum
 
 
 @numba.njit(cache=True)
@@ -166,3 +166,36 @@ def agency_shares_np(inspections, agency_ptr):
     """NumPy twin of `agency_shares`."""
     return np.concatenate([pool / max(pool.sum(), 1e-12)
                            for pool in np.split(inspections, agency_ptr[1:-1])])
+
+
+@numba.njit(cache=True)
+def partner_route_kg(by_route_post, sharing, agency_of, agency_ptr):
+    """Per agency whose posts share intelligence (`sharing[post]`) and per route: kg its
+    partners' posts (the sharing posts of other agencies) seized on the route this week
+    (`by_route_post[route, post]`), summed over them in post order as NumPy sums a row of
+    `by_route_post[:, partners]`; rows of agencies that do not share are 0."""
+    n_routes, n_posts = by_route_post.shape
+    out = np.zeros((agency_ptr.size - 1, n_routes))
+    partners, buffer = np.empty(n_posts, np.int64), np.empty(n_posts)
+    for a in range(agency_ptr.size - 1):
+        if agency_ptr[a] == agency_ptr[a + 1] or not sharing[agency_ptr[a]]:
+            continue
+        k = 0
+        for p in range(n_posts):
+            if sharing[p] and agency_of[p] != a:
+                partners[k] = p
+                k += 1
+        for r in range(n_routes):
+            for j in range(k):
+                buffer[j] = by_route_post[r, partners[j]]
+            out[a, r] = span_sum(buffer, 0, k)
+    return out
+
+
+def partner_route_kg_np(by_route_post, sharing, agency_of, agency_ptr):
+    """NumPy twin of `partner_route_kg`."""
+    out = np.zeros((agency_ptr.size - 1, by_route_post.shape[0]))
+    for a in range(agency_ptr.size - 1):
+        if agency_ptr[a] < agency_ptr[a + 1] and sharing[agency_ptr[a]]:
+            out[a] = by_route_post[:, sharing & (agency_of != a)].sum(axis=1)
+    return out

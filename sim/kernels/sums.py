@@ -11,7 +11,7 @@ BLOCK = 128   # NumPy's PW_BLOCKSIZE: below it, eight running sums; above, halve
 def _block_sum(a, start, n):
     """NumPy's pairwise sum of a[start:start + n] for n <= BLOCK, in a's precision."""
     if n < 8:
-        total = np.zeros(1, a.dtype)[0]
+        total = a.dtype.type(0.0)
         for i in range(start, start + n):
             total += a[i]
         return total
@@ -40,15 +40,20 @@ def _block_sum(a, start, n):
 def pairwise_sum(a):
     """`a.sum()` of a 1-d float64 or float32 array as NumPy computes it (pairwise: blocks of at
     most 128 summed in eight running sums of a's precision, blocks halved at multiples of 8 and
-    the halves added), so the result is the same to the bit. An explicit stack of (start,
-    length, partial) replaces NumPy's recursion."""
-    n = a.size
+    the halves added), so the result is the same to the bit."""
+    return span_sum(a, 0, a.size)
+
+
+@numba.njit(cache=True)
+def span_sum(a, start, n):
+    """`pairwise_sum(a[start:start + n])` without making the slice (cheaper in a loop over many
+    short spans). An explicit stack of (start, length, partial) replaces NumPy's recursion."""
     if n <= BLOCK:
-        return _block_sum(a, 0, n)
+        return _block_sum(a, start, n)
     # post-order walk of the halving tree: each node's sum is its left half's plus its right's
     starts, lengths = np.empty(128, np.int64), np.empty(128, np.int64)
     stage, left = np.zeros(128, np.int64), np.zeros(128, a.dtype)
-    starts[0], lengths[0], depth, result = 0, n, 0, left[0]
+    starts[0], lengths[0], depth, result = start, n, 0, left[0]
     while depth >= 0:
         start, length = starts[depth], lengths[depth]
         half = length // 2
