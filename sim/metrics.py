@@ -29,6 +29,14 @@ FIXED = {name: spec for module in (users, retail, makers, cartels, regulators, t
          for name, spec in module.COLUMNS.items()}
 HOW = {name: FIXED[name][1] for name in CORE + EXTRA}
 UNITS = {name: FIXED[name][0] for name in CORE + EXTRA}
+# a column drawn with a part of it beside it (dashed) wherever the classroom plots it: the deaths
+# caused by fentanyl and its analogs (NCHS T40.4) within all opioid overdose deaths
+DRAWN_WITH = {"overdose_deaths": "synthetic_opioid_deaths"}
+
+
+def drawn(column: str) -> tuple[str, ...]:
+    """The columns a plot of `column` draws: itself, then the part drawn beside it, if any."""
+    return (column, *([DRAWN_WITH[column]] if column in DRAWN_WITH else []))
 
 
 def units_for(model) -> dict[str, tuple[str, str]]:

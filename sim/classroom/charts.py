@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.metrics import drawn
+
 SMOOTH_WEEKS = 13   # rolling mean: at classroom size weekly deaths are a handful of agents
 EVERY_WEEKS = 4     # one point per 4 weeks: enough after smoothing, and a small spec
 WEEKS_PER_YEAR = 52.1775
@@ -63,10 +65,7 @@ def _x_years(domain: tuple[float, float]) -> dict:
             "axis": {"format": "d", "tickCount": 4}}
 
 
-# drawn dashed on the panel of the first: deaths from fentanyl and its analogs (NCHS T40.4) as
-# a part of all opioid overdose deaths
-DASHED = {"overdose_deaths": "synthetic_opioid_deaths"}
-SOLID_DASH, DASHED_DASH = [1, 0], [4, 3]
+SOLID_DASH, DASHED_DASH = [1, 0], [4, 3]   # a column's line, and its part's (`sim.metrics.drawn`)
 
 
 def _panel(title: str, values: list[dict], domain: tuple[float, float], now: float) -> dict:
@@ -123,9 +122,9 @@ def charts_spec(model, reference: pd.DataFrame | None) -> dict:
     now = first + model.recorder.rows / WEEKS_PER_YEAR
     panels = []
     for column, title, scale in CHARTS:
-        values = []
-        for series in (column, *([DASHED[column]] if column in DASHED else [])):
-            named = {"series": series} if column in DASHED else {}
+        values, columns = [], drawn(column)
+        for series in columns:
+            named = {"series": series} if len(columns) > 1 else {}
             values += _points(*thinned(first, model.recorder.series(series), scale),
                               run="this run", **named)
             if reference is not None:

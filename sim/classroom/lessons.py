@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 from sim.classroom.model import CLASSROOM_SIZE, SCENARIO_DIR  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
 from sim.ensemble import run  # noqa: E402
-from sim.metrics import HOW  # noqa: E402
+from sim.metrics import HOW, drawn  # noqa: E402
 from sim.output import atomic_folder  # noqa: E402
 
 SOUTHWEST = ("san_diego", "nogales", "el_paso", "laredo")
@@ -34,14 +34,8 @@ class Lesson:
 
 
 # the deaths panel: all opioid overdose deaths, and dashed the part that fentanyl and its analogs
-# cause (NCHS T40.4, `synthetic_opioid_deaths`)
+# cause (`sim.metrics.drawn`)
 DEATHS = ("overdose_deaths", "Overdose deaths, people/year (dashed: fentanyl and analogs)")
-ALSO_DRAWN = {"overdose_deaths": "synthetic_opioid_deaths"}
-
-
-def drawn(series: str) -> tuple[str, ...]:
-    """The series a panel of `series` draws: itself, then any drawn dashed beside it."""
-    return (series, *([ALSO_DRAWN[series]] if series in ALSO_DRAWN else []))
 
 
 LESSONS = (
