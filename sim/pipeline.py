@@ -9,8 +9,6 @@ every kind of goods.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from sim.kernels.shipments import pending_by_owner
@@ -46,27 +44,26 @@ FENTANYL_FLOWS = tuple(flows(ring, rows) for ring, rows in (
     (POST, {"fentanyl_seized_kg": 0}), ({}, {})))
 
 
-@dataclass
 class WeekOutcome:
-    """What resolves in one week: arrays by route or by customs post (kg)."""
+    """What resolves in one week (kg): `by_route[kind, route]` (kinds in BY_ROUTE order),
+    `by_post[kind, post]` (BY_POST order), `seized_kg_by_chemical[chemical]` and
+    `seized_kg_route_post[route x posts + post]`; each kind of `by_route` and `by_post` is also
+    read by its name, as a row (`out.fentanyl_delivered_kg[route]`)."""
 
-    precursor_delivered_kg: np.ndarray
-    precursor_delivered_fe: np.ndarray
-    finished_delivered_kg: np.ndarray
-    precursor_seized_fe: np.ndarray
-    precursor_seized_kg_route: np.ndarray
-    finished_seized_kg_route: np.ndarray
-    fentanyl_delivered_kg: np.ndarray
-    fentanyl_seized_kg_route: np.ndarray
-    precursor_seized_kg: np.ndarray
-    finished_seized_kg: np.ndarray
-    fentanyl_seized_kg: np.ndarray
-    seized_kg_by_chemical: np.ndarray
-    seized_kg_route_post: np.ndarray
-    # the by-route and by-post arrays above as rows of one array each (kinds in BY_ROUTE and
-    # BY_POST order), for kernels
-    by_route: np.ndarray = field(default=None, repr=False)
-    by_post: np.ndarray = field(default=None, repr=False)
+    __slots__ = ("by_route", "by_post", "seized_kg_by_chemical", "seized_kg_route_post")
+
+    def __init__(self, by_route: np.ndarray, by_post: np.ndarray, by_chemical: np.ndarray,
+                 route_post: np.ndarray):
+        self.by_route, self.by_post = by_route, by_post
+        self.seized_kg_by_chemical, self.seized_kg_route_post = by_chemical, route_post
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """A kind's row by its name (called only for names that are not attributes)."""
+        if name in ROUTE:
+            return self.by_route[ROUTE[name]]
+        if name in POST:
+            return self.by_post[POST[name]]
+        raise AttributeError(f"WeekOutcome has no {name!r}")
 
 
 class Pipeline:
@@ -88,12 +85,12 @@ class Pipeline:
     def take(self, week: int) -> WeekOutcome:
         """This week's outcomes; the slot is then free for week + `weeks`."""
         slot = week % self.weeks
-        by_route, by_post = self.by_route[:, slot].copy(), self.by_post[:, slot].copy()
-        out = WeekOutcome(*by_route, *by_post, self.by_chemical[slot].copy(),
-                          self.route_post[slot].copy(), by_route=by_route, by_post=by_post)
-        for ring in (self.by_route[:, slot], self.by_post[:, slot], self.by_chemical[slot],
-                     self.route_post[slot]):
-            ring[...] = 0.0
+        out = WeekOutcome(self.by_route[:, slot].copy(), self.by_post[:, slot].copy(),
+                          self.by_chemical[slot].copy(), self.route_post[slot].copy())
+        self.by_route[:, slot] = 0.0
+        self.by_post[:, slot] = 0.0
+        self.by_chemical[slot] = 0.0
+        self.route_post[slot] = 0.0
         return out
 
     def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
