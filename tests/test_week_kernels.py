@@ -396,3 +396,21 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
         mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
         _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
         assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()
+
+
+def test_makers_adapt_week_matches_twin(model):
+    m = model.makers
+    substitutes = model.controls.substitutes(model.date)
+    keys = np.array([rng.stream_key(5, s, 7) for s in range(5)], np.uint64)
+    for unmet, delist in ((0.6, 0.0), (0.3, 0.2)):
+        rates = np.array([4.0, unmet, 0.3, 0.5, 0.1, 1.5, 0.2, delist])
+        args = (m.active, m.chemical, m.sanctioned, m.compliance, m.online,
+                m.chemical_controlled.view(np.uint8), m.pressure, m.sales_kg, m.country,
+                m.raid_prob, m.switch_hazard, m.substitute, substitutes,
+                model.chemicals.same_class, np.full(8, 1.5), np.full(8, 0.01), rates, keys)
+        (out, a), (out_np, b) = _twins(km.adapt_week, km.adapt_week_np, *args)
+        _same(out, out_np)
+        _same(a[:6], b[:6])
+        _same(a[9:12], b[9:12])
+        assert out[1][0] > 0 and np.all(m.active[out[0]] == 0)   # raids; entrants take free slots
+    assert (a[4] != m.online).any()   # listings taken down

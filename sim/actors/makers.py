@@ -19,7 +19,7 @@ import numpy as np
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import columns, delist, maker_week, new_firms, raid_and_switch, slot_draws
+from sim.kernels.makers import adapt_week, columns, new_firms, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -49,6 +49,9 @@ PARAMS: dict[str, Param] = {
     "online_raid_exposure": Param(1.5, "raid multiplier for online sellers", ASSUMPTION,
                                   1.0, 10.0),
 }
+
+# the streams of `sim.kernels.makers.adapt_week`'s keys, in its order
+ADAPT_STREAMS = (rng.MAKER_ENTRY, rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST, rng.DELIST)
 
 COLUMNS = {
     "active_precursor_makers": ("firms", "mean"),
@@ -88,6 +91,13 @@ class Makers(Population):
         regions = world["maker_regions"]
         makers = cls(layout.maker_slots(params["firms"], params["slot_headroom"]))
         makers.params, makers.mode_ok = params, mode_ok
+        # the rules' rates, per week (`adapt`)
+        makers.entry_max, makers.raid_rate = params["entry_per_week_max"], float(params["raid_rate"])
+        makers.switch_same = 1.0 / params["switch_lag_weeks"]
+        makers.switch_new = 1.0 / params["new_route_lag_weeks"]
+        makers.online_exposure = params["online_raid_exposure"]
+        makers.mode_share = np.array([params["mail_share"], params["air_share"],
+                                      max(0.0, 1 - params["mail_share"] - params["air_share"])])
         makers.region_share = np.array([r["share"] for r in regions], float)
         country_of = {n["name"]: n["country"] for n in world["nodes"]}
         makers.region_country = np.array([COUNTRIES.index(country_of[r["name"]])
@@ -124,53 +134,37 @@ class Makers(Population):
         capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
         mean, conc = params["compliance_mean"], params["compliance_concentration"]
         compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
-        mode_share = np.array([params["mail_share"], params["air_share"],
-                               max(0.0, 1 - params["mail_share"] - params["air_share"])])
         new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
-                  self.region_share, mode_share, self.mode_ok, self.region_country,
+                  self.region_share, self.mode_share, self.mode_ok, self.region_country,
                   float(params["online_share"]), self.active, self.country, self.region,
                   self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
                   self.capacity_kg_per_week, self.sales_kg)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:
-        """Raids, switches, quits, re-registration, listings taken down, and entry.
+        """Raids, switches, quits, re-registration, listings taken down, and entry
+        (`sim.kernels.makers.adapt_week`).
 
         substitutes[country]: the first uncontrolled precursor there (-1 if none);
         same_class[a, b]: chemicals a and b share an analog class."""
-        p = self.params
-        entrants = self.entrants(seed, week)
-        # slots emptied this week refill next week
-        free = np.flatnonzero(self.active == 0)[:entrants] if entrants else None
-        keys = [rng.stream_key(seed, s, week)
-                for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
-        # regulators raid makers of controlled chemicals; joint operations also hit makers
+        # entrants: entry_per_week_max at full unmet demand (the share of ordered kg the trade
+        # did not fill), in proportion below it; slots emptied this week refill next week.
+        # Regulators raid makers of controlled chemicals; joint operations also hit makers
         # known to supply cartels, controlled chemical or not. A substitute in the same analog
         # class is a quick change of recipe; another class means a new synthesis route and
         # takes longer
-        raid_and_switch(self.raid_prob, self.switch_hazard, self.substitute, self.pressure,
-                        self.sales_kg, self.country, self.chemical, substitutes, same_class,
-                        float(p["raid_rate"]), levers.maker_raid_multiplier,
-                        levers.supplier_raid_rate, 1.0 / p["switch_lag_weeks"],
-                        1.0 / p["new_route_lag_weeks"])
-        maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
-                   self.chemical_controlled.view(np.uint8), self.raid_prob, self.substitute,
-                   p["online_raid_exposure"] * levers.online_raid_multiplier, self.switch_hazard,
-                   levers.relist_hazard, *keys)
-        if levers.online_delist_hazard > 0:
-            delist(self.online, self.active, float(levers.online_delist_hazard),
-                   rng.stream_key(seed, rng.DELIST, week))
-        if entrants:
+        rates = np.array([self.entry_max, 1.0 - self.filled_share, self.raid_rate,
+                          self.switch_same, self.switch_new,
+                          self.online_exposure * levers.online_raid_multiplier,
+                          levers.relist_hazard, levers.online_delist_hazard])
+        keys = np.array([rng.stream_key(seed, s, week) for s in ADAPT_STREAMS], np.uint64)
+        free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
+                             self.online, self.chemical_controlled.view(np.uint8), self.pressure,
+                             self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
+                             self.substitute, substitutes, same_class,
+                             levers.maker_raid_multiplier, levers.supplier_raid_rate, rates, keys)
+        if free.size:
             self.enter(free, substitutes, seed, week)
-
-    def entrants(self, seed: int, week: int) -> int:
-        """How many firms enter this week: entry_per_week_max at full unmet demand (the share
-        of ordered kg the trade did not fill), in proportion below it, the fraction by a
-        draw."""
-        unmet = 1.0 - self.filled_share
-        u = rng.uniform(rng.stream_key(seed, rng.MAKER_ENTRY, week), 0)
-        expected = self.params["entry_per_week_max"] * max(0.0, unmet)
-        return int(expected) + int(u < expected - int(expected))
 
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
         """New firms take the `free` slots, each making its region's first uncontrolled

@@ -17,6 +17,7 @@ Also here: each country's enforcement level (`enforcement`) and the pressure it 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 
 import numpy as np
@@ -79,6 +80,8 @@ class Controls:
         for c, who in enumerate(chemicals.controlled_at_start):
             for country in who:
                 self.controlled[COUNTRIES.index(country), c] = True
+        self.available_dates = sorted(chemicals.available_from)
+        self.substitutes_key, self.substitutes_now = None, None   # see `substitutes`
 
     def set(self, country: int, products: list[int], value: bool, week: int, cause: str,
             policy: str = "", data: dict[str, float] | None = None) -> None:
@@ -97,7 +100,14 @@ class Controls:
         """Per country: the first precursor in substitution order that is available on `day`
         and not controlled there (-1 if none)."""
         chem = self.chemicals
-        return first_uncontrolled(self.controlled, ~chem.finished & chem.available(day))
+        # kept while the controls and the chemicals on offer stay the same (chemicals only
+        # become available: how many dates have passed says which)
+        key = (self.controlled.tobytes(), bisect.bisect_right(self.available_dates, day))
+        if key != self.substitutes_key:
+            self.substitutes_key = key
+            self.substitutes_now = first_uncontrolled(self.controlled,
+                                                      ~chem.finished & chem.available(day))
+        return self.substitutes_now
 
 
 class Regulator(FixedAgent):

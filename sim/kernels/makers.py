@@ -304,3 +304,53 @@ def columns_np(active, sanctioned, sales_kg):
     listed = sanctioned == 1
     return (float(active.sum()), float((listed & (active == 1)).sum()),
             float(sales_kg[listed].sum()))
+
+
+@numba.njit(cache=True)
+def adapt_week(active, chemical, sanctioned, compliance, online, controlled, pressure, sales_kg,
+               country, raid_prob, switch_hazard, substitute, substitutes, same_class,
+               raid_multiplier, supplier_raid_rate, rates, keys):
+    """A week of the makers' own rules in one call, updating the arrays in place: how many
+    firms enter (`rates[0]`, entry_per_week_max, times the unmet share `rates[1]`, the fraction
+    by the draw of index 0 under keys[0]) and the first empty slots they will take (chosen
+    before this week's exits); `raid_and_switch` (rates[2:5]: raid rate, same-class and
+    new-route switch hazards); `maker_week` (rates[5:7]: online exposure, relist hazard;
+    keys[1:4]: raid, switch and relist streams); `delist` when its hazard rates[7] > 0 (keys[4]).
+    Returns (the entrants' slots, counts [raided, switched, quit, relisted])."""
+    expected = rates[0] * max(0.0, rates[1])
+    entrants = int(expected) + int(uniform(keys[0], 0) < expected - int(expected))
+    free = np.empty(entrants, np.int64)
+    n_free = 0
+    for m in range(active.size):
+        if n_free == entrants:
+            break
+        if active[m] == 0:
+            free[n_free] = m
+            n_free += 1
+    raid_and_switch(raid_prob, switch_hazard, substitute, pressure, sales_kg, country, chemical,
+                    substitutes, same_class, rates[2], raid_multiplier, supplier_raid_rate,
+                    rates[3], rates[4])
+    counts = maker_week(active, chemical, sanctioned, compliance, online, controlled, raid_prob,
+                        substitute, rates[5], switch_hazard, rates[6], keys[1], keys[2], keys[3])
+    if rates[7] > 0:
+        delist(online, active, rates[7], keys[4])
+    return free[:n_free], counts
+
+
+def adapt_week_np(active, chemical, sanctioned, compliance, online, controlled, pressure,
+                  sales_kg, country, raid_prob, switch_hazard, substitute, substitutes, same_class,
+                  raid_multiplier, supplier_raid_rate, rates, keys):
+    """NumPy twin of `adapt_week`."""
+    expected = rates[0] * max(0.0, rates[1])
+    u = uniforms_np(keys[0], np.zeros(1, np.int64))[0]
+    entrants = int(expected) + int(u < expected - int(expected))
+    free = np.flatnonzero(active == 0)[:entrants]
+    raid_and_switch_np(raid_prob, switch_hazard, substitute, pressure, sales_kg, country,
+                       chemical, substitutes, same_class, rates[2], raid_multiplier,
+                       supplier_raid_rate, rates[3], rates[4])
+    counts = maker_week_np(active, chemical, sanctioned, compliance, online, controlled,
+                           raid_prob, substitute, rates[5], switch_hazard, rates[6], keys[1],
+                           keys[2], keys[3])
+    if rates[7] > 0:
+        delist_np(online, active, rates[7], keys[4])
+    return free, counts
