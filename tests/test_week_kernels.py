@@ -414,3 +414,17 @@ def test_makers_adapt_week_matches_twin(model):
         _same(a[9:12], b[9:12])
         assert out[1][0] > 0 and np.all(m.active[out[0]] == 0)   # raids; entrants take free slots
     assert (a[4] != m.online).any()   # listings taken down
+
+
+def test_adoption_clocks_rows_match_twin():
+    g = np.random.default_rng(6)
+    controlled = g.random((5, 10)) < 0.4
+    countries = np.array([1, 2, 3, 4])
+    progress, pending = g.random((4, 10)) * 0.9, g.integers(0, 9, (4, 10)).astype(float)
+    steps = np.array([0.05, 0.3, 1.0, 0.01])
+    (due, a), (due_np, b) = _twins(kr.adoption_clocks_rows, kr.adoption_clocks_rows_np,
+                                   progress, pending, controlled, 0, countries, steps)
+    _same((due, *a[:2]), (due_np, *b[:2]))
+    assert due.any() and not due.all()
+    pending_rows = controlled[0] & ~controlled[countries]
+    assert np.all(a[0][~pending_rows] == 0) and np.all(a[1][pending_rows] >= 1)

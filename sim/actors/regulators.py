@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import weakref
 
 import numpy as np
 from mesa.discrete_space import FixedAgent
@@ -26,7 +27,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
-from sim.kernels.regulators import adoption_clocks, first_uncontrolled, un_evidence, watch
+from sim.kernels.regulators import adoption_clocks_rows, first_uncontrolled, un_evidence, watch
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -137,22 +138,22 @@ class NationalRegulator(Regulator):
     def adoption_lag_weeks(self) -> float:
         return self.params[self.LAG[COUNTRIES[self.country]]]
 
-    def step(self) -> None:
-        """Each UN control not adopted here yet advances its adoption clock by 1 / lag a week;
-        a control whose clock reaches 1 is adopted (while the rule acts), one event per UN
-        listing (chemicals pending the same number of weeks)."""
-        controls = self.model.controls
-        controlled = controls.controlled
-        lag = self.adoption_lag_weeks()
-        due = adoption_clocks(self.adoption_progress, self.weeks_pending, controlled[UN],
-                              controlled[self.country], 1.0 / lag if lag > 0 else 1.0)
-        if not (self.rules_act and due):
+    def begin_week(self) -> float:
+        """This week's adoption lag (weeks), after what the regulator's own state does first."""
+        return self.adoption_lag_weeks()
+
+    def adopt_due(self, lag: float) -> None:
+        """Adopt the UN controls whose clock reached 1 (while the rule acts), one event per UN
+        listing (chemicals pending the same number of weeks). Each UN control not adopted here
+        yet advances its adoption clock by 1 / lag a week (`national_week`)."""
+        if not self.rules_act:
             return
         due = self.adoption_progress >= 1.0
         for weeks in np.unique(self.weeks_pending[due]):   # one event per UN listing
             listed = np.flatnonzero(due & (self.weeks_pending == weeks)).tolist()
-            controls.set(self.country, listed, True, self.model.week, ADOPTED_UN_CONTROL,
-                         data={"weeks_pending": float(weeks), "lag_weeks": float(lag)})
+            self.model.controls.set(self.country, listed, True, self.model.week,
+                                    ADOPTED_UN_CONTROL, data={"weeks_pending": float(weeks),
+                                                              "lag_weeks": float(lag)})
 
 
 class ChinaRegulator(NationalRegulator):
@@ -169,13 +170,13 @@ class ChinaRegulator(NationalRegulator):
         return (p["china_adoption_lag_weeks_uncooperative"] * (1 - coop)
                 + p["china_adoption_lag_weeks"] * coop)
 
-    def step(self) -> None:
-        """Cooperation moves toward the diplomatic target; then UN controls are adopted."""
+    def begin_week(self) -> float:
+        """Cooperation moves toward the diplomatic target; then this week's adoption lag."""
         p, levers = self.params, self.model.levers
         target = min(levers.cooperation_cap,
                      clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1))
         self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
-        super().step()
+        return self.adoption_lag_weeks()
 
     def update_enforcement(self, levers) -> None:
         """Enforcement rises with cooperation from its minimum to its maximum, plus what a deal
@@ -197,6 +198,7 @@ class UNCommission(Regulator):
         # evidence: weeks in a row above the threshold, and the extra weeks seizures added to them
         self.prominent_weeks = np.zeros(n_chemicals)
         self.seizure_weeks = np.zeros(n_chemicals)
+        self.memory_rate = float(self.params["un_share_memory_rate"])   # 1/week, see `watch`
 
     def step(self) -> None:
         """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
@@ -220,8 +222,7 @@ class UNCommission(Regulator):
               finished: np.ndarray) -> None:
         """Exponential average of each chemical's share of precursor kg shipped (finished
         substances are not precursors), and the week's seizures by chemical."""
-        watch(self.precursor_share_ema, shipped_kg_by_chemical, finished,
-              float(self.params["un_share_memory_rate"]))
+        watch(self.precursor_share_ema, shipped_kg_by_chemical, finished, self.memory_rate)
         self.seized_kg_by_chemical = seized_kg_by_chemical
 
 
@@ -267,15 +268,66 @@ def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
 def regulators_week(model, week) -> None:
     """Phase: regulators act in the world file's order (a UN control listed this week starts
     the national clocks at once); China's enforcement follows its cooperation."""
-    for regulator in regulators(model):
-        regulator.step()
+    for group in _week_order(model):
+        if isinstance(group, NationalClocks):
+            group.week(model.controls.controlled)
+        else:
+            group.step()
     model.china.update_enforcement(model.levers)
+
+
+class NationalClocks:
+    """National regulators next to each other in the world file's order, their adoption clocks
+    rows of one array each (`adoption_progress`, `weeks_pending` are views of a row), advanced
+    in one kernel call a week. No regulator's clock reads another's country, so together is
+    the same as one after the other."""
+
+    def __init__(self, members: list[NationalRegulator]):
+        self.members = members
+        self.countries = np.array([r.country for r in members], np.int64)
+        self.progress = np.array([r.adoption_progress for r in members])
+        self.weeks_pending = np.array([r.weeks_pending for r in members])
+        for r, progress, pending in zip(members, self.progress, self.weeks_pending, strict=True):
+            r.adoption_progress, r.weeks_pending = progress, pending
+
+    def week(self, controlled: np.ndarray) -> None:
+        """Each member's `begin_week` in order, their clocks (`adoption_clocks_rows`), then
+        each adopts what is due (`adopt_due`)."""
+        lags = [r.begin_week() for r in self.members]
+        steps = np.array([1.0 / lag if lag > 0 else 1.0 for lag in lags])
+        due = adoption_clocks_rows(self.progress, self.weeks_pending, controlled, UN,
+                                   self.countries, steps)
+        if due.any():
+            for r, lag, r_due in zip(self.members, lags, due, strict=True):
+                if r_due:
+                    r.adopt_due(lag)
+
+
+_WEEK_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _week_order(model) -> list:
+    """The regulators in the world file's order, national ones next to each other grouped in
+    `NationalClocks`; made once per model (agents never come or go during a run)."""
+    order = _WEEK_ORDER.get(model)
+    if order is None:
+        order = []
+        for regulator in regulators(model):
+            if not isinstance(regulator, NationalRegulator):
+                order.append(regulator)
+            elif (order and isinstance(order[-1], list)
+                  and regulator.country not in [r.country for r in order[-1]]):
+                order[-1].append(regulator)
+            else:
+                order.append([regulator])
+        order = _WEEK_ORDER[model] = [NationalClocks(g) if isinstance(g, list) else g
+                                      for g in order]
+    return order
 
 
 def un_watch(model, week) -> None:
     """Phase: the UN commission takes in the week's trade and seizures by chemical."""
-    un = model.agents_by_type.get(UNCommission)
-    for commission in un or ():
+    for commission in registered(model, UNCommission):
         commission.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
                          model.chemicals.finished)
 
