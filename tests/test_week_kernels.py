@@ -401,7 +401,7 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
 def test_makers_adapt_week_matches_twin(model):
     m = model.makers
     substitutes = model.controls.substitutes(model.date)
-    keys = np.array([rng.stream_key(5, s, 7) for s in range(5)], np.uint64)
+    keys = rng.week_keys(5, 7, rng.N_STREAMS)
     for unmet, delist in ((0.6, 0.0), (0.3, 0.2)):
         rates = np.array([4.0, unmet, 0.3, 0.5, 0.1, 1.5, 0.2, delist])
         args = (m.active, m.chemical, m.sanctioned, m.compliance, m.online,
@@ -421,9 +421,9 @@ def test_adoption_clocks_rows_match_twin():
     controlled = g.random((5, 10)) < 0.4
     countries = np.array([1, 2, 3, 4])
     progress, pending = g.random((4, 10)) * 0.9, g.integers(0, 9, (4, 10)).astype(float)
-    steps = np.array([0.05, 0.3, 1.0, 0.01])
+    lags = np.array([20.0, 3.0, 0.0, 100.0])
     (due, a), (due_np, b) = _twins(kr.adoption_clocks_rows, kr.adoption_clocks_rows_np,
-                                   progress, pending, controlled, 0, countries, steps)
+                                   progress, pending, controlled, 0, countries, lags)
     _same((due, *a[:2]), (due_np, *b[:2]))
     assert due.any() and not due.all()
     pending_rows = controlled[0] & ~controlled[countries]

@@ -15,6 +15,7 @@ Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import betaincinv
 
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
@@ -49,9 +50,6 @@ PARAMS: dict[str, Param] = {
     "online_raid_exposure": Param(1.5, "raid multiplier for online sellers", ASSUMPTION,
                                   1.0, 10.0),
 }
-
-# the streams of `sim.kernels.makers.adapt_week`'s keys, in its order
-ADAPT_STREAMS = (rng.MAKER_ENTRY, rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST, rng.DELIST)
 
 COLUMNS = {
     "active_precursor_makers": ("firms", "mean"),
@@ -96,6 +94,12 @@ class Makers(Population):
         makers.switch_same = 1.0 / params["switch_lag_weeks"]
         makers.switch_new = 1.0 / params["new_route_lag_weeks"]
         makers.online_exposure = params["online_raid_exposure"]
+        # a new firm's draws (`create`)
+        mean, conc = params["compliance_mean"], params["compliance_concentration"]
+        makers.compliance_beta = (mean * conc, (1 - mean) * conc)
+        makers.capacity_median = params["capacity_kg_per_week_median"]
+        makers.capacity_log_sd = params["capacity_log_sd"]
+        makers.online_share = float(params["online_share"])
         makers.mode_share = np.array([params["mail_share"], params["air_share"],
                                       max(0.0, 1 - params["mail_share"] - params["air_share"])])
         makers.region_share = np.array([r["share"] for r in regions], float)
@@ -126,17 +130,15 @@ class Makers(Population):
         others are created."""
         if slots.size == 0:
             return
-        params = self.params
         u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
         # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
         # functions: compiled code's exp, log and cos can round differently in the last bit
         z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
-        capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
-        mean, conc = params["compliance_mean"], params["compliance_concentration"]
-        compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
+        capacity = self.capacity_median * np.exp(self.capacity_log_sd * z)
+        compliance = beta_quantile(u[4], *self.compliance_beta)
         new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
                   self.region_share, self.mode_share, self.mode_ok, self.region_country,
-                  float(params["online_share"]), self.active, self.country, self.region,
+                  self.online_share, self.active, self.country, self.region,
                   self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
                   self.capacity_kg_per_week, self.sales_kg)
 
@@ -157,7 +159,7 @@ class Makers(Population):
                           self.switch_same, self.switch_new,
                           self.online_exposure * levers.online_raid_multiplier,
                           levers.relist_hazard, levers.online_delist_hazard])
-        keys = np.array([rng.stream_key(seed, s, week) for s in ADAPT_STREAMS], np.uint64)
+        keys = rng.week_keys(seed, week, rng.N_STREAMS)
         free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
                              self.online, self.chemical_controlled.view(np.uint8), self.pressure,
                              self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
@@ -185,8 +187,6 @@ class Makers(Population):
 
 def beta_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:
     """Beta(a, b) quantiles (inverse-CDF draws from uniforms)."""
-    from scipy.special import betaincinv
-
     return betaincinv(max(a, 1e-6), max(b, 1e-6), u)
 
 

@@ -118,10 +118,7 @@ class Regulator(FixedAgent):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], country, cell
         self.rules_act = True   # its own scheduling rules decide (off: `recorded_history`)
-
-    @property
-    def params(self) -> dict:
-        return self.model.params["regulators"]
+        self.params = model.params["regulators"]   # the scenario's (read-only) group
 
 
 class NationalRegulator(Regulator):
@@ -145,7 +142,7 @@ class NationalRegulator(Regulator):
     def adopt_due(self, lag: float) -> None:
         """Adopt the UN controls whose clock reached 1 (while the rule acts), one event per UN
         listing (chemicals pending the same number of weeks). Each UN control not adopted here
-        yet advances its adoption clock by 1 / lag a week (`national_week`)."""
+        yet advances its adoption clock by 1 / lag a week (`NationalClocks.week`)."""
         if not self.rules_act:
             return
         due = self.adoption_progress >= 1.0
@@ -199,14 +196,16 @@ class UNCommission(Regulator):
         self.prominent_weeks = np.zeros(n_chemicals)
         self.seizure_weeks = np.zeros(n_chemicals)
         self.memory_rate = float(self.params["un_share_memory_rate"])   # 1/week, see `watch`
+        p = self.params   # `un_evidence`'s threshold share, kg per extra week, lag weeks
+        self.evidence_rule = (float(p["detection_share_threshold"]),
+                              float(p["detection_seizure_kg"]), float(p["un_detection_lag_weeks"]))
 
     def step(self) -> None:
         """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
         detection lag is listed (while the rule acts), each with the numbers that listed it."""
         p, controls = self.params, self.model.controls
         due = un_evidence(self.prominent_weeks, self.seizure_weeks, self.precursor_share_ema,
-                          self.seized_kg_by_chemical, float(p["detection_share_threshold"]),
-                          float(p["detection_seizure_kg"]), float(p["un_detection_lag_weeks"]),
+                          self.seized_kg_by_chemical, *self.evidence_rule,
                           controls.controlled[UN, :-1])
         if not self.rules_act:
             return
@@ -294,13 +293,11 @@ class NationalClocks:
         """Each member's `begin_week` in order, their clocks (`adoption_clocks_rows`), then
         each adopts what is due (`adopt_due`)."""
         lags = [r.begin_week() for r in self.members]
-        steps = np.array([1.0 / lag if lag > 0 else 1.0 for lag in lags])
         due = adoption_clocks_rows(self.progress, self.weeks_pending, controlled, UN,
-                                   self.countries, steps)
-        if due.any():
-            for r, lag, r_due in zip(self.members, lags, due, strict=True):
-                if r_due:
-                    r.adopt_due(lag)
+                                   self.countries, np.array(lags, float))
+        for r, lag, r_due in zip(self.members, lags, due, strict=True):
+            if r_due:
+                r.adopt_due(lag)
 
 
 _WEEK_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
