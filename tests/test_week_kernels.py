@@ -428,3 +428,19 @@ def test_adoption_clocks_rows_match_twin():
     assert due.any() and not due.all()
     pending_rows = controlled[0] & ~controlled[countries]
     assert np.all(a[0][~pending_rows] == 0) and np.all(a[1][pending_rows] >= 1)
+
+
+def test_settle_entrants_matches_twin(model):
+    m = model.makers
+    free = np.flatnonzero(m.active == 0)[:40]
+    region = m.region.copy()
+    region[free] = np.arange(free.size) % m.region_country.size   # every region
+    active = m.active.copy()
+    active[free] = 1   # as `Makers.create` leaves them
+    substitutes = np.array([-1, 3, 2, -1, 1], np.int16)   # none left in China
+    (_, a), (_, b) = _twins(km.settle_entrants, km.settle_entrants_np, free, substitutes,
+                            m.region_country, region, m.chemical, active)
+    _same(a[4:], b[4:])
+    none_left = substitutes[m.region_country[region[free]]] < 0
+    assert none_left.any() and not none_left.all()
+    assert np.all(a[4][free[none_left]] == 0) and np.all(a[5][free] == ~none_left)

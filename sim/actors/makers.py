@@ -20,7 +20,7 @@ from scipy.special import betaincinv
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import adapt_week, columns, new_firms, slot_draws
+from sim.kernels.makers import adapt_week, columns, new_firms, settle_entrants, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -171,12 +171,9 @@ class Makers(Population):
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
         """New firms take the `free` slots, each making its region's first uncontrolled
         precursor (none enters a region without one)."""
-        new_chem = substitutes[self.region_country]
         self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
-        self.chemical[free] = new_chem[self.region[free]]
-        gone = self.chemical[free] < 0
-        self.active[free[gone]] = 0
-        self.chemical[free[gone]] = 0
+        settle_entrants(free, substitutes, self.region_country, self.region, self.chemical,
+                        self.active)
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""

@@ -356,3 +356,26 @@ def adapt_week_np(active, chemical, sanctioned, compliance, online, controlled, 
     if rates[7] > 0:
         delist_np(online, active, rates[7], keys[DELIST])
     return free, counts
+
+
+@numba.njit(cache=True)
+def settle_entrants(free, substitutes, region_country, region, chemical, active):
+    """New firms in the `free` slots make their region's first uncontrolled precursor
+    (substitutes[country]); where there is none (-1) the slot stays empty (chemical 0).
+    Updates chemical and active in place."""
+    for i in range(free.size):
+        s = free[i]
+        c = substitutes[region_country[region[s]]]
+        if c < 0:
+            active[s] = 0
+            chemical[s] = 0
+        else:
+            chemical[s] = c
+
+
+def settle_entrants_np(free, substitutes, region_country, region, chemical, active):
+    """NumPy twin of `settle_entrants`."""
+    chemical[free] = substitutes[region_country][region[free]]
+    gone = chemical[free] < 0
+    active[free[gone]] = 0
+    chemical[free[gone]] = 0
