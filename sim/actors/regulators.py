@@ -131,9 +131,11 @@ class NationalRegulator(Regulator):
         super().__init__(model, spec, country, cell)
         self.adoption_progress = np.zeros(model.chemicals.fentanyl + 1)
         self.weeks_pending = np.zeros(model.chemicals.fentanyl + 1)  # UN-controlled, not here
+        lag = self.LAG.get(COUNTRIES[country])
+        self.lag_weeks = None if lag is None else self.params[lag]   # China's: by cooperation
 
     def adoption_lag_weeks(self) -> float:
-        return self.params[self.LAG[COUNTRIES[self.country]]]
+        return self.lag_weeks
 
     def begin_week(self) -> float:
         """This week's adoption lag (weeks), after what the regulator's own state does first."""
@@ -324,9 +326,10 @@ def _week_order(model) -> list:
 
 def un_watch(model, week) -> None:
     """Phase: the UN commission takes in the week's trade and seizures by chemical."""
-    for commission in registered(model, UNCommission):
-        commission.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
-                         model.chemicals.finished)
+    for regulator in _week_order(model):
+        if isinstance(regulator, UNCommission):
+            regulator.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
+                            model.chemicals.finished)
 
 
 def observe(model) -> dict[str, float]:
