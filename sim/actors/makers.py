@@ -8,7 +8,8 @@ Weekly rules: this week's capacity after sanctions and the regulators' pressure
 (`sim.kernels.makers.begin_week`) and orders filled or refused in a random queue
 (`sim.kernels.makers.serve`), both in the trade's compiled pass
 (`sim.kernels.trade.precursor_week`); `adapt` (raids, switching to an uncontrolled analog or
-quitting, re-registering, takedowns and entry: `raid_and_switch`, `maker_week`, `delist`).
+quitting, re-registering, takedowns and entry: `adapt_week`, which runs `raid_and_switch`,
+`maker_week` and `delist`; entrants by `create` and `settle_entrants`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
 
