@@ -396,3 +396,51 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
         mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
         _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
         assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()
+
+
+def test_makers_adapt_week_matches_twin(model):
+    m = model.makers
+    substitutes = model.controls.substitutes(model.date)
+    keys = rng.week_keys(5, 7, rng.N_STREAMS)
+    for unmet, delist in ((0.6, 0.0), (0.3, 0.2)):
+        rates = np.array([4.0, unmet, 0.3, 0.5, 0.1, 1.5, 0.2, delist])
+        args = (m.active, m.chemical, m.sanctioned, m.compliance, m.online,
+                m.chemical_controlled.view(np.uint8), m.pressure, m.sales_kg, m.country,
+                m.raid_prob, m.switch_hazard, m.substitute, substitutes,
+                model.chemicals.same_class, np.full(8, 1.5), np.full(8, 0.01), rates, keys)
+        (out, a), (out_np, b) = _twins(km.adapt_week, km.adapt_week_np, *args)
+        _same(out, out_np)
+        _same(a[:6], b[:6])
+        _same(a[9:12], b[9:12])
+        assert out[1][0] > 0 and np.all(m.active[out[0]] == 0)   # raids; entrants take free slots
+    assert (a[4] != m.online).any()   # listings taken down
+
+
+def test_adoption_clocks_rows_match_twin():
+    g = np.random.default_rng(6)
+    controlled = g.random((5, 10)) < 0.4
+    countries = np.array([1, 2, 3, 4])
+    progress, pending = g.random((4, 10)) * 0.9, g.integers(0, 9, (4, 10)).astype(float)
+    lags = np.array([20.0, 3.0, 0.0, 100.0])
+    (due, a), (due_np, b) = _twins(kr.adoption_clocks_rows, kr.adoption_clocks_rows_np,
+                                   progress, pending, controlled, 0, countries, lags)
+    _same((due, *a[:2]), (due_np, *b[:2]))
+    assert due.any() and not due.all()
+    pending_rows = controlled[0] & ~controlled[countries]
+    assert np.all(a[0][~pending_rows] == 0) and np.all(a[1][pending_rows] >= 1)
+
+
+def test_settle_entrants_matches_twin(model):
+    m = model.makers
+    free = np.flatnonzero(m.active == 0)[:40]
+    region = m.region.copy()
+    region[free] = np.arange(free.size) % m.region_country.size   # every region
+    active = m.active.copy()
+    active[free] = 1   # as `Makers.create` leaves them
+    substitutes = np.array([-1, 3, 2, -1, 1], np.int16)   # none left in China
+    (_, a), (_, b) = _twins(km.settle_entrants, km.settle_entrants_np, free, substitutes,
+                            m.region_country, region, m.chemical, active)
+    _same(a[4:], b[4:])
+    none_left = substitutes[m.region_country[region[free]]] < 0
+    assert none_left.any() and not none_left.all()
+    assert np.all(a[4][free[none_left]] == 0) and np.all(a[5][free] == ~none_left)

@@ -8,18 +8,20 @@ Weekly rules: this week's capacity after sanctions and the regulators' pressure
 (`sim.kernels.makers.begin_week`) and orders filled or refused in a random queue
 (`sim.kernels.makers.serve`), both in the trade's compiled pass
 (`sim.kernels.trade.precursor_week`); `adapt` (raids, switching to an uncontrolled analog or
-quitting, re-registering, takedowns and entry: `raid_and_switch`, `maker_week`, `delist`).
+quitting, re-registering, takedowns and entry: `adapt_week`, which runs `raid_and_switch`,
+`maker_week` and `delist`; entrants by `create` and `settle_entrants`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import betaincinv
 
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import columns, delist, maker_week, new_firms, raid_and_switch, slot_draws
+from sim.kernels.makers import adapt_week, columns, new_firms, settle_entrants, slot_draws
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -88,6 +90,19 @@ class Makers(Population):
         regions = world["maker_regions"]
         makers = cls(layout.maker_slots(params["firms"], params["slot_headroom"]))
         makers.params, makers.mode_ok = params, mode_ok
+        # the rules' rates, per week (`adapt`)
+        makers.entry_max, makers.raid_rate = params["entry_per_week_max"], float(params["raid_rate"])
+        makers.switch_same = 1.0 / params["switch_lag_weeks"]
+        makers.switch_new = 1.0 / params["new_route_lag_weeks"]
+        makers.online_exposure = params["online_raid_exposure"]
+        # a new firm's draws (`create`)
+        mean, conc = params["compliance_mean"], params["compliance_concentration"]
+        makers.compliance_beta = (mean * conc, (1 - mean) * conc)
+        makers.capacity_median = params["capacity_kg_per_week_median"]
+        makers.capacity_log_sd = params["capacity_log_sd"]
+        makers.online_share = float(params["online_share"])
+        makers.mode_share = np.array([params["mail_share"], params["air_share"],
+                                      max(0.0, 1 - params["mail_share"] - params["air_share"])])
         makers.region_share = np.array([r["share"] for r in regions], float)
         country_of = {n["name"]: n["country"] for n in world["nodes"]}
         makers.region_country = np.array([COUNTRIES.index(country_of[r["name"]])
@@ -116,71 +131,50 @@ class Makers(Population):
         others are created."""
         if slots.size == 0:
             return
-        params = self.params
         u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
         # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
         # functions: compiled code's exp, log and cos can round differently in the last bit
         z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
-        capacity = params["capacity_kg_per_week_median"] * np.exp(params["capacity_log_sd"] * z)
-        mean, conc = params["compliance_mean"], params["compliance_concentration"]
-        compliance = beta_quantile(u[4], mean * conc, (1 - mean) * conc)
-        mode_share = np.array([params["mail_share"], params["air_share"],
-                               max(0.0, 1 - params["mail_share"] - params["air_share"])])
+        capacity = self.capacity_median * np.exp(self.capacity_log_sd * z)
+        compliance = beta_quantile(u[4], *self.compliance_beta)
         new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
-                  self.region_share, mode_share, self.mode_ok, self.region_country,
-                  float(params["online_share"]), self.active, self.country, self.region,
+                  self.region_share, self.mode_share, self.mode_ok, self.region_country,
+                  self.online_share, self.active, self.country, self.region,
                   self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
                   self.capacity_kg_per_week, self.sales_kg)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:
-        """Raids, switches, quits, re-registration, listings taken down, and entry.
+        """Raids, switches, quits, re-registration, listings taken down, and entry
+        (`sim.kernels.makers.adapt_week`).
 
         substitutes[country]: the first uncontrolled precursor there (-1 if none);
         same_class[a, b]: chemicals a and b share an analog class."""
-        p = self.params
-        entrants = self.entrants(seed, week)
-        # slots emptied this week refill next week
-        free = np.flatnonzero(self.active == 0)[:entrants] if entrants else None
-        keys = [rng.stream_key(seed, s, week)
-                for s in (rng.MAKER_RAID, rng.MAKER_SWITCH, rng.MAKER_RELIST)]
-        # regulators raid makers of controlled chemicals; joint operations also hit makers
+        # entrants: entry_per_week_max at full unmet demand (the share of ordered kg the trade
+        # did not fill), in proportion below it; slots emptied this week refill next week.
+        # Regulators raid makers of controlled chemicals; joint operations also hit makers
         # known to supply cartels, controlled chemical or not. A substitute in the same analog
         # class is a quick change of recipe; another class means a new synthesis route and
         # takes longer
-        raid_and_switch(self.raid_prob, self.switch_hazard, self.substitute, self.pressure,
-                        self.sales_kg, self.country, self.chemical, substitutes, same_class,
-                        float(p["raid_rate"]), levers.maker_raid_multiplier,
-                        levers.supplier_raid_rate, 1.0 / p["switch_lag_weeks"],
-                        1.0 / p["new_route_lag_weeks"])
-        maker_week(self.active, self.chemical, self.sanctioned, self.compliance, self.online,
-                   self.chemical_controlled.view(np.uint8), self.raid_prob, self.substitute,
-                   p["online_raid_exposure"] * levers.online_raid_multiplier, self.switch_hazard,
-                   levers.relist_hazard, *keys)
-        if levers.online_delist_hazard > 0:
-            delist(self.online, self.active, float(levers.online_delist_hazard),
-                   rng.stream_key(seed, rng.DELIST, week))
-        if entrants:
+        rates = np.array([self.entry_max, 1.0 - self.filled_share, self.raid_rate,
+                          self.switch_same, self.switch_new,
+                          self.online_exposure * levers.online_raid_multiplier,
+                          levers.relist_hazard, levers.online_delist_hazard])
+        keys = rng.week_keys(seed, week, rng.N_STREAMS)
+        free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
+                             self.online, self.chemical_controlled.view(np.uint8), self.pressure,
+                             self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
+                             self.substitute, substitutes, same_class,
+                             levers.maker_raid_multiplier, levers.supplier_raid_rate, rates, keys)
+        if free.size:
             self.enter(free, substitutes, seed, week)
-
-    def entrants(self, seed: int, week: int) -> int:
-        """How many firms enter this week: entry_per_week_max at full unmet demand (the share
-        of ordered kg the trade did not fill), in proportion below it, the fraction by a
-        draw."""
-        unmet = 1.0 - self.filled_share
-        u = rng.uniform(rng.stream_key(seed, rng.MAKER_ENTRY, week), 0)
-        expected = self.params["entry_per_week_max"] * max(0.0, unmet)
-        return int(expected) + int(u < expected - int(expected))
 
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
         """New firms take the `free` slots, each making its region's first uncontrolled
         precursor (none enters a region without one)."""
-        new_chem = substitutes[self.region_country]
         self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
-        self.chemical[free] = new_chem[self.region[free]]
-        gone = self.chemical[free] < 0
-        self.active[free[gone]] = 0
-        self.chemical[free[gone]] = 0
+        settle_entrants(free, substitutes, self.region_country, self.region, self.chemical,
+                        self.active)
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""
@@ -191,8 +185,6 @@ class Makers(Population):
 
 def beta_quantile(u: np.ndarray, a: float, b: float) -> np.ndarray:
     """Beta(a, b) quantiles (inverse-CDF draws from uniforms)."""
-    from scipy.special import betaincinv
-
     return betaincinv(max(a, 1e-6), max(b, 1e-6), u)
 
 

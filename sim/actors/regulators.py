@@ -17,7 +17,9 @@ Also here: each country's enforcement level (`enforcement`) and the pressure it 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import weakref
 
 import numpy as np
 from mesa.discrete_space import FixedAgent
@@ -25,7 +27,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
-from sim.kernels.regulators import adoption_clocks, first_uncontrolled, un_evidence, watch
+from sim.kernels.regulators import adoption_clocks_rows, first_uncontrolled, un_evidence, watch
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -79,6 +81,8 @@ class Controls:
         for c, who in enumerate(chemicals.controlled_at_start):
             for country in who:
                 self.controlled[COUNTRIES.index(country), c] = True
+        self.available_dates = sorted(chemicals.available_from)
+        self.substitutes_key, self.substitutes_now = None, None   # see `substitutes`
 
     def set(self, country: int, products: list[int], value: bool, week: int, cause: str,
             policy: str = "", data: dict[str, float] | None = None) -> None:
@@ -97,7 +101,14 @@ class Controls:
         """Per country: the first precursor in substitution order that is available on `day`
         and not controlled there (-1 if none)."""
         chem = self.chemicals
-        return first_uncontrolled(self.controlled, ~chem.finished & chem.available(day))
+        # kept while the controls and the chemicals on offer stay the same (chemicals only
+        # become available: how many dates have passed says which)
+        key = (self.controlled.tobytes(), bisect.bisect_right(self.available_dates, day))
+        if key != self.substitutes_key:
+            self.substitutes_key = key
+            self.substitutes_now = first_uncontrolled(self.controlled,
+                                                      ~chem.finished & chem.available(day))
+        return self.substitutes_now
 
 
 class Regulator(FixedAgent):
@@ -107,10 +118,7 @@ class Regulator(FixedAgent):
         super().__init__(model)
         self.name, self.country, self.cell = spec["name"], country, cell
         self.rules_act = True   # its own scheduling rules decide (off: `recorded_history`)
-
-    @property
-    def params(self) -> dict:
-        return self.model.params["regulators"]
+        self.params = model.params["regulators"]   # the scenario's (read-only) group
 
 
 class NationalRegulator(Regulator):
@@ -123,26 +131,28 @@ class NationalRegulator(Regulator):
         super().__init__(model, spec, country, cell)
         self.adoption_progress = np.zeros(model.chemicals.fentanyl + 1)
         self.weeks_pending = np.zeros(model.chemicals.fentanyl + 1)  # UN-controlled, not here
+        lag = self.LAG.get(COUNTRIES[country])
+        self.lag_weeks = None if lag is None else self.params[lag]   # China's: by cooperation
 
     def adoption_lag_weeks(self) -> float:
-        return self.params[self.LAG[COUNTRIES[self.country]]]
+        return self.lag_weeks
 
-    def step(self) -> None:
-        """Each UN control not adopted here yet advances its adoption clock by 1 / lag a week;
-        a control whose clock reaches 1 is adopted (while the rule acts), one event per UN
-        listing (chemicals pending the same number of weeks)."""
-        controls = self.model.controls
-        controlled = controls.controlled
-        lag = self.adoption_lag_weeks()
-        due = adoption_clocks(self.adoption_progress, self.weeks_pending, controlled[UN],
-                              controlled[self.country], 1.0 / lag if lag > 0 else 1.0)
-        if not (self.rules_act and due):
+    def begin_week(self) -> float:
+        """This week's adoption lag (weeks), after what the regulator's own state does first."""
+        return self.adoption_lag_weeks()
+
+    def adopt_due(self, lag: float) -> None:
+        """Adopt the UN controls whose clock reached 1 (while the rule acts), one event per UN
+        listing (chemicals pending the same number of weeks). Each UN control not adopted here
+        yet advances its adoption clock by 1 / lag a week (`NationalClocks.week`)."""
+        if not self.rules_act:
             return
         due = self.adoption_progress >= 1.0
         for weeks in np.unique(self.weeks_pending[due]):   # one event per UN listing
             listed = np.flatnonzero(due & (self.weeks_pending == weeks)).tolist()
-            controls.set(self.country, listed, True, self.model.week, ADOPTED_UN_CONTROL,
-                         data={"weeks_pending": float(weeks), "lag_weeks": float(lag)})
+            self.model.controls.set(self.country, listed, True, self.model.week,
+                                    ADOPTED_UN_CONTROL, data={"weeks_pending": float(weeks),
+                                                              "lag_weeks": float(lag)})
 
 
 class ChinaRegulator(NationalRegulator):
@@ -159,13 +169,13 @@ class ChinaRegulator(NationalRegulator):
         return (p["china_adoption_lag_weeks_uncooperative"] * (1 - coop)
                 + p["china_adoption_lag_weeks"] * coop)
 
-    def step(self) -> None:
-        """Cooperation moves toward the diplomatic target; then UN controls are adopted."""
+    def begin_week(self) -> float:
+        """Cooperation moves toward the diplomatic target; then this week's adoption lag."""
         p, levers = self.params, self.model.levers
         target = min(levers.cooperation_cap,
                      clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1))
         self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
-        super().step()
+        return self.adoption_lag_weeks()
 
     def update_enforcement(self, levers) -> None:
         """Enforcement rises with cooperation from its minimum to its maximum, plus what a deal
@@ -187,14 +197,17 @@ class UNCommission(Regulator):
         # evidence: weeks in a row above the threshold, and the extra weeks seizures added to them
         self.prominent_weeks = np.zeros(n_chemicals)
         self.seizure_weeks = np.zeros(n_chemicals)
+        self.memory_rate = float(self.params["un_share_memory_rate"])   # 1/week, see `watch`
+        p = self.params   # `un_evidence`'s threshold share, kg per extra week, lag weeks
+        self.evidence_rule = (float(p["detection_share_threshold"]),
+                              float(p["detection_seizure_kg"]), float(p["un_detection_lag_weeks"]))
 
     def step(self) -> None:
         """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
         detection lag is listed (while the rule acts), each with the numbers that listed it."""
         p, controls = self.params, self.model.controls
         due = un_evidence(self.prominent_weeks, self.seizure_weeks, self.precursor_share_ema,
-                          self.seized_kg_by_chemical, float(p["detection_share_threshold"]),
-                          float(p["detection_seizure_kg"]), float(p["un_detection_lag_weeks"]),
+                          self.seized_kg_by_chemical, *self.evidence_rule,
                           controls.controlled[UN, :-1])
         if not self.rules_act:
             return
@@ -210,8 +223,7 @@ class UNCommission(Regulator):
               finished: np.ndarray) -> None:
         """Exponential average of each chemical's share of precursor kg shipped (finished
         substances are not precursors), and the week's seizures by chemical."""
-        watch(self.precursor_share_ema, shipped_kg_by_chemical, finished,
-              float(self.params["un_share_memory_rate"]))
+        watch(self.precursor_share_ema, shipped_kg_by_chemical, finished, self.memory_rate)
         self.seized_kg_by_chemical = seized_kg_by_chemical
 
 
@@ -257,17 +269,67 @@ def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
 def regulators_week(model, week) -> None:
     """Phase: regulators act in the world file's order (a UN control listed this week starts
     the national clocks at once); China's enforcement follows its cooperation."""
-    for regulator in regulators(model):
-        regulator.step()
+    for group in _week_order(model):
+        if isinstance(group, NationalClocks):
+            group.week(model.controls.controlled)
+        else:
+            group.step()
     model.china.update_enforcement(model.levers)
+
+
+class NationalClocks:
+    """National regulators next to each other in the world file's order, their adoption clocks
+    rows of one array each (`adoption_progress`, `weeks_pending` are views of a row), advanced
+    in one kernel call a week. No regulator's clock reads another's country, so together is
+    the same as one after the other."""
+
+    def __init__(self, members: list[NationalRegulator]):
+        self.members = members
+        self.countries = np.array([r.country for r in members], np.int64)
+        self.progress = np.array([r.adoption_progress for r in members])
+        self.weeks_pending = np.array([r.weeks_pending for r in members])
+        for r, progress, pending in zip(members, self.progress, self.weeks_pending, strict=True):
+            r.adoption_progress, r.weeks_pending = progress, pending
+
+    def week(self, controlled: np.ndarray) -> None:
+        """Each member's `begin_week` in order, their clocks (`adoption_clocks_rows`), then
+        each adopts what is due (`adopt_due`)."""
+        lags = [r.begin_week() for r in self.members]
+        due = adoption_clocks_rows(self.progress, self.weeks_pending, controlled, UN,
+                                   self.countries, np.array(lags, float))
+        for r, lag, r_due in zip(self.members, lags, due, strict=True):
+            if r_due:
+                r.adopt_due(lag)
+
+
+_WEEK_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _week_order(model) -> list:
+    """The regulators in the world file's order, national ones next to each other grouped in
+    `NationalClocks`; made once per model (agents never come or go during a run)."""
+    order = _WEEK_ORDER.get(model)
+    if order is None:
+        order = []
+        for regulator in regulators(model):
+            if not isinstance(regulator, NationalRegulator):
+                order.append(regulator)
+            elif (order and isinstance(order[-1], list)
+                  and regulator.country not in [r.country for r in order[-1]]):
+                order[-1].append(regulator)
+            else:
+                order.append([regulator])
+        order = _WEEK_ORDER[model] = [NationalClocks(g) if isinstance(g, list) else g
+                                      for g in order]
+    return order
 
 
 def un_watch(model, week) -> None:
     """Phase: the UN commission takes in the week's trade and seizures by chemical."""
-    un = model.agents_by_type.get(UNCommission)
-    for commission in un or ():
-        commission.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
-                         model.chemicals.finished)
+    for regulator in _week_order(model):
+        if isinstance(regulator, UNCommission):
+            regulator.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
+                            model.chemicals.finished)
 
 
 def observe(model) -> dict[str, float]:

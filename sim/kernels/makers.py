@@ -6,7 +6,7 @@ Arrays are one entry per maker slot (see `sim.actors.makers.Makers`).
 import numba
 import numpy as np
 
-from sim.kernels.rng import uniform, uniforms_np
+from sim.kernels.rng import DELIST, MAKER_ENTRY, MAKER_RAID, MAKER_RELIST, MAKER_SWITCH, uniform, uniforms_np
 from sim.kernels.sums import pairwise_sum
 
 
@@ -304,3 +304,78 @@ def columns_np(active, sanctioned, sales_kg):
     listed = sanctioned == 1
     return (float(active.sum()), float((listed & (active == 1)).sum()),
             float(sales_kg[listed].sum()))
+
+
+@numba.njit(cache=True)
+def adapt_week(active, chemical, sanctioned, compliance, online, controlled, pressure, sales_kg,
+               country, raid_prob, switch_hazard, substitute, substitutes, same_class,
+               raid_multiplier, supplier_raid_rate, rates, keys):
+    """A week of the makers' own rules in one call, updating the arrays in place: how many
+    firms enter (`rates[0]`, entry_per_week_max, times the unmet share `rates[1]`, the fraction
+    by the draw of index 0 under keys[0]) and the first empty slots they will take (chosen
+    before this week's exits); `raid_and_switch` (rates[2:5]: raid rate, same-class and
+    new-route switch hazards); `maker_week` (rates[5:7]: online exposure, relist hazard);
+    `delist` when its hazard rates[7] > 0. keys: the week's key of every stream
+    (`sim.kernels.rng.week_keys`), each rule under its own.
+    Returns (the entrants' slots, counts [raided, switched, quit, relisted])."""
+    expected = rates[0] * max(0.0, rates[1])
+    entrants = int(expected) + int(uniform(keys[MAKER_ENTRY], 0) < expected - int(expected))
+    free = np.empty(entrants, np.int64)
+    n_free = 0
+    for m in range(active.size):
+        if n_free == entrants:
+            break
+        if active[m] == 0:
+            free[n_free] = m
+            n_free += 1
+    raid_and_switch(raid_prob, switch_hazard, substitute, pressure, sales_kg, country, chemical,
+                    substitutes, same_class, rates[2], raid_multiplier, supplier_raid_rate,
+                    rates[3], rates[4])
+    counts = maker_week(active, chemical, sanctioned, compliance, online, controlled, raid_prob,
+                        substitute, rates[5], switch_hazard, rates[6], keys[MAKER_RAID],
+                        keys[MAKER_SWITCH], keys[MAKER_RELIST])
+    if rates[7] > 0:
+        delist(online, active, rates[7], keys[DELIST])
+    return free[:n_free], counts
+
+
+def adapt_week_np(active, chemical, sanctioned, compliance, online, controlled, pressure,
+                  sales_kg, country, raid_prob, switch_hazard, substitute, substitutes, same_class,
+                  raid_multiplier, supplier_raid_rate, rates, keys):
+    """NumPy twin of `adapt_week`."""
+    expected = rates[0] * max(0.0, rates[1])
+    u = uniforms_np(keys[MAKER_ENTRY], np.zeros(1, np.int64))[0]
+    entrants = int(expected) + int(u < expected - int(expected))
+    free = np.flatnonzero(active == 0)[:entrants]
+    raid_and_switch_np(raid_prob, switch_hazard, substitute, pressure, sales_kg, country,
+                       chemical, substitutes, same_class, rates[2], raid_multiplier,
+                       supplier_raid_rate, rates[3], rates[4])
+    counts = maker_week_np(active, chemical, sanctioned, compliance, online, controlled,
+                           raid_prob, substitute, rates[5], switch_hazard, rates[6],
+                           keys[MAKER_RAID], keys[MAKER_SWITCH], keys[MAKER_RELIST])
+    if rates[7] > 0:
+        delist_np(online, active, rates[7], keys[DELIST])
+    return free, counts
+
+
+@numba.njit(cache=True)
+def settle_entrants(free, substitutes, region_country, region, chemical, active):
+    """New firms in the `free` slots make their region's first uncontrolled precursor
+    (substitutes[country]); where there is none (-1) the slot stays empty (chemical 0).
+    Updates chemical and active in place."""
+    for i in range(free.size):
+        s = free[i]
+        c = substitutes[region_country[region[s]]]
+        if c < 0:
+            active[s] = 0
+            chemical[s] = 0
+        else:
+            chemical[s] = c
+
+
+def settle_entrants_np(free, substitutes, region_country, region, chemical, active):
+    """NumPy twin of `settle_entrants`."""
+    chemical[free] = substitutes[region_country][region[free]]
+    gone = chemical[free] < 0
+    active[free[gone]] = 0
+    chemical[free[gone]] = 0

@@ -32,6 +32,27 @@ def adoption_clocks_np(progress, weeks_pending, un_controlled, controlled_here, 
 
 
 @numba.njit(cache=True)
+def adoption_clocks_rows(progress, weeks_pending, controlled, un, countries, lag_weeks):
+    """`adoption_clocks` of several countries at once: row r of progress and weeks_pending is
+    countries[r]'s (controlled[country, product]; row `un` the UN's), advanced by 1 /
+    lag_weeks[r] (1 for a lag of 0). Returns whether each row has a control due."""
+    due = np.zeros(countries.size, np.bool_)
+    for r in range(countries.size):
+        step = 1.0 / lag_weeks[r] if lag_weeks[r] > 0 else 1.0
+        due[r] = adoption_clocks(progress[r], weeks_pending[r], controlled[un],
+                                 controlled[countries[r]], step)
+    return due
+
+
+def adoption_clocks_rows_np(progress, weeks_pending, controlled, un, countries, lag_weeks):
+    """NumPy twin of `adoption_clocks_rows`."""
+    steps = np.where(lag_weeks > 0, 1.0 / np.where(lag_weeks > 0, lag_weeks, 1.0), 1.0)
+    return np.array([adoption_clocks_np(progress[r], weeks_pending[r], controlled[un],
+                                        controlled[countries[r]], steps[r])
+                     for r in range(countries.size)], bool)
+
+
+@numba.njit(cache=True)
 def un_evidence(prominent_weeks, seizure_weeks, share_ema, seized_kg, threshold, seizure_kg,
                 lag_weeks, un_controlled):
     """Per precursor, in place: weeks in a row its share of the trade (share_ema) is above

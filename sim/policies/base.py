@@ -184,17 +184,42 @@ def build_policy(raw: dict, source: Source, path: tuple, start: dt.date,
 def policies_week(model, week) -> None:
     """Phase: policies that start or end this week change state (and are recorded as events);
     then this week's levers are rebuilt from the parameters and every active policy's changes."""
+    n, active = week.number, []
     for policy in model.policies:
-        if week.number == policy.start_week:
+        start, end = policy.start_week, policy.end_week
+        if n == start:
             policy.on_start(model)
-            model.events.append(Event(week.number, POLICY_START, (policy.type_name,),
+            model.events.append(Event(n, POLICY_START, (policy.type_name,),
                                       cause=policy.describe()))
-        if policy.end_week is not None and week.number == policy.end_week:
+        if end is not None and n == end:
             policy.on_end(model)
-            model.events.append(Event(week.number, POLICY_END, (policy.type_name,),
+            model.events.append(Event(n, POLICY_END, (policy.type_name,),
                                       cause=policy.describe()))
-    levers = Levers.from_params(model.params, len(model.posts))
-    for policy in model.policies:
-        if policy.active(week.number):
-            policy.modify(levers, model)
+        if n >= start and (end is None or n < end):
+            active.append(policy)
+    levers = _fresh_levers(model)
+    for policy in active:
+        policy.modify(levers, model)
     model.levers = levers
+
+
+def _fresh_levers(model) -> Levers:
+    """`Levers.from_params` of the model's (read-only) parameters, without rebuilding it: a copy
+    of the one built in the first week, its per-post and per-country arrays fresh views of one
+    copied block (policies modify them in place)."""
+    base = model.__dict__.get("_levers_base")
+    if base is None:
+        levers = Levers.from_params(model.params, len(model.posts))
+        arrays = [f.name for f in fields(Levers) if isinstance(getattr(levers, f.name), np.ndarray)]
+        block = np.concatenate([getattr(levers, name) for name in arrays])
+        ends = np.cumsum([getattr(levers, name).size for name in arrays]).tolist()
+        spans = tuple(zip(arrays, [0] + ends[:-1], ends, strict=True))
+        base = model.__dict__["_levers_base"] = (dict(vars(levers)), block, spans)
+    values, block, spans = base
+    levers = object.__new__(Levers)
+    state = levers.__dict__
+    state.update(values)
+    block = block.copy()
+    for name, begin, end in spans:
+        state[name] = block[begin:end]
+    return levers

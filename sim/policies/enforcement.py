@@ -30,8 +30,9 @@ def _check_posts(names: list[str], world: dict):
     return None
 
 
-def _post_mask(model, names) -> list[int]:
-    return [model.posts.names.index(n) for n in names]
+def _post_mask(model, names) -> np.ndarray:
+    """The posts' indices (an index array, kept for the weekly `modify`)."""
+    return np.array([model.posts.names.index(n) for n in names], np.intp)
 
 
 @register("taskforce")
