@@ -396,3 +396,52 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
         mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
         _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
         assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()
+
+
+def test_every_cartel_kernels_match_twins(model):
+    """The kernels over every cartel at once (`sim.actors.cartels.CartelRows`): utilities, the
+    week's loads with their trip north, and the buyers' week end with the cartels' learning."""
+    from sim.actors.cartels import learning, rows
+
+    table, network, posts, routes = rows(model), model.network, model.posts, model.network.routes
+    g = np.random.default_rng(11)
+    n, entries = table.route_loss.shape
+    route_loss = np.where(table.has_route, g.random((n, entries)) * 0.5, np.nan)
+    utility, loss = kcart.utilities(route_loss, table.cost_share, table.has_route, 8.0, 130.0)
+    _same((utility, loss), kcart.utilities_np(route_loss, table.cost_share, table.has_route,
+                                              8.0, 130.0))
+    trip = (61, model.chemicals.fentanyl, model.controls.controlled, posts.country,
+            routes.post_ptr, routes.posts, np.minimum(1.0, posts.seize_prob * 20),
+            routes.post_offset_weeks, routes.transit_weeks, network.route_entry,
+            len(network.entry_names), posts.illicit_count, *model.pipeline.rings(),
+            *FENTANYL_FLOWS, KEY)
+    # stocks and targets: all shipping, none with stock, and a mix
+    for stock in (g.random(n) * 50 + 1, np.zeros(n), g.random(n) * 50 * (g.random(n) < 0.6)):
+        args = (np.exp(utility), loss, table.cost_share, table.has_route, 0.1, 1.0,
+                np.zeros((n, entries)), stock, g.random(n) * 30, np.ones(n), table.load_kg,
+                table.entry_routes, table.index)
+        (sent, a), (sent_np, b) = _twins(kcart.loads, kcart.loads_np, *args)
+        _same(sent, sent_np)
+        _same(a[6:10], b[6:10])   # split, stock, target, send share
+        # what left the stocks is what was loaded
+        assert (args[7] - a[7]).sum() == pytest.approx(sent[1].sum())
+        assert sent[0].size == 0 or stock.any()
+        (week, a), (week_np, b) = _twins(kcart.loads_week, kcart.loads_week_np, *args, *trip)
+        _same(week, week_np)
+        assert week[0] == sent[0].size and week[1].sum() == pytest.approx(sent[1].sum())
+        for x, y in zip(a, b, strict=True):   # every array the week updates
+            if isinstance(x, np.ndarray):
+                _same(x, y)
+    links, makers, out = model.links, model.makers, model.week_outcome
+    for cut_prob, rate in ((np.zeros_like(model.levers.link_cut_prob), 2.5),
+                           (np.full_like(model.levers.link_cut_prob, 0.3), 0.0)):
+        args = (links.slots, links.count, links.finished_only, makers.country, cut_prob, KEY, 24,
+                rate, 0.3, rng.stream_key(5, 9, 7), makers.active, makers.online, makers.region,
+                makers.mode, makers.chemical, network.precursor_route, model.chemicals.finished,
+                *learning(model, out))
+        (_, a), (_, b) = _twins(kcart.adapt_week, kcart.adapt_week_np, *args)
+        _same(a[:2], b[:2])
+        _same(a[17], b[17])
+        assert not np.array_equal(a[17], table.route_loss, equal_nan=True)
+        # operations only cut links, search only adds them
+        assert (a[1].sum() < links.count.sum()) if rate == 0 else np.all(a[1] >= links.count)

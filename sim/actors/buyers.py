@@ -20,6 +20,7 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
+from sim.kernels.cartels import adapt_week
 
 
 class SupplierLinks:
@@ -46,25 +47,6 @@ class SupplierLinks:
         """What `usable` reads (after `finished_only`): makers' state, routes, chemicals."""
         return (makers.active, makers.region, makers.mode, makers.chemical,
                 network.precursor_route, chemicals.finished)
-
-    def lose_to_operations(self, maker_country: np.ndarray, cut_prob: np.ndarray,
-                           key: np.uint64) -> None:
-        """Joint law-enforcement operations cut links to makers in the countries they cover,
-        each with that country's weekly cut_prob."""
-        if cut_prob.any():
-            kernels.lose_links(self.slots, self.count, maker_country, cut_prob, key)
-
-    def search(self, params: dict, multiplier: float, key: np.uint64, makers, network,
-               chemicals) -> None:
-        """Meet active makers: supplier_search_prob x multiplier tries a week; an online seller
-        is taken up at once, an offline one only through a broker (broker_search_factor)."""
-        rate = float(params["supplier_search_prob"] * multiplier)
-        layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
-        kernels.search(self.slots, self.count, self.finished_only,
-                       int(params["supplier_links_max"]), rate,
-                       float(params["broker_search_factor"]), key, makers.active, makers.online,
-                       makers.region, makers.mode, makers.chemical, network.precursor_route,
-                       chemicals.finished)
 
 
 class PrecursorBuyer(FixedAgent):
@@ -132,14 +114,11 @@ class PrecursorBuyer(FixedAgent):
         """kg the buyer supplied this week (what its sales target is held to)."""
         raise NotImplementedError
 
-    def adapt(self, outcome, price_ratio: float) -> None:
-        """End of the week, after its supplier links (lost to joint operations, new suppliers
-        found: `buyers_adapt`): plan."""
-        self.plan(price_ratio)
-
     def plan(self, price_ratio: float) -> None:
-        """Grow or shrink the sales target with the retail price premium, but not beyond
-        `target_supply_cap` times what the buyer has lately managed to supply."""
+        """End of the week, after its supplier links (lost to joint operations, new suppliers
+        found: `buyers_adapt`) and, for a cartel, its routes' losses: grow or shrink the sales
+        target with the retail price premium, but not beyond `target_supply_cap` times what the
+        buyer has lately managed to supply."""
         p = self.params
         self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
         premium = clip(price_ratio - 1.0, p["price_premium_floor"], p["price_premium_ceiling"])
@@ -155,14 +134,25 @@ def buyers(model) -> list[PrecursorBuyer]:
 
 
 def buyers_adapt(model, week) -> None:
-    """Phase: every buyer's supplier links are cut by joint operations and new suppliers found
-    (all buyers at once), then every buyer learns from the week and plans."""
-    links, makers, seed = model.links, model.makers, model.seed
-    links.lose_to_operations(makers.country, model.levers.link_cut_prob,
-                             rng.stream_key(seed, rng.LINK_CUT, week.number))
-    links.search(model.params["cartels"], model.levers.supplier_search_multiplier,
-                 rng.stream_key(seed, rng.SUPPLIER_SEARCH, week.number), makers, model.network,
-                 model.chemicals)
+    """Phase: joint law-enforcement operations cut links to makers in the countries they cover
+    (each with that country's weekly cut_prob), buyers meet active makers (supplier_search_prob
+    x a policy's multiplier tries a week; an online seller is taken up at once, an offline one
+    only through a broker: broker_search_factor), cartels learn their routes' losses
+    (`sim.actors.cartels.learning`), all in one kernel (`sim.kernels.cartels.adapt_week`); then
+    every buyer plans."""
+    from sim.actors.cartels import learning  # cartels build on this module
+
+    links, makers, network, seed, number = (model.links, model.makers, model.network,
+                                            model.seed, week.number)
+    p, levers = model.params["cartels"], model.levers
+    rate = float(p["supplier_search_prob"] * levers.supplier_search_multiplier)
+    layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
+    adapt_week(links.slots, links.count, links.finished_only, makers.country,
+               levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
+               int(p["supplier_links_max"]), rate, float(p["broker_search_factor"]),
+               rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active, makers.online,
+               makers.region, makers.mode, makers.chemical, network.precursor_route,
+               model.chemicals.finished, *learning(model, week.outcome))
     price_ratio = model.dealers.price_ratio()
     for buyer in buyers(model):
-        buyer.adapt(week.outcome, price_ratio)
+        buyer.plan(price_ratio)
