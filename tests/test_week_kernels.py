@@ -407,9 +407,11 @@ def test_every_cartel_kernels_match_twins(model):
     g = np.random.default_rng(11)
     n, entries = table.route_loss.shape
     route_loss = np.where(table.has_route, g.random((n, entries)) * 0.5, np.nan)
-    utility, loss = kcart.utilities(route_loss, table.cost_share, table.has_route, 8.0, 130.0)
-    _same((utility, loss), kcart.utilities_np(route_loss, table.cost_share, table.has_route,
-                                              8.0, 130.0))
+    args = (route_loss, table.cost_share, table.has_route, 8.0, 130.0, np.empty((n, entries)),
+            np.empty((n, entries)))
+    (_, a), (_, b) = _twins(kcart.utilities, kcart.utilities_np, *args)
+    _same(a[-2:], b[-2:])
+    utility, loss = a[-2:]
     trip = (61, model.chemicals.fentanyl, model.controls.controlled, posts.country,
             routes.post_ptr, routes.posts, np.minimum(1.0, posts.seize_prob * 20),
             routes.post_offset_weeks, routes.transit_weeks, network.route_entry,
@@ -442,6 +444,10 @@ def test_every_cartel_kernels_match_twins(model):
         (_, a), (_, b) = _twins(kcart.adapt_week, kcart.adapt_week_np, *args)
         _same(a[:2], b[:2])
         _same(a[17], b[17])
+        _same(a[-2:], b[-2:])
+        weighed = (np.empty((n, entries)), np.empty((n, entries)))
+        kcart.utilities_np(a[17], *a[-6:-2], *weighed)
+        _same(a[-2:], weighed)   # the routes weighed again as learnt
         assert not np.array_equal(a[17], table.route_loss, equal_nan=True)
         # operations only cut links, search only adds them
         assert (a[1].sum() < links.count.sum()) if rate == 0 else np.all(a[1] >= links.count)

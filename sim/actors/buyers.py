@@ -137,10 +137,10 @@ def buyers_adapt(model, week) -> None:
     """Phase: joint law-enforcement operations cut links to makers in the countries they cover
     (each with that country's weekly cut_prob), buyers meet active makers (supplier_search_prob
     x a policy's multiplier tries a week; an online seller is taken up at once, an offline one
-    only through a broker: broker_search_factor), cartels learn their routes' losses
-    (`sim.actors.cartels.learning`), all in one kernel (`sim.kernels.cartels.adapt_week`); then
-    every buyer plans."""
-    from sim.actors.cartels import learning  # cartels build on this module
+    only through a broker: broker_search_factor), cartels learn their routes' losses and weigh
+    the routes again (`sim.actors.cartels.learning`), all in one kernel
+    (`sim.kernels.cartels.adapt_week`); then every buyer plans."""
+    from sim.actors.cartels import learning, weigh  # cartels build on this module
 
     links, makers, network, seed, number = (model.links, model.makers, model.network,
                                             model.seed, week.number)
@@ -153,6 +153,7 @@ def buyers_adapt(model, week) -> None:
                rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active, makers.online,
                makers.region, makers.mode, makers.chemical, network.precursor_route,
                model.chemicals.finished, *learning(model, week.outcome))
+    weigh(model)
     price_ratio = model.dealers.price_ratio()
     for buyer in buyers(model):
         buyer.plan(price_ratio)

@@ -247,6 +247,22 @@ class CartelRows:
         self.deterrence_elasticity = float(p["deterrence_elasticity"])
         self.learning_rate = float(p["learning_rate"])
         self.route_forgetting_rate = float(p["route_forgetting_rate"])
+        # each entry's utility, loss counted and weight (exp of the utility), revised each
+        # time the cartels learn (`learning`)
+        self.utility, self.loss, self.weight = (np.empty((len(every), n_entries))
+                                                for _ in range(3))
+        kernels.utilities(self.route_loss, *self.weighing())
+        self.weigh()
+
+    def weighing(self) -> tuple:
+        """The arguments of `sim.kernels.cartels.utilities` after route_loss."""
+        return (self.cost_share, self.has_route, self.risk_aversion, self.route_cost_weight,
+                self.utility, self.loss)
+
+    def weigh(self) -> None:
+        """Each entry's weight from its utility: NumPy's exp (its SIMD version rounds differently
+        from the compiled one)."""
+        np.exp(self.utility, out=self.weight)
 
 
 def rows(model) -> CartelRows:
@@ -287,11 +303,8 @@ def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
     every = table.cartels
     stock, target = np.array([c.fentanyl_stock_kg for c in every]
                              + [c.target_kg_per_week for c in every], float).reshape(2, len(every))
-    utility, loss = kernels.utilities(table.route_loss, table.cost_share, table.has_route,
-                                      table.risk_aversion, table.route_cost_weight)
-    # NumPy's exp (its SIMD version rounds differently from the compiled one)
     n_loads, by_entry, most = kernels.loads_week(
-        np.exp(utility), loss, table.cost_share, table.has_route, table.route_loss_prior,
+        table.weight, table.loss, table.cost_share, table.has_route, table.route_loss_prior,
         table.deterrence_elasticity, table.route_split, stock, target, table.send_share,
         table.load_kg, table.entry_routes, table.index, *trip)
     layout.within_span(int(most), "loads to one US entry")
@@ -301,14 +314,19 @@ def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
 
 
 def learning(model, outcome) -> tuple:
-    """What every cartel learns its routes' losses from (`sim.kernels.cartels.learn_all_routes`'s
-    arguments): this week's kg seized and delivered per route of the network, at learning_rate
-    where loads arrived or were seized; unused routes drift back toward the prior
-    (route_forgetting_rate)."""
+    """What every cartel learns its routes' losses from, and how it weighs them again
+    (`sim.kernels.cartels.adapt_week`'s arguments from route_loss): this week's kg seized and
+    delivered per route of the network, at learning_rate where loads arrived or were seized;
+    unused routes drift back toward the prior (route_forgetting_rate). Call `weigh` after."""
     table, network = rows(model), model.network
     return (table.route_loss, table.index, network.route_owner, network.route_entry,
             outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg, table.learning_rate,
-            table.route_forgetting_rate, table.route_loss_prior)
+            table.route_forgetting_rate, table.route_loss_prior, *table.weighing())
+
+
+def weigh(model) -> None:
+    """Every cartel's weight of each US entry from the utilities `learning` revised."""
+    rows(model).weigh()
 
 
 def observe(model) -> dict[str, float]:

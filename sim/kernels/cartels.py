@@ -160,20 +160,18 @@ def route_split_np(weight, loss, cost_share, has_route, prior, elasticity, split
 
 # --- every cartel at once (row c of each 2-D argument, element c of each 1-D one: cartel c) ---
 @numba.njit(cache=True)
-def utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight):
-    """`route_utility` of every cartel: (utility, loss), a row each."""
-    utility, loss = np.empty(route_loss.shape), np.empty(route_loss.shape)
+def utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
+    """`route_utility` of every cartel, written to utility and loss (a row each)."""
     for c in range(route_loss.shape[0]):
         utility[c, :], loss[c, :] = route_utility(route_loss[c], cost_share[c], has_route[c],
                                                   risk_aversion, cost_weight)
-    return utility, loss
 
 
-def utilities_np(route_loss, cost_share, has_route, risk_aversion, cost_weight):
+def utilities_np(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
     """NumPy twin of `utilities`."""
-    rows = [route_utility_np(*row, risk_aversion, cost_weight)
-            for row in zip(route_loss, cost_share, has_route, strict=True)]
-    return tuple(np.array([row[k] for row in rows]).reshape(route_loss.shape) for k in range(2))
+    for c in range(route_loss.shape[0]):
+        utility[c], loss[c] = route_utility_np(route_loss[c], cost_share[c], has_route[c],
+                                               risk_aversion, cost_weight)
 
 
 @numba.njit(cache=True)
@@ -277,23 +275,29 @@ def adapt_week(slots, count, finished_only, maker_country, cut_prob, cut_key, li
                broker_factor, search_key, active, online, region, mode, chemical,
                precursor_route, finished,
                route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
-               learning_rate, forgetting_rate, prior):
+               learning_rate, forgetting_rate, prior,
+               cost_share, has_route, risk_aversion, cost_weight, utility, loss):
     """The buyers' week end (`sim.actors.buyers.buyers_adapt`): joint operations cut supplier
-    links (`sim.kernels.buyers.lose_links`), buyers search for new suppliers
-    (`sim.kernels.buyers.search`), and every cartel learns its routes' losses
-    (`learn_all_routes`, which takes the arguments from route_loss). Updated in place."""
-    lose_links(slots, count, maker_country, cut_prob, cut_key)
+    links (`sim.kernels.buyers.lose_links`, skipped when no country has operations), buyers
+    search for new suppliers (`sim.kernels.buyers.search`), every cartel learns its routes'
+    losses (`learn_all_routes`, which takes the arguments from route_loss to prior) and weighs
+    its routes again (`utilities`, the arguments after prior). Updated in place."""
+    if cut_prob.any():
+        lose_links(slots, count, maker_country, cut_prob, cut_key)
     search(slots, count, finished_only, links_max, rate, broker_factor, search_key, active,
            online, region, mode, chemical, precursor_route, finished)
     learn_all_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
                      learning_rate, forgetting_rate, prior)
+    utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss)
 
 
 def adapt_week_np(slots, count, finished_only, maker_country, cut_prob, cut_key, links_max,
                   rate, broker_factor, search_key, active, online, region, mode, chemical,
-                  precursor_route, finished, *learning):
+                  precursor_route, finished, *cartels):
     """NumPy twin of `adapt_week`."""
-    lose_links_np(slots, count, maker_country, cut_prob, cut_key)
+    if cut_prob.any():
+        lose_links_np(slots, count, maker_country, cut_prob, cut_key)
     search_np(slots, count, finished_only, links_max, rate, broker_factor, search_key, active,
               online, region, mode, chemical, precursor_route, finished)
-    learn_all_routes_np(*learning)
+    learn_all_routes_np(*cartels[:9])
+    utilities_np(cartels[0], *cartels[9:])
