@@ -129,8 +129,14 @@ class PrecursorBuyer(FixedAgent):
 
 def buyers(model) -> list[PrecursorBuyer]:
     """Every buyer, cartels and mail-order buyers, in the world file's order (their `index`),
-    from Mesa's registry."""
-    return registered(model, PrecursorBuyer)
+    from Mesa's registry; kept once all are built (one per row of `model.links`): no agent
+    joins or leaves a model after it is built."""
+    every = model.__dict__.get("_buyers")
+    if every is None:
+        every = registered(model, PrecursorBuyer)
+        if len(every) == model.links.count.size:
+            model.__dict__["_buyers"] = every
+    return every
 
 
 def buyers_adapt(model, week) -> None:

@@ -253,6 +253,10 @@ class CartelRows:
                                                 for _ in range(3))
         kernels.utilities(self.route_loss, *self.weighing())
         self.weigh()
+        network = model.network   # `learning`'s arguments before and after the week's outcomes
+        self.learns = (self.route_loss, self.index, network.route_owner, network.route_entry)
+        self.rates = (self.learning_rate, self.route_forgetting_rate, self.route_loss_prior,
+                      *self.weighing())
 
     def weighing(self) -> tuple:
         """The arguments of `sim.kernels.cartels.utilities` after route_loss."""
@@ -318,10 +322,9 @@ def learning(model, outcome) -> tuple:
     (`sim.kernels.cartels.adapt_week`'s arguments from route_loss): this week's kg seized and
     delivered per route of the network, at learning_rate where loads arrived or were seized;
     unused routes drift back toward the prior (route_forgetting_rate). Call `weigh` after."""
-    table, network = rows(model), model.network
-    return (table.route_loss, table.index, network.route_owner, network.route_entry,
-            outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg, table.learning_rate,
-            table.route_forgetting_rate, table.route_loss_prior, *table.weighing())
+    table = rows(model)
+    return (*table.learns, outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg,
+            *table.rates)
 
 
 def weigh(model) -> None:
