@@ -114,17 +114,24 @@ class PrecursorBuyer(FixedAgent):
         """kg the buyer supplied this week (what its sales target is held to)."""
         raise NotImplementedError
 
-    def plan(self, price_ratio: float) -> None:
+    def plan(self, growth: float) -> None:
         """End of the week, after its supplier links (lost to joint operations, new suppliers
         found: `buyers_adapt`) and, for a cartel, its routes' losses: grow or shrink the sales
-        target with the retail price premium, but not beyond `target_supply_cap` times what the
-        buyer has lately managed to supply."""
+        target by `growth` (`target_growth`: the same for every buyer), but not beyond
+        `target_supply_cap` times what the buyer has lately managed to supply."""
         p = self.params
         self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
-        premium = clip(price_ratio - 1.0, p["price_premium_floor"], p["price_premium_ceiling"])
         cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
-        self.target_kg_per_week = clip(
-            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap)
+        self.target_kg_per_week = clip(self.target_kg_per_week * growth, 0.01, cap)
+
+
+def target_growth(params, price_ratio: float) -> float:
+    """The factor every buyer's sales target moves by this week before its cap: 1 +
+    expansion_rate x the retail price premium (price_ratio - 1, within price_premium_floor and
+    price_premium_ceiling); params: the `cartels` group."""
+    premium = clip(price_ratio - 1.0, params["price_premium_floor"],
+                   params["price_premium_ceiling"])
+    return 1.0 + params["expansion_rate"] * premium
 
 
 def buyers(model) -> list[PrecursorBuyer]:
@@ -160,6 +167,6 @@ def buyers_adapt(model, week) -> None:
                makers.region, makers.mode, makers.chemical, network.precursor_route,
                model.chemicals.finished, *learning(model, week.outcome))
     weigh(model)
-    price_ratio = model.dealers.price_ratio()
+    growth = target_growth(p, model.dealers.price_ratio())
     for buyer in buyers(model):
-        buyer.plan(price_ratio)
+        buyer.plan(growth)

@@ -181,12 +181,12 @@ class Cartel(PrecursorBuyer):
         return 0.0
 
     # --- planning ------------------------------------------------------------------------
-    def plan(self, price_ratio: float) -> None:
+    def plan(self, growth: float) -> None:
         """The sales target (as every buyer); pressing pills spreads among the cartel's labs by
         imitation (logistic: the share pressing grows by pill_adoption_rate x share x share
         not yet pressing); then move lab numbers toward what the target needs and arm with
         the guns that flow south."""
-        super().plan(price_ratio)
+        super().plan(growth)
         p = self.params
         s = self.pill_press_share
         self.pill_press_share = s + p["pill_adoption_rate"] * s * (1.0 - s)
