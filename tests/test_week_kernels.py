@@ -400,8 +400,8 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
 
 def test_every_cartel_kernels_match_twins(model):
     """The kernels over every cartel at once (`sim.actors.cartels.CartelRows`): utilities, the
-    week's loads with their trip north, and the buyers' week end with the cartels' learning."""
-    from sim.actors.cartels import learning, rows
+    week's loads with their trip north, and the cartels' learning; and the links' week end."""
+    from sim.actors.cartels import rows
 
     table, network, posts, routes = rows(model), model.network, model.posts, model.network.routes
     g = np.random.default_rng(11)
@@ -434,20 +434,21 @@ def test_every_cartel_kernels_match_twins(model):
         for x, y in zip(a, b, strict=True):   # every array the week updates
             if isinstance(x, np.ndarray):
                 _same(x, y)
-    links, makers, out = model.links, model.makers, model.week_outcome
+    out = model.week_outcome
+    args = (*table.learns, out.fentanyl_seized_kg_route, out.fentanyl_delivered_kg, *table.rates)
+    (_, a), (_, b) = _twins(kcart.learn_week, kcart.learn_week_np, *args)
+    _same(a, b)
+    assert not np.array_equal(a[0], table.route_loss, equal_nan=True)
+    weighed = (np.empty((n, entries)), np.empty((n, entries)))
+    kcart.utilities_np(a[0], *a[-6:-2], *weighed)
+    _same(a[-2:], weighed)   # the routes weighed again as learnt
+    links, makers = model.links, model.makers
     for cut_prob, rate in ((np.zeros_like(model.levers.link_cut_prob), 2.5),
                            (np.full_like(model.levers.link_cut_prob, 0.3), 0.0)):
         args = (links.slots, links.count, links.finished_only, makers.country, cut_prob, KEY, 24,
                 rate, 0.3, rng.stream_key(5, 9, 7), makers.active, makers.online, makers.region,
-                makers.mode, makers.chemical, network.precursor_route, model.chemicals.finished,
-                *learning(model, out))
-        (_, a), (_, b) = _twins(kcart.adapt_week, kcart.adapt_week_np, *args)
+                makers.mode, makers.chemical, network.precursor_route, model.chemicals.finished)
+        (_, a), (_, b) = _twins(kb.links_week, kb.links_week_np, *args)
         _same(a[:2], b[:2])
-        _same(a[17], b[17])
-        _same(a[-2:], b[-2:])
-        weighed = (np.empty((n, entries)), np.empty((n, entries)))
-        kcart.utilities_np(a[17], *a[-6:-2], *weighed)
-        _same(a[-2:], weighed)   # the routes weighed again as learnt
-        assert not np.array_equal(a[17], table.route_loss, equal_nan=True)
         # operations only cut links, search only adds them
         assert (a[1].sum() < links.count.sum()) if rate == 0 else np.all(a[1] >= links.count)

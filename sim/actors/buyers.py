@@ -20,7 +20,6 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
-from sim.kernels.cartels import adapt_week
 
 
 class SupplierLinks:
@@ -114,6 +113,11 @@ class PrecursorBuyer(FixedAgent):
         """kg the buyer supplied this week (what its sales target is held to)."""
         raise NotImplementedError
 
+    @classmethod
+    def week_end(cls, model, outcome) -> None:
+        """What buyers of this kind learn from the week's outcomes (`sim.pipeline.WeekOutcome`),
+        all at once, before they plan: nothing, unless the kind says."""
+
     def plan(self, growth: float) -> None:
         """End of the week, after its supplier links (lost to joint operations, new suppliers
         found: `buyers_adapt`) and, for a cartel, its routes' losses: grow or shrink the sales
@@ -138,35 +142,42 @@ def buyers(model) -> list[PrecursorBuyer]:
     """Every buyer, cartels and mail-order buyers, in the world file's order (their `index`),
     from Mesa's registry; kept once all are built (one per row of `model.links`): no agent
     joins or leaves a model after it is built."""
-    every = model.__dict__.get("_buyers")
-    if every is None:
+    return _kept(model)[0]
+
+
+def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
+    """(`buyers`, their kinds in order of first appearance)."""
+    kept = model.__dict__.get("_buyers")
+    if kept is None:
         every = registered(model, PrecursorBuyer)
-        if len(every) == model.links.count.size:
-            model.__dict__["_buyers"] = every
-    return every
+        kept = (every, tuple(dict.fromkeys(type(b) for b in every)))
+        if len(every) != model.links.count.size:
+            return kept
+        model.__dict__["_buyers"] = kept
+    return kept
 
 
 def buyers_adapt(model, week) -> None:
     """Phase: joint law-enforcement operations cut links to makers in the countries they cover
     (each with that country's weekly cut_prob), buyers meet active makers (supplier_search_prob
     x a policy's multiplier tries a week; an online seller is taken up at once, an offline one
-    only through a broker: broker_search_factor), cartels learn their routes' losses and weigh
-    the routes again (`sim.actors.cartels.learning`), all in one kernel
-    (`sim.kernels.cartels.adapt_week`); then every buyer plans."""
-    from sim.actors.cartels import learning, weigh  # cartels build on this module
-
+    only through a broker: broker_search_factor), for all buyers at once
+    (`sim.kernels.buyers.links_week`); each kind of buyer learns from the week's outcomes
+    (`PrecursorBuyer.week_end`), then every buyer plans."""
     links, makers, network, seed, number = (model.links, model.makers, model.network,
                                             model.seed, week.number)
     p, levers = model.params["cartels"], model.levers
     rate = float(p["supplier_search_prob"] * levers.supplier_search_multiplier)
     layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
-    adapt_week(links.slots, links.count, links.finished_only, makers.country,
-               levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
-               int(p["supplier_links_max"]), rate, float(p["broker_search_factor"]),
-               rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active, makers.online,
-               makers.region, makers.mode, makers.chemical, network.precursor_route,
-               model.chemicals.finished, *learning(model, week.outcome))
-    weigh(model)
+    kernels.links_week(links.slots, links.count, links.finished_only, makers.country,
+                       levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
+                       int(p["supplier_links_max"]), rate, float(p["broker_search_factor"]),
+                       rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active,
+                       makers.online, makers.region, makers.mode, makers.chemical,
+                       network.precursor_route, model.chemicals.finished)
+    every, kinds = _kept(model)
+    for kind in kinds:
+        kind.week_end(model, week.outcome)
     growth = target_growth(p, model.dealers.price_ratio())
-    for buyer in buyers(model):
+    for buyer in every:
         buyer.plan(growth)

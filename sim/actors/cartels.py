@@ -4,9 +4,9 @@ A cartel buys precursors (`sim.actors.buyers`), makes fentanyl in labs in Mexico
 north through US entry routes. State: labs, stocks (kg pure or its equivalent), supplier links,
 each entry route's expected loss share and this week's split, armed strength.
 Weekly rules: Mexican lab raids and synthesis (`labs_week`), loads north (`loads_north`),
-then learning from seized loads (`learn_routes`), supplier search and planning (`plan`: sales
-target, labs, arms); the first three run as kernels over every cartel at once, on the rows of
-`CartelRows`. Parameters: `PARAMS` (group `cartels`, also read by mail-order buyers).
+then learning from seized loads (`week_end`), supplier search and planning (`plan`: sales
+target, labs, arms); loads and learning run as kernels over every cartel at once, on the rows
+of `CartelRows`. Parameters: `PARAMS` (group `cartels`, also read by mail-order buyers).
 Columns: `COLUMNS`.
 """
 
@@ -180,6 +180,18 @@ class Cartel(PrecursorBuyer):
         self.revenue_usd = self.delivered_kg * wholesale_usd_per_kg
         return 0.0
 
+    @classmethod
+    def week_end(cls, model, outcome) -> None:
+        """Every cartel learns the expected loss of each US entry from this week's kg seized and
+        delivered per route of the network, at learning_rate where loads arrived or were
+        seized; unused routes drift back toward the prior (route_forgetting_rate). It then
+        weighs its routes again (`CartelRows.weigh`); one kernel for all
+        (`sim.kernels.cartels.learn_week`)."""
+        table = rows(model)
+        kernels.learn_week(*table.learns, outcome.fentanyl_seized_kg_route,
+                           outcome.fentanyl_delivered_kg, *table.rates)
+        table.weigh()
+
     # --- planning ------------------------------------------------------------------------
     def plan(self, growth: float) -> None:
         """The sales target (as every buyer); pressing pills spreads among the cartel's labs by
@@ -248,12 +260,12 @@ class CartelRows:
         self.learning_rate = float(p["learning_rate"])
         self.route_forgetting_rate = float(p["route_forgetting_rate"])
         # each entry's utility, loss counted and weight (exp of the utility), revised each
-        # time the cartels learn (`learning`)
+        # time the cartels learn (`Cartel.week_end`)
         self.utility, self.loss, self.weight = (np.empty((len(every), n_entries))
                                                 for _ in range(3))
         kernels.utilities(self.route_loss, *self.weighing())
         self.weigh()
-        network = model.network   # `learning`'s arguments before and after the week's outcomes
+        network = model.network   # `learn_week`'s arguments before and after the week's outcomes
         self.learns = (self.route_loss, self.index, network.route_owner, network.route_entry)
         self.rates = (self.learning_rate, self.route_forgetting_rate, self.route_loss_prior,
                       *self.weighing())
@@ -315,21 +327,6 @@ def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
     for c, kept in zip(every, stock.tolist(), strict=True):
         c.fentanyl_stock_kg = kept
     return n_loads, by_entry
-
-
-def learning(model, outcome) -> tuple:
-    """What every cartel learns its routes' losses from, and how it weighs them again
-    (`sim.kernels.cartels.adapt_week`'s arguments from route_loss): this week's kg seized and
-    delivered per route of the network, at learning_rate where loads arrived or were seized;
-    unused routes drift back toward the prior (route_forgetting_rate). Call `weigh` after."""
-    table = rows(model)
-    return (*table.learns, outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg,
-            *table.rates)
-
-
-def weigh(model) -> None:
-    """Every cartel's weight of each US entry from the utilities `learning` revised."""
-    rows(model).weigh()
 
 
 def observe(model) -> dict[str, float]:

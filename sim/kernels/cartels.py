@@ -1,7 +1,7 @@
 """Cartels' per-lab, per-load and per-route work (`sim.actors.cartels`): raids on each lab, the
 week's split over US entries and the share of the sales target sent, the shipment split into
 loads, and what each entry route lost; and, for every cartel at once, the week's loads with their
-trip north (`loads_week`) and the buyers' week end (`adapt_week`). The decisions' rules (raid
+trip north (`loads_week`) and their learning (`learn_week`). The decisions' rules (raid
 chances, the logit of route utilities, deterrence) are the cartel's, documented there."""
 
 import math
@@ -9,7 +9,6 @@ import math
 import numba
 import numpy as np
 
-from sim.kernels.buyers import lose_links, lose_links_np, search, search_np
 from sim.kernels.layout import KEY_SPAN
 from sim.kernels.rng import uniform, uniforms_np
 from sim.kernels.sums import pairwise_sum
@@ -271,33 +270,18 @@ def loads_week_np(weight, loss, cost_share, has_route, prior, elasticity, split,
 
 
 @numba.njit(cache=True)
-def adapt_week(slots, count, finished_only, maker_country, cut_prob, cut_key, links_max, rate,
-               broker_factor, search_key, active, online, region, mode, chemical,
-               precursor_route, finished,
-               route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
+def learn_week(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
                learning_rate, forgetting_rate, prior,
                cost_share, has_route, risk_aversion, cost_weight, utility, loss):
-    """The buyers' week end (`sim.actors.buyers.buyers_adapt`): joint operations cut supplier
-    links (`sim.kernels.buyers.lose_links`, skipped when no country has operations), buyers
-    search for new suppliers (`sim.kernels.buyers.search`), every cartel learns its routes'
-    losses (`learn_all_routes`, which takes the arguments from route_loss to prior) and weighs
-    its routes again (`utilities`, the arguments after prior). Updated in place."""
-    if cut_prob.any():
-        lose_links(slots, count, maker_country, cut_prob, cut_key)
-    search(slots, count, finished_only, links_max, rate, broker_factor, search_key, active,
-           online, region, mode, chemical, precursor_route, finished)
+    """The cartels' week end (`sim.actors.cartels.Cartel.week_end`): every cartel learns its
+    routes' losses (`learn_all_routes`, which takes the arguments to prior) and weighs its
+    routes again (`utilities`, the arguments after prior). Updated in place."""
     learn_all_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
                      learning_rate, forgetting_rate, prior)
     utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss)
 
 
-def adapt_week_np(slots, count, finished_only, maker_country, cut_prob, cut_key, links_max,
-                  rate, broker_factor, search_key, active, online, region, mode, chemical,
-                  precursor_route, finished, *cartels):
-    """NumPy twin of `adapt_week`."""
-    if cut_prob.any():
-        lose_links_np(slots, count, maker_country, cut_prob, cut_key)
-    search_np(slots, count, finished_only, links_max, rate, broker_factor, search_key, active,
-              online, region, mode, chemical, precursor_route, finished)
-    learn_all_routes_np(*cartels[:9])
-    utilities_np(cartels[0], *cartels[9:])
+def learn_week_np(*args):
+    """NumPy twin of `learn_week`."""
+    learn_all_routes_np(*args[:9])
+    utilities_np(args[0], *args[9:])
