@@ -17,11 +17,11 @@ import numpy as np
 
 from sim.actors import regulators
 from sim.actors.buyers import buyers
-from sim.actors.cartels import cartels
+from sim.actors.cartels import cartels, loads_north
 from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
 from sim.kernels.sums import pairwise_sum
-from sim.kernels.trade import deliveries, fentanyl_week, precursor_week, seized_by_group, shares
+from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
 from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS
 
 COLUMNS = {
@@ -88,22 +88,17 @@ def precursor_trade(model, week) -> None:
 
 
 def move_fentanyl(model, week) -> None:
-    """Phase: cartels send loads north; each is inspected along its route and scheduled.
-    Records kg dispatched per US entry route."""
-    network, posts = model.network, model.posts
+    """Phase: cartels send loads north; each is inspected along its route and scheduled
+    (`sim.actors.cartels.loads_north`). Records kg dispatched per US entry route."""
+    network, posts, number = model.network, model.posts, week.number
     routes = network.routes
-    parts = [cartel.loads() for cartel in cartels(model)] or [
-        (np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64))]
-    route = np.concatenate([r for r, _, _ in parts])
-    kg = np.concatenate([k for _, k, _ in parts])
-    keys = np.concatenate([k for _, _, k in parts])
-    week.loads_kg = fentanyl_week(
-        week.number, route, kg, keys, model.chemicals.fentanyl, model.controls.controlled,
-        posts.country, routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
+    n_loads, week.loads_kg = loads_north(model, (
+        number, model.chemicals.fentanyl, model.controls.controlled, posts.country,
+        routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
         routes.transit_weeks, network.route_entry, len(network.entry_names), posts.illicit_count,
         *model.pipeline.rings(), *FENTANYL_FLOWS,
-        rng.stream_key(model.seed, rng.LOAD_INSPECT, week.number))
-    model.shipments_inspected += route.size
+        rng.stream_key(model.seed, rng.LOAD_INSPECT, number)))
+    model.shipments_inspected += n_loads
 
 
 def receive(model, week) -> None:

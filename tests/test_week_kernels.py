@@ -444,3 +444,59 @@ def test_settle_entrants_matches_twin(model):
     none_left = substitutes[m.region_country[region[free]]] < 0
     assert none_left.any() and not none_left.all()
     assert np.all(a[4][free[none_left]] == 0) and np.all(a[5][free] == ~none_left)
+
+
+def test_every_cartel_kernels_match_twins(model):
+    """The kernels over every cartel at once (`sim.actors.cartels.CartelRows`): utilities, the
+    week's loads with their trip north, and the cartels' learning; and the links' week end."""
+    from sim.actors.cartels import rows
+
+    table, network, posts, routes = rows(model), model.network, model.posts, model.network.routes
+    g = np.random.default_rng(11)
+    n, entries = table.route_loss.shape
+    route_loss = np.where(table.has_route, g.random((n, entries)) * 0.5, np.nan)
+    args = (route_loss, table.cost_share, table.has_route, 8.0, 130.0, np.empty((n, entries)),
+            np.empty((n, entries)))
+    (_, a), (_, b) = _twins(kcart.utilities, kcart.utilities_np, *args)
+    _same(a[-2:], b[-2:])
+    utility, loss = a[-2:]
+    trip = (61, model.chemicals.fentanyl, model.controls.controlled, posts.country,
+            routes.post_ptr, routes.posts, np.minimum(1.0, posts.seize_prob * 20),
+            routes.post_offset_weeks, routes.transit_weeks, network.route_entry,
+            len(network.entry_names), posts.illicit_count, *model.pipeline.rings(),
+            *FENTANYL_FLOWS, KEY)
+    # stocks and targets: all shipping, none with stock, and a mix
+    for stock in (g.random(n) * 50 + 1, np.zeros(n), g.random(n) * 50 * (g.random(n) < 0.6)):
+        args = (np.exp(utility), loss, table.cost_share, table.has_route, 0.1, 1.0,
+                np.zeros((n, entries)), stock, g.random(n) * 30, np.ones(n), table.load_kg,
+                table.entry_routes, table.index)
+        (sent, a), (sent_np, b) = _twins(kcart.loads, kcart.loads_np, *args)
+        _same(sent, sent_np)
+        _same(a[6:10], b[6:10])   # split, stock, target, send share
+        # what left the stocks is what was loaded
+        assert (args[7] - a[7]).sum() == pytest.approx(sent[1].sum())
+        assert sent[0].size == 0 or stock.any()
+        (week, a), (week_np, b) = _twins(kcart.loads_week, kcart.loads_week_np, *args, *trip)
+        _same(week, week_np)
+        assert week[0] == sent[0].size and week[1].sum() == pytest.approx(sent[1].sum())
+        for x, y in zip(a, b, strict=True):   # every array the week updates
+            if isinstance(x, np.ndarray):
+                _same(x, y)
+    out = model.week_outcome
+    args = (*table.learns, out.fentanyl_seized_kg_route, out.fentanyl_delivered_kg, *table.rates)
+    (_, a), (_, b) = _twins(kcart.learn_week, kcart.learn_week_np, *args)
+    _same(a, b)
+    assert not np.array_equal(a[0], table.route_loss, equal_nan=True)
+    weighed = (np.empty((n, entries)), np.empty((n, entries)))
+    kcart.utilities_np(a[0], *a[-6:-2], *weighed)
+    _same(a[-2:], weighed)   # the routes weighed again as learnt
+    links, makers = model.links, model.makers
+    for cut_prob, rate in ((np.zeros_like(model.levers.link_cut_prob), 2.5),
+                           (np.full_like(model.levers.link_cut_prob, 0.3), 0.0)):
+        args = (links.slots, links.count, links.finished_only, makers.country, cut_prob, KEY, 24,
+                rate, 0.3, rng.stream_key(5, 9, 7), makers.active, makers.online, makers.region,
+                makers.mode, makers.chemical, network.precursor_route, model.chemicals.finished)
+        (_, a), (_, b) = _twins(kb.links_week, kb.links_week_np, *args)
+        _same(a[:2], b[:2])
+        # operations only cut links, search only adds them
+        assert (a[1].sum() < links.count.sum()) if rate == 0 else np.all(a[1] >= links.count)

@@ -47,25 +47,6 @@ class SupplierLinks:
         return (makers.active, makers.region, makers.mode, makers.chemical,
                 network.precursor_route, chemicals.finished)
 
-    def lose_to_operations(self, maker_country: np.ndarray, cut_prob: np.ndarray,
-                           key: np.uint64) -> None:
-        """Joint law-enforcement operations cut links to makers in the countries they cover,
-        each with that country's weekly cut_prob."""
-        if cut_prob.any():
-            kernels.lose_links(self.slots, self.count, maker_country, cut_prob, key)
-
-    def search(self, params: dict, multiplier: float, key: np.uint64, makers, network,
-               chemicals) -> None:
-        """Meet active makers: supplier_search_prob x multiplier tries a week; an online seller
-        is taken up at once, an offline one only through a broker (broker_search_factor)."""
-        rate = float(params["supplier_search_prob"] * multiplier)
-        layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
-        kernels.search(self.slots, self.count, self.finished_only,
-                       int(params["supplier_links_max"]), rate,
-                       float(params["broker_search_factor"]), key, makers.active, makers.online,
-                       makers.region, makers.mode, makers.chemical, network.precursor_route,
-                       chemicals.finished)
-
 
 class PrecursorBuyer(FixedAgent):
     """A buyer of precursor chemicals or finished substances from makers (subclasses: `Cartel`,
@@ -132,37 +113,71 @@ class PrecursorBuyer(FixedAgent):
         """kg the buyer supplied this week (what its sales target is held to)."""
         raise NotImplementedError
 
-    def adapt(self, outcome, price_ratio: float) -> None:
-        """End of the week, after its supplier links (lost to joint operations, new suppliers
-        found: `buyers_adapt`): plan."""
-        self.plan(price_ratio)
+    @classmethod
+    def week_end(cls, model, outcome) -> None:
+        """What buyers of this kind learn from the week's outcomes (`sim.pipeline.WeekOutcome`),
+        all at once, before they plan: nothing, unless the kind says."""
 
-    def plan(self, price_ratio: float) -> None:
-        """Grow or shrink the sales target with the retail price premium, but not beyond
+    def plan(self, growth: float) -> None:
+        """End of the week, after its supplier links (lost to joint operations, new suppliers
+        found: `buyers_adapt`) and, for a cartel, its routes' losses: grow or shrink the sales
+        target by `growth` (`target_growth`: the same for every buyer), but not beyond
         `target_supply_cap` times what the buyer has lately managed to supply."""
         p = self.params
         self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
-        premium = clip(price_ratio - 1.0, p["price_premium_floor"], p["price_premium_ceiling"])
         cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
-        self.target_kg_per_week = clip(
-            self.target_kg_per_week * (1.0 + p["expansion_rate"] * premium), 0.01, cap)
+        self.target_kg_per_week = clip(self.target_kg_per_week * growth, 0.01, cap)
+
+
+def target_growth(params, price_ratio: float) -> float:
+    """The factor every buyer's sales target moves by this week before its cap: 1 +
+    expansion_rate x the retail price premium (price_ratio - 1, within price_premium_floor and
+    price_premium_ceiling); params: the `cartels` group."""
+    premium = clip(price_ratio - 1.0, params["price_premium_floor"],
+                   params["price_premium_ceiling"])
+    return 1.0 + params["expansion_rate"] * premium
 
 
 def buyers(model) -> list[PrecursorBuyer]:
     """Every buyer, cartels and mail-order buyers, in the world file's order (their `index`),
-    from Mesa's registry."""
-    return registered(model, PrecursorBuyer)
+    from Mesa's registry; kept once all are built (one per row of `model.links`): no agent
+    joins or leaves a model after it is built."""
+    return _kept(model)[0]
+
+
+def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
+    """(`buyers`, their kinds in order of first appearance)."""
+    kept = model.__dict__.get("_buyers")
+    if kept is None:
+        every = registered(model, PrecursorBuyer)
+        kept = (every, tuple(dict.fromkeys(type(b) for b in every)))
+        if len(every) != model.links.count.size:
+            return kept
+        model.__dict__["_buyers"] = kept
+    return kept
 
 
 def buyers_adapt(model, week) -> None:
-    """Phase: every buyer's supplier links are cut by joint operations and new suppliers found
-    (all buyers at once), then every buyer learns from the week and plans."""
-    links, makers, seed = model.links, model.makers, model.seed
-    links.lose_to_operations(makers.country, model.levers.link_cut_prob,
-                             rng.stream_key(seed, rng.LINK_CUT, week.number))
-    links.search(model.params["cartels"], model.levers.supplier_search_multiplier,
-                 rng.stream_key(seed, rng.SUPPLIER_SEARCH, week.number), makers, model.network,
-                 model.chemicals)
-    price_ratio = model.dealers.price_ratio()
-    for buyer in buyers(model):
-        buyer.adapt(week.outcome, price_ratio)
+    """Phase: joint law-enforcement operations cut links to makers in the countries they cover
+    (each with that country's weekly cut_prob), buyers meet active makers (supplier_search_prob
+    x a policy's multiplier tries a week; an online seller is taken up at once, an offline one
+    only through a broker: broker_search_factor), for all buyers at once
+    (`sim.kernels.buyers.links_week`); each kind of buyer learns from the week's outcomes
+    (`PrecursorBuyer.week_end`), then every buyer plans."""
+    links, makers, network, seed, number = (model.links, model.makers, model.network,
+                                            model.seed, week.number)
+    p, levers = model.params["cartels"], model.levers
+    rate = float(p["supplier_search_prob"] * levers.supplier_search_multiplier)
+    layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
+    kernels.links_week(links.slots, links.count, links.finished_only, makers.country,
+                       levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
+                       int(p["supplier_links_max"]), rate, float(p["broker_search_factor"]),
+                       rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active,
+                       makers.online, makers.region, makers.mode, makers.chemical,
+                       network.precursor_route, model.chemicals.finished)
+    every, kinds = _kept(model)
+    for kind in kinds:
+        kind.week_end(model, week.outcome)
+    growth = target_growth(p, model.dealers.price_ratio())
+    for buyer in every:
+        buyer.plan(growth)

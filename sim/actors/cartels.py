@@ -3,9 +3,10 @@
 A cartel buys precursors (`sim.actors.buyers`), makes fentanyl in labs in Mexico, and sends it
 north through US entry routes. State: labs, stocks (kg pure or its equivalent), supplier links,
 each entry route's expected loss share and this week's split, armed strength.
-Weekly rules: Mexican lab raids (`lab_raids`), synthesis (`synthesize`), loads north (`loads`),
-then learning from seized loads (`learn_routes`), supplier search and planning (`plan`: sales
-target, labs, arms). Parameters: `PARAMS` (group `cartels`, also read by mail-order buyers).
+Weekly rules: Mexican lab raids and synthesis (`labs_week`), loads north (`loads_north`),
+then learning from seized loads (`week_end`), supplier search and planning (`plan`: sales
+target, labs, arms); loads and learning run as kernels over every cartel at once, on the rows
+of `CartelRows`. Parameters: `PARAMS` (group `cartels`, also read by mail-order buyers).
 Columns: `COLUMNS`.
 """
 
@@ -121,7 +122,6 @@ class Cartel(PrecursorBuyer):
                            / model.params["market"]["wholesale_price_ref_usd_per_kg"])
         self.route_loss = np.where(available, p["route_loss_prior"], np.nan)
         self.route_split = np.where(available, 1.0 / max(1, available.sum()), 0.0)
-        self.send_share = 1.0   # share of the week's sales target sent north (deterrence)
         entries = [n for n in model.scenario.world["nodes"] if n["kind"] == "us_entry"]
         self.load_kg = np.array([n.get("load_size_kg", p["load_size_kg"]) for n in entries],
                                 float)   # kg pure per load, by US entry (world file)
@@ -135,70 +135,40 @@ class Cartel(PrecursorBuyer):
     def supplied_kg(self) -> float:
         return self.made_kg
 
-    # --- production and shipping -----------------------------------------------------------
-    def synthesize(self) -> None:
-        """Turn precursor into fentanyl, up to lab capacity and what the stock target needs."""
-        p = self.params
-        room = max(0.0, self.target_kg_per_week * (1 + p["stock_cover_weeks"])
+    @property
+    def send_share(self) -> float:
+        """Share of the week's sales target it sends north (deterrence; kept in `CartelRows`)."""
+        table = rows(self.model)
+        return float(table.send_share[table.cartels.index(self)])
+
+    # --- production ------------------------------------------------------------------------
+    def lab_week(self, table: CartelRows, attempt: float, attempt_key: np.uint64,
+                 success_key: np.uint64) -> float:
+        """Mexican raids, then synthesis. Forces attempt a raid on each lab with probability
+        `attempt` (lab_raid_rate x enforcement x a policy's multiplier); an attempt succeeds with
+        probability 1 / (1 + armed_deterrence x armed strength) and takes the lab and its share
+        of the stocks (`sim.kernels.cartels.lab_raids`). Then precursor turns into fentanyl, up
+        to lab capacity and what the stock target needs. Returns kg of fentanyl seized."""
+        self.labs_raided = self.raids_attempted = 0
+        seized = 0.0
+        if self.labs != 0:
+            success = 1.0 / (1.0 + table.armed_deterrence * self.armed_strength)
+            layout.within_span(self.labs, "labs")   # lab l draws buyer x KEY_SPAN + l
+            self.raids_attempted, self.labs_raided = kernels.lab_raids(
+                self.labs, self.index * layout.KEY_SPAN, attempt_key, success_key, attempt,
+                float(success))
+            share = self.labs_raided / self.labs
+            seized = self.fentanyl_stock_kg * share
+            self.fentanyl_stock_kg -= seized
+            self.precursor_stock_kg *= 1 - share
+            self.labs -= self.labs_raided
+        room = max(0.0, self.target_kg_per_week * table.stock_cover_factor
                    - self.fentanyl_stock_kg)
-        self.made_kg = min(self.labs * p["lab_output_kg_per_week"], self.precursor_stock_kg, room)
+        self.made_kg = min(self.labs * table.lab_output_kg_per_week, self.precursor_stock_kg,
+                           room)
         self.precursor_stock_kg -= self.made_kg
         self.fentanyl_stock_kg += self.made_kg
-
-    def lab_raids(self) -> float:
-        """Mexican raids: forces attempt a raid on each lab with probability lab_raid_rate x
-        enforcement (x a policy's multiplier); an attempt succeeds with probability
-        1 / (1 + armed_deterrence x armed strength) and takes the lab and its share of the
-        stocks. Returns kg of fentanyl seized."""
-        self.labs_raided = self.raids_attempted = 0
-        if self.labs == 0:
-            return 0.0
-        model, p = self.model, self.params
-        levers = model.levers
-        attempt = min(1.0, p["lab_raid_rate"] * levers.mexico_enforcement
-                      * levers.lab_raid_multiplier)
-        success = 1.0 / (1.0 + p["armed_deterrence"] * self.armed_strength)
-        layout.within_span(self.labs, "labs")   # lab l draws buyer x KEY_SPAN + l
-        keys = [rng.stream_key(model.seed, s, model.week) for s in (rng.LAB_RAID,
-                                                                    rng.LAB_RAID_SUCCESS)]
-        self.raids_attempted, self.labs_raided = kernels.lab_raids(
-            self.labs, self.index * layout.KEY_SPAN, *keys, float(attempt), float(success))
-        share = self.labs_raided / self.labs
-        seized = self.fentanyl_stock_kg * share
-        self.fentanyl_stock_kg -= seized
-        self.precursor_stock_kg *= 1 - share
-        self.labs -= self.labs_raided
         return seized
-
-    def loads(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Send north what the expected return justifies, split across US entry routes by
-        expected loss and cost, in loads of each entry's load size (world file `load_size_kg`, else the
-        table's). Returns (route ids, kg per load, load draw indices).
-
-        The split is a logit of each route's utility -(risk_aversion x loss + route_cost_weight
-        x cost share); the cartel then ships its sales target (at most its stock) times
-        (expected share of value kept / that share at the prior loss)^deterrence_elasticity,
-        capped at 1: when every route gets riskier it holds stock in Mexico (deterrence); when
-        one does, the split moves to the others (displacement)."""
-        p, has_route, cost_share = self.params, self.has_route, self.cost_share
-        if min(self.fentanyl_stock_kg, self.target_kg_per_week) <= 0 or not has_route.any():
-            return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
-        utility, loss = kernels.route_utility(self.route_loss, cost_share, has_route,
-                                              float(p["risk_aversion"]),
-                                              float(p["route_cost_weight"]))
-        # NumPy's exp (its SIMD version rounds differently from the compiled one)
-        self.send_share = kernels.route_split(
-            np.exp(utility), loss, cost_share, has_route, float(p["route_loss_prior"]),
-            float(p["deterrence_elasticity"]), self.route_split)
-        ship_kg = min(self.fentanyl_stock_kg, self.target_kg_per_week) * self.send_share
-        if ship_kg <= 0:
-            return np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64)
-        self.fentanyl_stock_kg -= ship_kg
-        route, load_kg, keys, most = kernels.split_loads(ship_kg * self.route_split,
-                                                         self.load_kg, self.entry_routes,
-                                                         self.index)
-        layout.within_span(int(most), "loads to one US entry")
-        return route, load_kg, keys
 
     def receive(self, precursor_fe_kg, finished_kg, fentanyl_kg, wholesale_usd_per_kg,
                 dealers) -> float:
@@ -210,28 +180,25 @@ class Cartel(PrecursorBuyer):
         self.revenue_usd = self.delivered_kg * wholesale_usd_per_kg
         return 0.0
 
-    # --- adaptation ----------------------------------------------------------------------
-    def adapt(self, outcome, price_ratio: float) -> None:
-        """Learn each route's loss from this week's outcomes, then as every buyer does."""
-        self.learn_routes(outcome.fentanyl_seized_kg_route, outcome.fentanyl_delivered_kg)
-        super().adapt(outcome, price_ratio)
+    @classmethod
+    def week_end(cls, model, outcome) -> None:
+        """Every cartel learns the expected loss of each US entry from this week's kg seized and
+        delivered per route of the network, at learning_rate where loads arrived or were
+        seized; unused routes drift back toward the prior (route_forgetting_rate). It then
+        weighs its routes again (`CartelRows.weigh`); one kernel for all
+        (`sim.kernels.cartels.learn_week`)."""
+        table = rows(model)
+        kernels.learn_week(*table.learns, outcome.fentanyl_seized_kg_route,
+                           outcome.fentanyl_delivered_kg, *table.rates)
+        table.weigh()
 
-    def learn_routes(self, seized_kg: np.ndarray, delivered_kg: np.ndarray) -> None:
-        """Update the expected loss of each route from this week's outcomes (kg per route of
-        the network; learning_rate); unused routes drift back toward the prior
-        (route_forgetting_rate)."""
-        p, network = self.params, self.model.network
-        kernels.learn_routes(self.route_loss, self.index, network.route_owner,
-                             network.route_entry, seized_kg, delivered_kg,
-                             float(p["learning_rate"]), float(p["route_forgetting_rate"]),
-                             float(p["route_loss_prior"]))
-
-    def plan(self, price_ratio: float) -> None:
+    # --- planning ------------------------------------------------------------------------
+    def plan(self, growth: float) -> None:
         """The sales target (as every buyer); pressing pills spreads among the cartel's labs by
         imitation (logistic: the share pressing grows by pill_adoption_rate x share x share
         not yet pressing); then move lab numbers toward what the target needs and arm with
         the guns that flow south."""
-        super().plan(price_ratio)
+        super().plan(growth)
         p = self.params
         s = self.pill_press_share
         self.pill_press_share = s + p["pill_adoption_rate"] * s * (1.0 - s)
@@ -262,12 +229,104 @@ def pill_press_share(model) -> float:
     return sum(c.pill_press_share * c.target_kg_per_week for c in every) / target
 
 
+class CartelRows:
+    """The cartels' arrays per US entry as one array each, row c for cartel c (in `cartels`
+    order), which the week's kernels (`sim.kernels.cartels`) take for all cartels at once; each
+    cartel's own arrays become views of its rows. Also the parameters those kernels read, as
+    numbers (the scenario's `cartels` group is read-only)."""
+
+    ROWS = {"route_loss": float, "route_split": float, "cost_share": float, "has_route": bool,
+            "load_kg": float, "entry_routes": np.int64}
+
+    def __init__(self, model, every: list[Cartel]):
+        self.cartels, n_entries = every, len(model.network.entry_names)
+        for name, dtype in self.ROWS.items():
+            rows = np.array([getattr(c, name) for c in every], dtype).reshape(len(every),
+                                                                              n_entries)
+            setattr(self, name, rows)
+            for cartel, row in zip(every, rows, strict=True):
+                setattr(cartel, name, row)
+        self.index = np.array([c.index for c in every], np.int64)
+        self.send_share = np.ones(len(every))   # share of the week's sales target sent north
+        p = model.params["cartels"]
+        self.lab_raid_rate = p["lab_raid_rate"]
+        self.armed_deterrence = p["armed_deterrence"]
+        self.stock_cover_factor = 1 + p["stock_cover_weeks"]   # weeks of target sales held
+        self.lab_output_kg_per_week = p["lab_output_kg_per_week"]
+        self.risk_aversion, self.route_cost_weight = (float(p["risk_aversion"]),
+                                                      float(p["route_cost_weight"]))
+        self.route_loss_prior = float(p["route_loss_prior"])
+        self.deterrence_elasticity = float(p["deterrence_elasticity"])
+        self.learning_rate = float(p["learning_rate"])
+        self.route_forgetting_rate = float(p["route_forgetting_rate"])
+        # each entry's utility, loss counted and weight (exp of the utility), revised each
+        # time the cartels learn (`Cartel.week_end`)
+        self.utility, self.loss, self.weight = (np.empty((len(every), n_entries))
+                                                for _ in range(3))
+        kernels.utilities(self.route_loss, *self.weighing())
+        self.weigh()
+        network = model.network   # `learn_week`'s arguments before and after the week's outcomes
+        self.learns = (self.route_loss, self.index, network.route_owner, network.route_entry)
+        self.rates = (self.learning_rate, self.route_forgetting_rate, self.route_loss_prior,
+                      *self.weighing())
+
+    def weighing(self) -> tuple:
+        """The arguments of `sim.kernels.cartels.utilities` after route_loss."""
+        return (self.cost_share, self.has_route, self.risk_aversion, self.route_cost_weight,
+                self.utility, self.loss)
+
+    def weigh(self) -> None:
+        """Each entry's weight from its utility: NumPy's exp (its SIMD version rounds differently
+        from the compiled one)."""
+        np.exp(self.utility, out=self.weight)
+
+
+def rows(model) -> CartelRows:
+    """The model's `CartelRows`, made at the first call: no agent joins or leaves a model after
+    it is built."""
+    table = model.__dict__.get("_cartel_rows")
+    if table is None:
+        table = model.__dict__["_cartel_rows"] = CartelRows(model, cartels(model))
+    return table
+
+
 def labs_week(model, week) -> None:
-    """Phase: Mexican forces raid labs, then every cartel synthesizes."""
-    every = cartels(model)
-    week.lab_seized_kg = sum(cartel.lab_raids() for cartel in every)
-    for cartel in every:
-        cartel.synthesize()
+    """Phase: Mexican forces raid labs, then every cartel synthesizes (`Cartel.lab_week`)."""
+    table, levers, seed, number = rows(model), model.levers, model.seed, week.number
+    attempt = float(min(1.0, table.lab_raid_rate * levers.mexico_enforcement
+                        * levers.lab_raid_multiplier))
+    attempt_key = rng.stream_key(seed, rng.LAB_RAID, number)
+    success_key = rng.stream_key(seed, rng.LAB_RAID_SUCCESS, number)
+    seized_kg = 0
+    for cartel in table.cartels:
+        seized_kg += cartel.lab_week(table, attempt, attempt_key, success_key)
+    week.lab_seized_kg = seized_kg
+
+
+def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
+    """Every cartel sends north what the expected return justifies, split across US entry
+    routes by expected loss and cost, in loads of each entry's load size (world file
+    `load_size_kg`, else the table's), and the loads go on their trip north (`trip`: the
+    arguments of `sim.kernels.trade.fentanyl_week` after the loads), all in one kernel
+    (`sim.kernels.cartels.loads_week`). Returns (loads sent, kg sent per US entry).
+
+    The split is a logit of each route's utility -(risk_aversion x loss + route_cost_weight
+    x cost share); a cartel then ships its sales target (at most its stock) times
+    (expected share of value kept / that share at the prior loss)^deterrence_elasticity,
+    capped at 1: when every route gets riskier it holds stock in Mexico (deterrence); when
+    one does, the split moves to the others (displacement)."""
+    table = rows(model)
+    every = table.cartels
+    stock, target = np.array([c.fentanyl_stock_kg for c in every]
+                             + [c.target_kg_per_week for c in every], float).reshape(2, len(every))
+    n_loads, by_entry, most = kernels.loads_week(
+        table.weight, table.loss, table.cost_share, table.has_route, table.route_loss_prior,
+        table.deterrence_elasticity, table.route_split, stock, target, table.send_share,
+        table.load_kg, table.entry_routes, table.index, *trip)
+    layout.within_span(int(most), "loads to one US entry")
+    for c, kept in zip(every, stock.tolist(), strict=True):
+        c.fentanyl_stock_kg = kept
+    return n_loads, by_entry
 
 
 def observe(model) -> dict[str, float]:

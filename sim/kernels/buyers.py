@@ -194,3 +194,23 @@ def search_np(slots, count, finished_only, links_max, rate, broker_factor, key, 
             if s not in slots[b, :count[b]]:
                 slots[b, count[b]] = s
                 count[b] += 1
+
+
+@numba.njit(cache=True)
+def links_week(slots, count, finished_only, maker_country, cut_prob, cut_key, links_max, rate,
+               broker_factor, search_key, active, online, region, mode, chemical,
+               precursor_route, finished):
+    """The links' week end (`sim.actors.buyers.buyers_adapt`): joint operations cut links
+    (`lose_links`, skipped when no country has operations), then buyers search for new
+    suppliers (`search`, which takes the arguments from links_max). Updated in place."""
+    if cut_prob.any():
+        lose_links(slots, count, maker_country, cut_prob, cut_key)
+    search(slots, count, finished_only, links_max, rate, broker_factor, search_key, active,
+           online, region, mode, chemical, precursor_route, finished)
+
+
+def links_week_np(slots, count, finished_only, maker_country, cut_prob, cut_key, *searching):
+    """NumPy twin of `links_week`."""
+    if cut_prob.any():
+        lose_links_np(slots, count, maker_country, cut_prob, cut_key)
+    search_np(slots, count, finished_only, *searching)

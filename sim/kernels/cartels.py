@@ -1,7 +1,8 @@
 """Cartels' per-lab, per-load and per-route work (`sim.actors.cartels`): raids on each lab, the
 week's split over US entries and the share of the sales target sent, the shipment split into
-loads, and what each entry route lost. The decisions' rules (raid chances, the logit of route
-utilities, deterrence) are the cartel's, documented there."""
+loads, and what each entry route lost; and, for every cartel at once, the week's loads with their
+trip north (`loads_week`) and their learning (`learn_week`). The decisions' rules (raid
+chances, the logit of route utilities, deterrence) are the cartel's, documented there."""
 
 import math
 
@@ -11,6 +12,7 @@ import numpy as np
 from sim.kernels.layout import KEY_SPAN
 from sim.kernels.rng import uniform, uniforms_np
 from sim.kernels.sums import pairwise_sum
+from sim.kernels.trade import fentanyl_week, fentanyl_week_np
 
 
 @numba.njit(cache=True)
@@ -153,3 +155,133 @@ def route_split_np(weight, loss, cost_share, has_route, prior, elasticity, split
     kept = 1.0 - float(split @ loss) - expected_cost
     kept_at_prior = 1.0 - prior - expected_cost
     return min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** elasticity
+
+
+# --- every cartel at once (row c of each 2-D argument, element c of each 1-D one: cartel c) ---
+@numba.njit(cache=True)
+def utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
+    """`route_utility` of every cartel, written to utility and loss (a row each)."""
+    for c in range(route_loss.shape[0]):
+        utility[c, :], loss[c, :] = route_utility(route_loss[c], cost_share[c], has_route[c],
+                                                  risk_aversion, cost_weight)
+
+
+def utilities_np(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
+    """NumPy twin of `utilities`."""
+    for c in range(route_loss.shape[0]):
+        utility[c], loss[c] = route_utility_np(route_loss[c], cost_share[c], has_route[c],
+                                               risk_aversion, cost_weight)
+
+
+@numba.njit(cache=True)
+def loads(weight, loss, cost_share, has_route, prior, elasticity, split, stock_kg, target_kg,
+          send_share, load_kg, entry_routes, buyer):
+    """Every cartel's loads north: a cartel with stock, a sales target and a route splits the
+    week's shipment over US entries (`route_split` of the weights, exp of `utilities`: split and
+    send_share updated), sends min(stock, target) x send_share (taken from stock_kg) and cuts it
+    into loads (`split_loads`). Returns the loads of all cartels, in cartel order, as
+    `split_loads` does (the most loads to one entry over the cartels)."""
+    parts = []
+    for c in range(stock_kg.size):
+        if min(stock_kg[c], target_kg[c]) <= 0 or not has_route[c].any():
+            continue
+        send_share[c] = route_split(weight[c], loss[c], cost_share[c], has_route[c], prior,
+                                    elasticity, split[c])
+        ship_kg = min(stock_kg[c], target_kg[c]) * send_share[c]
+        if ship_kg <= 0:
+            continue
+        stock_kg[c] -= ship_kg
+        parts.append(split_loads(ship_kg * split[c], load_kg[c], entry_routes[c], buyer[c]))
+    total = most = 0
+    for part in parts:
+        total += part[0].size
+    route, kg, keys = np.empty(total, np.int64), np.empty(total), np.empty(total, np.int64)
+    n = 0
+    for part in parts:
+        end = n + part[0].size
+        route[n:end], kg[n:end], keys[n:end] = part[0], part[1], part[2]
+        most = max(most, part[3])
+        n = end
+    return route, kg, keys, most
+
+
+def loads_np(weight, loss, cost_share, has_route, prior, elasticity, split, stock_kg, target_kg,
+             send_share, load_kg, entry_routes, buyer):
+    """NumPy twin of `loads`."""
+    parts = [(np.empty(0, np.int64), np.empty(0), np.empty(0, np.int64), 0)]
+    for c in range(stock_kg.size):
+        if min(stock_kg[c], target_kg[c]) <= 0 or not has_route[c].any():
+            continue
+        send_share[c] = route_split_np(weight[c], loss[c], cost_share[c], has_route[c], prior,
+                                       elasticity, split[c])
+        ship_kg = min(stock_kg[c], target_kg[c]) * send_share[c]
+        if ship_kg > 0:
+            stock_kg[c] -= ship_kg
+            parts.append(split_loads_np(ship_kg * split[c], load_kg[c], entry_routes[c],
+                                        buyer[c]))
+    return (*(np.concatenate([part[k] for part in parts]) for k in range(3)),
+            max(part[3] for part in parts))
+
+
+@numba.njit(cache=True)
+def learn_all_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
+                     learning_rate, forgetting_rate, prior):
+    """`learn_routes` of every cartel (owner[c]: cartel c's index among the buyers)."""
+    for c in range(owner.size):
+        learn_routes(route_loss[c], owner[c], route_owner, route_entry, seized_kg, delivered_kg,
+                     learning_rate, forgetting_rate, prior)
+
+
+def learn_all_routes_np(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
+                        learning_rate, forgetting_rate, prior):
+    """NumPy twin of `learn_all_routes`."""
+    for c in range(owner.size):
+        learn_routes_np(route_loss[c], owner[c], route_owner, route_entry, seized_kg,
+                        delivered_kg, learning_rate, forgetting_rate, prior)
+
+
+@numba.njit(cache=True)
+def loads_week(weight, loss, cost_share, has_route, prior, elasticity, split, stock_kg, target_kg,
+               send_share, load_kg, entry_routes, buyer,
+               week, fentanyl, controlled, post_country, post_ptr, posts, seize_prob,
+               post_offset_weeks, transit_weeks, route_entry, n_entries, illicit_count, by_route,
+               by_post, by_chemical, route_post, delivered, seized_route, seized_post,
+               seized_chemical, inspect_key):
+    """The week's fentanyl north (`sim.trade.move_fentanyl`): every cartel's `loads`, then their
+    trip (`sim.kernels.trade.fentanyl_week`, which takes the arguments after `buyer`). Arrays
+    are updated in place. Returns (loads sent, kg sent per US entry, the most loads one cartel
+    sent to one entry)."""
+    route, kg, keys, most = loads(weight, loss, cost_share, has_route, prior, elasticity, split,
+                                  stock_kg, target_kg, send_share, load_kg, entry_routes, buyer)
+    by_entry = fentanyl_week(week, route, kg, keys, fentanyl, controlled, post_country, post_ptr,
+                             posts, seize_prob, post_offset_weeks, transit_weeks, route_entry,
+                             n_entries, illicit_count, by_route, by_post, by_chemical, route_post,
+                             delivered, seized_route, seized_post, seized_chemical, inspect_key)
+    return route.size, by_entry, most
+
+
+def loads_week_np(weight, loss, cost_share, has_route, prior, elasticity, split, stock_kg,
+                  target_kg, send_share, load_kg, entry_routes, buyer, week, *trip):
+    """NumPy twin of `loads_week`."""
+    route, kg, keys, most = loads_np(weight, loss, cost_share, has_route, prior, elasticity,
+                                     split, stock_kg, target_kg, send_share, load_kg,
+                                     entry_routes, buyer)
+    return route.size, fentanyl_week_np(week, route, kg, keys, *trip), most
+
+
+@numba.njit(cache=True)
+def learn_week(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
+               learning_rate, forgetting_rate, prior,
+               cost_share, has_route, risk_aversion, cost_weight, utility, loss):
+    """The cartels' week end (`sim.actors.cartels.Cartel.week_end`): every cartel learns its
+    routes' losses (`learn_all_routes`, which takes the arguments to prior) and weighs its
+    routes again (`utilities`, the arguments after prior). Updated in place."""
+    learn_all_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
+                     learning_rate, forgetting_rate, prior)
+    utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss)
+
+
+def learn_week_np(*args):
+    """NumPy twin of `learn_week`."""
+    learn_all_routes_np(*args[:9])
+    utilities_np(args[0], *args[9:])
