@@ -122,14 +122,15 @@ def pending_by_owner(by_route, kinds, route_owner, n_owners):
     summed over the ring's week slots in slot order, added kind by kind, then added per owner in
     route order (the order NumPy's axis-0 sums and `np.bincount` take)."""
     n_slots, n_routes = by_route.shape[1], by_route.shape[2]
-    per_route = np.zeros(n_routes)
+    per_route, total = np.zeros(n_routes), np.empty(n_routes)
     for k in kinds:
         ring = by_route[k]
+        total[:] = 0.0
+        for w in range(n_slots):   # slot by slot: each route's sum in slot order, row-wise
+            for r in range(n_routes):
+                total[r] += ring[w, r]
         for r in range(n_routes):
-            total = 0.0
-            for w in range(n_slots):
-                total += ring[w, r]
-            per_route[r] += total
+            per_route[r] += total[r]
     out = np.zeros(n_owners)
     for r in range(n_routes):
         out[route_owner[r]] += per_route[r]
