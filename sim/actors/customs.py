@@ -76,7 +76,6 @@ class Posts:
         self.agency_country = self.country[self.agency_ptr[:-1]]   # each agency's country
         self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
         self.no_partner_kg = np.zeros(len(pairs))   # partners' seizures while no one shares
-        self._constants: tuple = (None, ())   # (parameter table, its numbers: `constants`)
         # the seizure columns a post's seizures count in (`sim.trade.observe`; -1: none)
         groups = {COUNTRIES.index("us"): US_POSTS, COUNTRIES.index("mexico"): MEXICO_POSTS,
                   CHINA: ORIGIN_POSTS, INDIA: ORIGIN_POSTS}
@@ -107,24 +106,17 @@ class Posts:
         seizure_probability(self.seize_prob, self.inspections, levers.post_inspections_multiplier,
                             levers.post_pinned_inspections, effort, self.agency_of, self.traffic,
                             self.illicit_count, self.intel, levers.post_intel_bonus,
-                            self.detection, levers.post_scan_share, *self.constants(params)[:2])
+                            self.detection, levers.post_scan_share,
+                            float(params["capacity_multiplier"]), float(params["targeting_gain"]))
 
     def learn(self, seized_kg: np.ndarray, partner_kg: np.ndarray, sharing_weight: np.ndarray,
               params: dict) -> None:
         """Every agency learns from the week's seizures at its posts (seized_kg[kind, post]) and,
         weighted by its sharing_weight, partners' (partner_kg per post); see `CustomsAgency`."""
         learn(self.inspections, self.yield_kg, self.evidence_kg, self.base_inspections,
-              self.agency_ptr, seized_kg, partner_kg, sharing_weight, *self.constants(params)[2:])
-
-    def constants(self, params: dict) -> tuple[float, ...]:
-        """The customs parameters the kernels take, as floats, read once per (frozen) table:
-        capacity_multiplier, targeting_gain (`seizure_probability`), learning_rate,
-        evidence_kg_per_week, min_post_share, max_shift_per_week (`learn`)."""
-        if self._constants[0] is not params:
-            self._constants = (params, tuple(float(params[key]) for key in (
-                "capacity_multiplier", "targeting_gain", "learning_rate", "evidence_kg_per_week",
-                "min_post_share", "max_shift_per_week")))
-        return self._constants[1]
+              self.agency_ptr, seized_kg, partner_kg, sharing_weight,
+              float(params["learning_rate"]), float(params["evidence_kg_per_week"]),
+              float(params["min_post_share"]), float(params["max_shift_per_week"]))
 
 
 class CustomsAgency(FixedAgent):
