@@ -20,9 +20,10 @@ from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels, loads_north
 from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
+from sim.kernels.shipments import pending_by_owner
 from sim.kernels.sums import pairwise_sum
 from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
-from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS
+from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS, ROUTE
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -59,32 +60,53 @@ def precursor_trade(model, week) -> None:
     """Phase: buyers order for their needs (counting what is on its way), makers serve the
     orders in a random queue, and what is shipped is inspected and scheduled; all but the
     buyers' wants in one compiled pass (`sim.kernels.trade.precursor_week`)."""
-    makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
-    links, routes, seed, number = model.links, network.routes, model.seed, week.number
-    every = buyers(model)
+    number, every = week.number, buyers(model)
+    owners, before, after = _precursor_arguments(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    in_transit = model.pipeline.pending_by_owner(
-        ("precursor_delivered_fe", "finished_delivered_kg"), network.route_owner, len(every))
+    in_transit = pending_by_owner(*owners)
     wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
-    shipments, makers.filled_share, totals = precursor_week(
-        number, wanted,
-        links.slots, links.count, links.finished_only, links.lost,
-        float(model.params["cartels"]["link_loss_on_seizure"]),
-        makers.active, makers.country, makers.region, makers.mode, makers.chemical,
-        makers.compliance, makers.capacity_kg_per_week, makers.sanctioned, makers.capacity_kg,
-        makers.pressure, makers.chemical_controlled, makers.sales_kg,
-        enforcement, float(watchlist_share), float(model.levers.sanction_capacity_loss),
-        chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
-        network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
-        routes.transit_weeks, network.route_entry, len(network.entry_names),
-        posts.country, posts.seize_prob, posts.illicit_count,
-        *model.pipeline.rings(), *PRECURSOR_FLOWS,
-        *(rng.stream_key(seed, stream, number) for stream in (
-            rng.ORDER_QUEUE, rng.REFUSE, rng.PRECURSOR_INSPECT, rng.LINK_LOSS)))
+    seed = model.seed
+    shipments, model.makers.filled_share, totals = precursor_week(
+        number, wanted, *before, enforcement, float(watchlist_share),
+        float(model.levers.sanction_capacity_loss), *after,
+        *[rng.stream_key(seed, stream, number) for stream in PRECURSOR_STREAMS])
     model.shipments_inspected += shipments
     week.trade = PrecursorTrade(*totals)
+
+
+# the decision streams of `precursor_week`, in its order: order queue, refusals, inspection,
+# links lost
+PRECURSOR_STREAMS = (rng.ORDER_QUEUE, rng.REFUSE, rng.PRECURSOR_INSPECT, rng.LINK_LOSS)
+# what a buyer counts as on its way: precursor (as its fentanyl yield) and finished substances
+IN_TRANSIT = np.array([ROUTE["precursor_delivered_fe"], ROUTE["finished_delivered_kg"]],
+                      np.int64)
+
+
+def _precursor_arguments(model) -> tuple[tuple, tuple, tuple]:
+    """The arguments of the precursor trade that stay the same all run (arrays the kernels
+    update in place, sizes and fixed parameters), built once per model: those of
+    `pending_by_owner`, and those of `precursor_week` before and after this week's enforcement
+    levels."""
+    cache = model.__dict__.get("_precursor_arguments")
+    if cache is None:
+        makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
+        links, routes = model.links, network.routes
+        owners = (model.pipeline.by_route, IN_TRANSIT, network.route_owner, len(buyers(model)))
+        before = (links.slots, links.count, links.finished_only, links.lost,
+                  float(model.params["cartels"]["link_loss_on_seizure"]),
+                  makers.active, makers.country, makers.region, makers.mode, makers.chemical,
+                  makers.compliance, makers.capacity_kg_per_week, makers.sanctioned,
+                  makers.capacity_kg, makers.pressure, makers.chemical_controlled,
+                  makers.sales_kg)
+        after = (chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
+                 network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
+                 routes.transit_weeks, network.route_entry, len(network.entry_names),
+                 posts.country, posts.seize_prob, posts.illicit_count, *model.pipeline.rings(),
+                 *PRECURSOR_FLOWS)
+        cache = model.__dict__["_precursor_arguments"] = (owners, before, after)
+    return cache
 
 
 def move_fentanyl(model, week) -> None:

@@ -548,3 +548,22 @@ def test_kernel_cache_folder_follows_every_kernel_source(tmp_path):
         rng_source.write("# changed\n")
     assert cache_folder(kernels, {}) != before
     assert numba.config.CACHE_DIR.endswith(cache_folder(ROOT / "sim" / "kernels", os.environ).name)
+
+
+def test_inspect_walk_and_table_take_the_same_decisions():
+    """`inspect` walks the routes for few shipments and uses its table for many: both paths
+    match the NumPy twin, on a mix of controlled and uncontrolled posts."""
+    from sim.kernels.shipments import _table, _walk
+    post_ptr, posts = _routes()
+    g = np.random.default_rng(8)
+    n = 400
+    route = g.integers(0, 3, n).astype(np.int64)
+    product = g.integers(0, 2, n).astype(np.int64)
+    controls = np.array([[True, False], [False, True], [True, True]])
+    prob = np.array([0.4, 0.6, 0.3])
+    keys = g.integers(0, 10**6, n).astype(np.int64)
+    want = inspect_np(route, product, keys, post_ptr, posts, controls, prob, KEY)
+    assert np.array_equal(_walk(route, product, keys, post_ptr, posts, controls, prob, KEY), want)
+    assert np.array_equal(_table(route, product, keys, post_ptr, posts, controls, prob, KEY, 2),
+                          want)
+    assert (want >= 0).sum() > 50 and (want == 1).any()   # seizures at first and second posts

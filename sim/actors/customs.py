@@ -75,6 +75,7 @@ class Posts:
         self.agency_ptr = np.r_[0, np.cumsum([p.size for p in self.agency_posts])].astype(np.int64)
         self.agency_country = self.country[self.agency_ptr[:-1]]   # each agency's country
         self.evidence_kg = np.zeros(len(self.agency_posts))   # per agency, see `learn`
+        self.no_partner_kg = np.zeros(len(pairs))   # partners' seizures while no one shares
         # the seizure columns a post's seizures count in (`sim.trade.observe`; -1: none)
         groups = {COUNTRIES.index("us"): US_POSTS, COUNTRIES.index("mexico"): MEXICO_POSTS,
                   CHINA: ORIGIN_POSTS, INDIA: ORIGIN_POSTS}
@@ -191,10 +192,11 @@ def customs_week(model, week) -> None:
 def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
     share intelligence, what partner countries' posts caught on the routes through each post."""
-    out = week.outcome
-    posts = model.posts
-    posts.learn(out.by_post, partner_seizures_kg(model, out),
-                model.levers.intel_sharing_weight[posts.agency_country], model.params["customs"])
+    out, posts = week.outcome, model.posts
+    weight = model.levers.intel_sharing_weight[posts.agency_country]   # per agency
+    # partners' seizures only count while some agency shares (every agency has a post)
+    partner = partner_seizures_kg(model, out) if (weight > 0).any() else posts.no_partner_kg
+    posts.learn(out.by_post, partner, weight, model.params["customs"])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:

@@ -76,16 +76,21 @@ def learn(inspections, yield_kg, evidence_kg, base_inspections, agency_ptr, seiz
     Sums over an agency's posts are NumPy's (`pairwise_sum`)."""
     if learning_rate <= 0:
         return
+    # one scratch row per working array (pool, evidence, base, target, wanted, moves), reused
+    # by every agency
+    work = np.empty((6, inspections.size))
     for a in range(agency_ptr.size - 1):
         first, last = agency_ptr[a], agency_ptr[a + 1]
         n = last - first
         if n < 2:
             continue
-        pool = inspections[first:last].copy()
+        pool, evidence, base = work[0, :n], work[1, :n], work[2, :n]
+        target, wanted, moves = work[3, :n], work[4, :n], work[5, :n]
+        for i in range(n):
+            pool[i] = inspections[first + i]
         total = pairwise_sum(pool)
         if not total > 0:
             continue
-        evidence = np.empty(n)
         for i in range(n):
             p = first + i
             own = seized_kg[0, p]
@@ -97,19 +102,18 @@ def learn(inspections, yield_kg, evidence_kg, base_inspections, agency_ptr, seiz
         evidence_kg[a] += learning_rate * (pairwise_sum(evidence) - evidence_kg[a])
         scale = evidence_kg[a] + evidence_scale_kg
         confidence = evidence_kg[a] / scale if scale > 0 else 0.0
-        base = base_inspections[first:last].copy()
+        for i in range(n):
+            base[i] = base_inspections[first + i]
         base_total = pairwise_sum(base)
         for i in range(n):
             base[i] = base[i] / base_total if base_total > 0 else 1.0 / n
         expected = yield_kg[first:last]
         expected_total = pairwise_sum(expected)
-        target = np.empty(n)
         for i in range(n):
             share = expected[i] / expected_total if expected_total > 0 else base[i]
             target[i] = max(min_post_share * base[i],
                             confidence * share + (1 - confidence) * base[i])
         target_total = pairwise_sum(target)
-        wanted, moves = np.empty(n), np.empty(n)
         for i in range(n):
             wanted[i] = target[i] / target_total * total - pool[i]
             moves[i] = abs(wanted[i])

@@ -13,16 +13,54 @@ def inspect(route, product, item_key, post_ptr, posts, post_controls, seize_prob
     product, the shipment is seized with that post's seizure probability.
 
     Returns, per shipment, the index into `posts` of the post that seized it, or -1 (delivered).
-    The draw at each position is keyed on the shipment and the position. `limit` holds, per
-    (route x n_products + product) and position, the seizure probability as a `threshold` on
-    the draw's bits, or -1 where the post does not control the product or the route has ended.
-    Every position up to the longest route is drawn and the first hit kept, without a branch:
-    faster than stopping at the route's end or at a seizure; the extra draws are never used.
-    """
+    The draw at each position is keyed on the shipment and the position (counter-based, so which
+    draws are taken changes no decision); a seizure probability is turned into a `threshold` on
+    the draw's bits. Few shipments (a week of the model's consignments or loads) walk their
+    routes (`_walk`); many shipments look their thresholds up in a table of (route, product)
+    x position built for the call (`_table`, branch-free): the same decisions either way."""
     n_routes, n_products = post_ptr.size - 1, post_controls.shape[1]
     longest = 0
     for r in range(n_routes):
         longest = max(longest, post_ptr[r + 1] - post_ptr[r])
+    if route.size * WALK_PER_TABLE_ENTRY < n_routes * n_products * longest:
+        return _walk(route, product, item_key, post_ptr, posts, post_controls, seize_prob, key)
+    return _table(route, product, item_key, post_ptr, posts, post_controls, seize_prob, key,
+                  longest)
+
+
+# `inspect` walks the routes while shipments x this < the table's entries (measured: the walk
+# is faster below, the table above)
+WALK_PER_TABLE_ENTRY = 8
+
+
+@numba.njit(cache=True)
+def _walk(route, product, item_key, post_ptr, posts, post_controls, seize_prob, key):
+    """`inspect` for few shipments: each post's threshold once, each route walked until the
+    shipment is seized."""
+    limit = np.empty(seize_prob.size, np.int64)
+    for p in range(seize_prob.size):
+        limit[p] = threshold(seize_prob[p])
+    seized_at = np.empty(route.size, np.int64)
+    for s in range(route.size):
+        first, last, item = post_ptr[route[s]], post_ptr[route[s] + 1], product[s]
+        first_draw = item_key[s] * MAX_POSTS_PER_ROUTE - first   # + j: the draw at position j
+        hit = -1
+        for j in range(first, last):
+            p = posts[j]
+            if post_controls[p, item] and bits(key, first_draw + j) < limit[p]:
+                hit = j
+                break
+        seized_at[s] = hit
+    return seized_at
+
+
+@numba.njit(cache=True)
+def _table(route, product, item_key, post_ptr, posts, post_controls, seize_prob, key, longest):
+    """`inspect` for many shipments: `limit` holds, per (route x n_products + product) and
+    position, the seizure probability as a `threshold`, or -1 where the post does not control
+    the product or the route has ended. Every position up to the longest route is drawn and the
+    first hit kept, without a branch: faster than stopping at the route's end or at a seizure."""
+    n_routes, n_products = post_ptr.size - 1, post_controls.shape[1]
     limit = np.full((n_routes * n_products, longest), -1, np.int64)
     for r in range(n_routes):
         for j in range(post_ptr[r], post_ptr[r + 1]):
@@ -122,14 +160,15 @@ def pending_by_owner(by_route, kinds, route_owner, n_owners):
     summed over the ring's week slots in slot order, added kind by kind, then added per owner in
     route order (the order NumPy's axis-0 sums and `np.bincount` take)."""
     n_slots, n_routes = by_route.shape[1], by_route.shape[2]
-    per_route = np.zeros(n_routes)
+    per_route, total = np.zeros(n_routes), np.empty(n_routes)
     for k in kinds:
         ring = by_route[k]
+        total[:] = 0.0
+        for w in range(n_slots):   # slot by slot: each route's sum in slot order, row-wise
+            for r in range(n_routes):
+                total[r] += ring[w, r]
         for r in range(n_routes):
-            total = 0.0
-            for w in range(n_slots):
-                total += ring[w, r]
-            per_route[r] += total
+            per_route[r] += total[r]
     out = np.zeros(n_owners)
     for r in range(n_routes):
         out[route_owner[r]] += per_route[r]
