@@ -247,10 +247,12 @@ def load_with_settings(args):
 
 def command_profile(args) -> int:
     from sim.model import FentanylModel
+    from sim.profiling import PhaseClock
 
     scenario = load_with_settings(args)
     started = time.perf_counter()
     model = FentanylModel(scenario)
+    model.clock = PhaseClock()
     built = time.perf_counter()
     model.run()
     print(f"{scenario.name}: {len(model.users):,} user slots, {len(model.makers):,} maker slots, "

@@ -148,7 +148,9 @@ class FentanylModel(mesa.Model):
         self.week_outcome = None   # the last week's pipeline outcome, for views
         self.recorder = Recorder(metrics.columns_for(self), scenario.weeks, scenario.start)
         self.datacollector = WeeklyCollector(self.recorder)
-        self.clock = PhaseClock()   # seconds per phase of the week (`run.py profile`)
+        # a `PhaseClock` set here times each phase of the week (`run.py profile`); off by
+        # default: its laps cost more than some phases
+        self.clock: PhaseClock | None = None
         self.shipments_inspected = 0   # consignments and loads, over the weeks run
 
     def cell(self, node: str):
@@ -161,11 +163,15 @@ class FentanylModel(mesa.Model):
 
     def step(self) -> None:
         """One week: every phase in order."""
-        week = Week(self.week)
-        self.clock.start()
-        for phase in PHASES:
-            phase.run(self, week)
-            self.clock.lap(phase.name)
+        week, clock = Week(self.week), self.clock
+        if clock is None:
+            for phase in PHASES:
+                phase.run(self, week)
+        else:
+            clock.start()
+            for phase in PHASES:
+                phase.run(self, week)
+                clock.lap(phase.name)
         self.week += 1
         self.running = self.week < self.scenario.weeks
 

@@ -8,8 +8,8 @@ import time
 class PhaseClock:
     """Seconds spent in each phase, summed over the weeks run; `lap(phase)` closes a phase.
 
-    A lap costs one `time.perf_counter()` call (well under a microsecond), so the clock is
-    always on.
+    A model times its phases with one when `model.clock` is set to it (`run.py profile` does);
+    its laps add a few microseconds a week.
     """
 
     def __init__(self) -> None:
