@@ -174,7 +174,7 @@ class Dealers:
         """Loads delivered at each US entry go to the regions it serves, by its shares; stock
         sent between regions last week arrives."""
         self.stock_kg += by_entry_kg @ entry_market_share + self.in_transit_kg
-        self.in_transit_kg = np.zeros_like(self.stock_kg)
+        self.in_transit_kg.fill(0.0)
 
     def clear(self, people_using: np.ndarray) -> Retail:
         """Trade stock between regions (it arrives next week), then sell to this week's users;

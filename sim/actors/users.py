@@ -171,6 +171,7 @@ class Users(Population):
         users.slot_start = users.region_start(region_share.size)
         users.people_using = np.bincount(users.region[users.state == USING],
                                          minlength=region_share.size) * people_per_agent
+        users.people_using_total = users.people_using.sum()
         users.people_in_treatment = n_treated * people_per_agent
         users.people_abstinent = 0.0
         users.counts = None   # the last week's counts[row, region] (agents), for views
@@ -205,7 +206,7 @@ class Users(Population):
         at the weekly number of people starting; returns counts[row, region] (agents)."""
         p = self.params
         ppa = self.people_per_agent
-        using_people = self.people_using.sum()
+        using_people = self.people_using_total
         free_places = max(0.0, levers.treatment_capacity_people - self.people_in_treatment)
         wanted = using_people * p["treatment_entry_prob"]
         room = min(1.0, free_places / max(wanted * levers.treatment_entry_multiplier, 1e-12))
@@ -226,6 +227,7 @@ class Users(Population):
                             rng.stream_key(seed, rng.STATE_CHANGE, week))
         self.totals = totals = counts.sum(axis=1)
         self.people_using = counts[C_USING] * ppa
+        self.people_using_total = self.people_using.sum()
         self.people_in_treatment = totals[C_TREATMENT] * ppa
         self.people_abstinent = totals[C_ABSTINENT] * ppa
         self.counts = counts
@@ -236,7 +238,7 @@ class Users(Population):
         ppa, totals = self.people_per_agent, self.totals
         return {"overdose_deaths": totals[C_DEATHS] * ppa,
                 "synthetic_opioid_deaths": totals[C_SYNTHETIC] * ppa,
-                "users_active": self.people_using.sum(),
+                "users_active": self.people_using_total,
                 "users_in_treatment": self.people_in_treatment,
                 "overdoses": totals[C_OVERDOSES] * ppa,
                 "treatment_entries": totals[C_ENTERED] * ppa}
