@@ -396,6 +396,12 @@ def test_market_kernels_match_twins_and_conserve_stock(model):
         mix = (sold, retail.fentanyl_mg, dealers.pill_share, dealers.uniform)
         _same(kmk.pill_mix(*mix), kmk.pill_mix_np(*mix))
         assert 0 < kmk.pill_mix(*mix)[0] < 1 or not sold.any()
+    # where 2 mg stands in each region's lognormal pill: bit for bit the NumPy formula, a zero
+    # log-sd taken as 1e-9 (finite), a larger one moving it toward the mean
+    log_ratio = np.log(2.0 / retail.fentanyl_mg)
+    for sigma in (retail.fentanyl_sigma, np.zeros(n), 0.2 + g.random(n)):
+        _same(kmk.lognormal_z(log_ratio, sigma), kmk.lognormal_z_np(log_ratio, sigma))
+    assert np.all(np.isfinite(kmk.lognormal_z(log_ratio, np.zeros(n))))
 
 
 def test_makers_adapt_week_matches_twin(model):

@@ -104,9 +104,8 @@ class Retail:
     def pills_ge_2mg(self) -> np.ndarray:
         """Share of pills with at least PILL_GE_MG: a pill is one dose, its mg lognormal with
         mean fentanyl_mg and log-sd fentanyl_sigma."""
-        sigma = self.fentanyl_sigma
-        return 1.0 - ndtr((np.log(PILL_GE_MG / self.fentanyl_mg) + 0.5 * sigma**2)
-                          / np.maximum(sigma, 1e-9))
+        return 1.0 - ndtr(kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg),
+                                              self.fentanyl_sigma))
 
 
 def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules

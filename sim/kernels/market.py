@@ -153,6 +153,18 @@ def pill_mix(sold_kg, mg, pill_share, fallback):
 
 
 @numba.njit(cache=True)
+def lognormal_z(log_ratio, sigma):
+    """Per region, (log_ratio + sigma^2 / 2) / max(sigma, 1e-9): where a threshold x stands
+    in a lognormal of mean m and log-sd sigma, in standard deviations, for log_ratio =
+    log(x / m)."""
+    z = np.empty(log_ratio.size)
+    for r in range(log_ratio.size):
+        s = sigma[r]
+        z[r] = (log_ratio[r] + 0.5 * (s * s)) / (s if s >= 1e-9 or s != s else 1e-9)
+    return z
+
+
+@numba.njit(cache=True)
 def columns(share, mg, sold_kg, purity, ge_2mg, pill_share, people_using):
     """The week's market columns from `clear`'s rows per region (and each region's share of
     pills at or above 2 mg): kg sold; the share of doses with fentanyl and their mg, averaged
@@ -221,6 +233,11 @@ def pill_mix_np(sold_kg, mg, pill_share, fallback):
     pills = pill_share * sold_kg
     return (float(pills.sum() / sold_kg.sum()) if sold_kg.sum() > 0 else 0.0,
             weighted_mean_np(mg, pills / mg, fallback))
+
+
+def lognormal_z_np(log_ratio, sigma):
+    """NumPy twin of `lognormal_z`."""
+    return (log_ratio + 0.5 * sigma**2) / np.maximum(sigma, 1e-9)
 
 
 def columns_np(share, mg, sold_kg, purity, ge_2mg, pill_share, people_using):
