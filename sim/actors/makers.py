@@ -160,7 +160,9 @@ class Makers(Population):
                           self.switch_same, self.switch_new,
                           self.online_exposure * levers.online_raid_multiplier,
                           levers.relist_hazard, levers.online_delist_hazard])
-        keys = rng.week_keys(seed, week, rng.N_STREAMS)
+        keys = rng.WEEK_KEYS.get((seed, week))   # the week's keys (`rng.stream_key`)
+        if keys is None:
+            keys = rng.week_keys(seed, week, rng.N_STREAMS)
         free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
                              self.online, self.chemical_controlled.view(np.uint8), self.pressure,
                              self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
