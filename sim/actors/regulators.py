@@ -253,6 +253,10 @@ def regulators(model) -> list[Regulator]:
     return registered(model, Regulator)
 
 
+# countries whose `enforcement` moves during a run (China's cooperation, Mexico's lever)
+ENFORCEMENT_MOVES = ("china", "mexico")
+
+
 def enforcement(model, country: str) -> float | None:
     """A country's enforcement against the trade (0-1): China's from its regulator, India's
     from the table, Mexico's this week's lever; None for a country without one."""
@@ -318,9 +322,9 @@ class NationalClocks:
 
     def adopt(self, lags: np.ndarray, due: np.ndarray) -> None:
         """Each member whose clocks have a control `due` adopts it (`adopt_due`)."""
-        for r, lag, r_due in zip(self.members, lags, due, strict=True):
+        for r, lag, r_due in zip(self.members, lags.tolist(), due.tolist(), strict=True):
             if r_due:
-                r.adopt_due(float(lag))
+                r.adopt_due(lag)
 
 
 class EvidenceAndClocks:
