@@ -595,3 +595,20 @@ def test_evidence_and_clocks_match_twin_and_wait_for_a_listing():
             assert np.array_equal(a[8], args[8]) and np.array_equal(a[9], args[9])
         else:
             assert not np.array_equal(a[9], args[9])
+
+
+def test_partner_route_kg_skips_routes_without_seizures_as_numpy_sums_them():
+    """Routes whose entries are all +0.0 are skipped; a -0.0 entry still sums as NumPy does."""
+    from sim.kernels.customs import partner_route_kg, partner_route_kg_np
+    g = np.random.default_rng(10)
+    agency_of = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    agency_ptr = np.array([0, 2, 5, 6, 8])
+    by_route_post = g.random((12, 8)) * (g.random((12, 1)) < 0.3)   # most routes all zero
+    by_route_post[1] = -0.0
+    by_route_post[2, 3] = -0.0
+    sharing = np.array([True, True, True, True, True, False, True, True])
+    kg = partner_route_kg(by_route_post, sharing, agency_of, agency_ptr)
+    want = partner_route_kg_np(by_route_post, sharing, agency_of, agency_ptr)
+    assert np.array_equal(kg, want) and np.array_equal(np.signbit(kg), np.signbit(want))
+    assert np.all(kg[2] == 0) and (kg[[0, 1, 3]] > 0).any()   # agency 2 does not share
+    assert (by_route_post == 0).all(axis=1).sum() >= 6   # routes skipped

@@ -172,8 +172,9 @@ def partner_seizures_kg(model, out) -> np.ndarray:
         return partner
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
     route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
+    weight = model.levers.intel_sharing_weight[posts.agency_country].tolist()   # per agency
     for agency in agencies(model):
-        if agency.sharing_weight() > 0:
+        if weight[agency.index] > 0:   # its `sharing_weight`
             partner[agency.posts] = route_kg[agency.index] @ agency.route_passes
     return partner
 
