@@ -338,6 +338,8 @@ class EvidenceAndClocks:
         self.un, self.clocks = un, clocks
 
     def week(self, controlled: np.ndarray) -> None:
+        """The members' lags, then the UN's evidence and the clocks; a UN listing in between
+        when one is due (`UNCommission.list_due`); then adoptions (`NationalClocks.adopt`)."""
         un, clocks = self.un, self.clocks
         lags = clocks.lags()
         due, clocks_due, ran = evidence_and_clocks(
