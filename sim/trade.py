@@ -67,18 +67,17 @@ def precursor_trade(model, week) -> None:
     in_transit = pending_by_owner(*owners)
     wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
-    seed = model.seed
+    keys = rng.WEEK_KEYS.get((model.seed, number))   # the week's keys (`rng.stream_key`)
+    if keys is None:
+        keys = rng.week_keys(model.seed, number, rng.N_STREAMS)
     shipments, model.makers.filled_share, totals = precursor_week(
-        number, wanted, *before, enforcement, float(watchlist_share),
-        float(model.levers.sanction_capacity_loss), *after,
-        *[rng.stream_key(seed, stream, number) for stream in PRECURSOR_STREAMS])
+        number, wanted, *before, enforcement, watchlist_share,
+        float(model.levers.sanction_capacity_loss), *after, keys[rng.ORDER_QUEUE],
+        keys[rng.REFUSE], keys[rng.PRECURSOR_INSPECT], keys[rng.LINK_LOSS])
     model.shipments_inspected += shipments
     week.trade = PrecursorTrade(*totals)
 
 
-# the decision streams of `precursor_week`, in its order: order queue, refusals, inspection,
-# links lost
-PRECURSOR_STREAMS = (rng.ORDER_QUEUE, rng.REFUSE, rng.PRECURSOR_INSPECT, rng.LINK_LOSS)
 # what a buyer counts as on its way: precursor (as its fentanyl yield) and finished substances
 IN_TRANSIT = np.array([ROUTE["precursor_delivered_fe"], ROUTE["finished_delivered_kg"]],
                       np.int64)

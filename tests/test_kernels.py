@@ -567,3 +567,48 @@ def test_inspect_walk_and_table_take_the_same_decisions():
     assert np.array_equal(_table(route, product, keys, post_ptr, posts, controls, prob, KEY, 2),
                           want)
     assert (want >= 0).sum() > 50 and (want == 1).any()   # seizures at first and second posts
+
+
+def test_evidence_and_clocks_match_twin_and_wait_for_a_listing():
+    """The UN's evidence and the national clocks in one call match the NumPy twin; in a week
+    the UN would list a precursor the clocks are left to run after the listing."""
+    import copy
+
+    from sim.kernels import regulators as kr
+    g = np.random.default_rng(9)
+    controlled = g.random((5, 8)) < 0.4
+    controlled[:, -1] = True   # fentanyl, the last product
+    countries, lags = np.array([1, 2, 3]), np.array([20.0, 0.0, 5.0])
+    share, seized = g.random(7) * 0.3, g.random(7) * 40
+    for listing, lag_un in ((True, 1e9), (True, 2.0), (False, 2.0)):
+        args = (g.integers(0, 3, 7).astype(float), g.random(7), share, seized, 0.15, 20.0,
+                lag_un, listing, g.random((3, 8)) * 0.9, g.integers(0, 9, (3, 8)).astype(float),
+                controlled, 0, countries, lags)
+        a, b = copy.deepcopy(args), copy.deepcopy(args)
+        (due, rows, ran), want = kr.evidence_and_clocks(*a), kr.evidence_and_clocks_np(*b)
+        assert np.array_equal(due, want[0]) and np.array_equal(rows, want[1]) and ran == want[2]
+        for x, y in zip(a[:2] + a[8:10], b[:2] + b[8:10], strict=True):
+            assert np.array_equal(x, y)
+        assert ran == (not (listing and due.any()))
+        assert due.any() == (lag_un < 1e9)   # a short lag makes some precursor due
+        if not ran:   # clocks untouched
+            assert np.array_equal(a[8], args[8]) and np.array_equal(a[9], args[9])
+        else:
+            assert not np.array_equal(a[9], args[9])
+
+
+def test_partner_route_kg_skips_routes_without_seizures_as_numpy_sums_them():
+    """Routes whose entries are all +0.0 are skipped; a -0.0 entry still sums as NumPy does."""
+    from sim.kernels.customs import partner_route_kg, partner_route_kg_np
+    g = np.random.default_rng(10)
+    agency_of = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    agency_ptr = np.array([0, 2, 5, 6, 8])
+    by_route_post = g.random((12, 8)) * (g.random((12, 1)) < 0.3)   # most routes all zero
+    by_route_post[1] = -0.0
+    by_route_post[2, 3] = -0.0
+    sharing = np.array([True, True, True, True, True, False, True, True])
+    kg = partner_route_kg(by_route_post, sharing, agency_of, agency_ptr)
+    want = partner_route_kg_np(by_route_post, sharing, agency_of, agency_ptr)
+    assert np.array_equal(kg, want) and np.array_equal(np.signbit(kg), np.signbit(want))
+    assert np.all(kg[2] == 0) and (kg[[0, 1, 3]] > 0).any()   # agency 2 does not share
+    assert (by_route_post == 0).all(axis=1).sum() >= 6   # routes skipped

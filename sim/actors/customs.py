@@ -15,7 +15,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from sim.actors import registered
-from sim.actors.regulators import enforcement
+from sim.actors.regulators import ENFORCEMENT_MOVES, enforcement
 from sim.countries import CHINA, COUNTRIES, INDIA
 from sim.kernels.customs import agency_shares, learn, partner_route_kg, seizure_probability
 from sim.parameter import ASSUMPTION, NARCOLOGIC, Param
@@ -172,8 +172,9 @@ def partner_seizures_kg(model, out) -> np.ndarray:
         return partner
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
     route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
+    weight = model.levers.intel_sharing_weight[posts.agency_country].tolist()   # per agency
     for agency in agencies(model):
-        if agency.sharing_weight() > 0:
+        if weight[agency.index] > 0:   # its `sharing_weight`
             partner[agency.posts] = route_kg[agency.index] @ agency.route_passes
     return partner
 
@@ -185,8 +186,23 @@ def agencies(model) -> list[CustomsAgency]:
 
 def customs_week(model, week) -> None:
     """Phase: each post's seizure probability this week."""
-    effort = np.array([agency.effort() for agency in agencies(model)])
+    effort, moving = _efforts(model)
+    for i, agency in moving:
+        effort[i] = agency.effort()
     model.posts.seizure_probability(model.levers, effort, model.params["customs"])
+
+
+def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]]]:
+    """Each agency's effort (the model's array, refilled each week) and the agencies whose
+    effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`); made
+    once per model."""
+    cached = model.__dict__.get("_customs_efforts")
+    if cached is None:
+        every = agencies(model)
+        moving = [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES]
+        cached = model.__dict__["_customs_efforts"] = (np.array([a.effort() for a in every]),
+                                                       moving)
+    return cached
 
 
 def customs_adapt(model, week) -> None:

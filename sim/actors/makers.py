@@ -95,6 +95,9 @@ class Makers(Population):
         makers.switch_same = 1.0 / params["switch_lag_weeks"]
         makers.switch_new = 1.0 / params["new_route_lag_weeks"]
         makers.online_exposure = params["online_raid_exposure"]
+        # `adapt_week`'s rates; the unmet share and the levers' are filled in each week
+        makers.rates = np.array([makers.entry_max, 0.0, makers.raid_rate, makers.switch_same,
+                                 makers.switch_new, 0.0, 0.0, 0.0])
         # a new firm's draws (`create`)
         mean, conc = params["compliance_mean"], params["compliance_concentration"]
         makers.compliance_beta = (mean * conc, (1 - mean) * conc)
@@ -156,11 +159,13 @@ class Makers(Population):
         # known to supply cartels, controlled chemical or not. A substitute in the same analog
         # class is a quick change of recipe; another class means a new synthesis route and
         # takes longer
-        rates = np.array([self.entry_max, 1.0 - self.filled_share, self.raid_rate,
-                          self.switch_same, self.switch_new,
-                          self.online_exposure * levers.online_raid_multiplier,
-                          levers.relist_hazard, levers.online_delist_hazard])
-        keys = rng.week_keys(seed, week, rng.N_STREAMS)
+        rates = self.rates
+        rates[1] = 1.0 - self.filled_share
+        rates[5] = self.online_exposure * levers.online_raid_multiplier
+        rates[6], rates[7] = levers.relist_hazard, levers.online_delist_hazard
+        keys = rng.WEEK_KEYS.get((seed, week))   # the week's keys (`rng.stream_key`)
+        if keys is None:
+            keys = rng.week_keys(seed, week, rng.N_STREAMS)
         free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
                              self.online, self.chemical_controlled.view(np.uint8), self.pressure,
                              self.sales_kg, self.country, self.raid_prob, self.switch_hazard,

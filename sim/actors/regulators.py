@@ -27,7 +27,13 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
-from sim.kernels.regulators import adoption_clocks_rows, first_uncontrolled, un_evidence, watch
+from sim.kernels.regulators import (
+    adoption_clocks_rows,
+    evidence_and_clocks,
+    first_uncontrolled,
+    un_evidence,
+    watch,
+)
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -205,12 +211,15 @@ class UNCommission(Regulator):
     def step(self) -> None:
         """Weeks of evidence on each prominent precursor; a chemical whose evidence reaches the
         detection lag is listed (while the rule acts), each with the numbers that listed it."""
-        p, controls = self.params, self.model.controls
-        due = un_evidence(self.prominent_weeks, self.seizure_weeks, self.precursor_share_ema,
-                          self.seized_kg_by_chemical, *self.evidence_rule,
-                          controls.controlled[UN, :-1])
+        self.list_due(un_evidence(self.prominent_weeks, self.seizure_weeks,
+                                  self.precursor_share_ema, self.seized_kg_by_chemical,
+                                  *self.evidence_rule, self.model.controls.controlled[UN, :-1]))
+
+    def list_due(self, due: np.ndarray) -> None:
+        """List the precursors `due` (bool per precursor), while the rule acts."""
         if not self.rules_act:
             return
+        p, controls = self.params, self.model.controls
         for c in np.flatnonzero(due):
             controls.set(UN, [int(c)], True, self.model.week, UN_DETECTION, data={
                 "share": float(self.precursor_share_ema[c]),
@@ -244,6 +253,10 @@ def regulators(model) -> list[Regulator]:
     return registered(model, Regulator)
 
 
+# countries whose `enforcement` moves during a run (China's cooperation, Mexico's lever)
+ENFORCEMENT_MOVES = ("china", "mexico")
+
+
 def enforcement(model, country: str) -> float | None:
     """A country's enforcement against the trade (0-1): China's from its regulator, India's
     from the table, Mexico's this week's lever; None for a country without one."""
@@ -259,21 +272,26 @@ def enforcement(model, country: str) -> float | None:
 def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
     """Enforcement against makers per country (0-1: China's and India's, 0 elsewhere), and the
     share of it a maker feels when its chemical is not controlled where it operates (watch
-    lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure."""
-    by_country = np.zeros(len(COUNTRIES))
-    by_country[CHINA] = enforcement(model, "china")
-    by_country[INDIA] = enforcement(model, "india")
-    return by_country, model.params["regulators"]["watchlist_pressure_share"]
+    lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure. The array is
+    the model's, refilled each call (only China's level moves during a run)."""
+    cached = model.__dict__.get("_enforcement_on_makers")
+    if cached is None:
+        by_country = np.zeros(len(COUNTRIES))
+        by_country[INDIA] = enforcement(model, "india")
+        share = float(model.params["regulators"]["watchlist_pressure_share"])
+        cached = model.__dict__["_enforcement_on_makers"] = (by_country, share)
+    cached[0][CHINA] = model.china.enforcement
+    return cached
 
 
 def regulators_week(model, week) -> None:
     """Phase: regulators act in the world file's order (a UN control listed this week starts
     the national clocks at once); China's enforcement follows its cooperation."""
-    for group in _week_order(model):
-        if isinstance(group, NationalClocks):
-            group.week(model.controls.controlled)
-        else:
+    for group in _week_order(model)[0]:
+        if isinstance(group, Regulator):
             group.step()
+        else:
+            group.week(model.controls.controlled)
     model.china.update_enforcement(model.levers)
 
 
@@ -294,22 +312,56 @@ class NationalClocks:
     def week(self, controlled: np.ndarray) -> None:
         """Each member's `begin_week` in order, their clocks (`adoption_clocks_rows`), then
         each adopts what is due (`adopt_due`)."""
-        lags = [r.begin_week() for r in self.members]
-        due = adoption_clocks_rows(self.progress, self.weeks_pending, controlled, UN,
-                                   self.countries, np.array(lags, float))
-        for r, lag, r_due in zip(self.members, lags, due, strict=True):
+        lags = self.lags()
+        self.adopt(lags, adoption_clocks_rows(self.progress, self.weeks_pending, controlled, UN,
+                                              self.countries, lags))
+
+    def lags(self) -> np.ndarray:
+        """Each member's `begin_week` in order: this week's adoption lags (weeks)."""
+        return np.array([r.begin_week() for r in self.members], float)
+
+    def adopt(self, lags: np.ndarray, due: np.ndarray) -> None:
+        """Each member whose clocks have a control `due` adopts it (`adopt_due`)."""
+        for r, lag, r_due in zip(self.members, lags.tolist(), due.tolist(), strict=True):
             if r_due:
                 r.adopt_due(lag)
+
+
+class EvidenceAndClocks:
+    """The UN commission followed in the world file's order by a `NationalClocks` group: the
+    UN's evidence and the national clocks advance in one kernel call a week
+    (`evidence_and_clocks`), except in a week the UN lists a chemical, when the clocks run
+    after the listing, as they would one after the other. The members' `begin_week` comes
+    first: it reads only the levers, and the UN's evidence does not read it."""
+
+    def __init__(self, un: UNCommission, clocks: NationalClocks):
+        self.un, self.clocks = un, clocks
+
+    def week(self, controlled: np.ndarray) -> None:
+        """The members' lags, then the UN's evidence and the clocks; a UN listing in between
+        when one is due (`UNCommission.list_due`); then adoptions (`NationalClocks.adopt`)."""
+        un, clocks = self.un, self.clocks
+        lags = clocks.lags()
+        due, clocks_due, ran = evidence_and_clocks(
+            un.prominent_weeks, un.seizure_weeks, un.precursor_share_ema,
+            un.seized_kg_by_chemical, *un.evidence_rule, un.rules_act, clocks.progress,
+            clocks.weeks_pending, controlled, UN, clocks.countries, lags)
+        if not ran:
+            un.list_due(due)
+            clocks_due = adoption_clocks_rows(clocks.progress, clocks.weeks_pending, controlled,
+                                              UN, clocks.countries, lags)
+        clocks.adopt(lags, clocks_due)
 
 
 _WEEK_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _week_order(model) -> list:
+def _week_order(model) -> tuple[list, list[UNCommission]]:
     """The regulators in the world file's order, national ones next to each other grouped in
-    `NationalClocks`; made once per model (agents never come or go during a run)."""
-    order = _WEEK_ORDER.get(model)
-    if order is None:
+    `NationalClocks`, a UN commission and the group after it in `EvidenceAndClocks`; and the
+    UN commissions. Made once per model (agents never come or go during a run)."""
+    cached = _WEEK_ORDER.get(model)
+    if cached is None:
         order = []
         for regulator in regulators(model):
             if not isinstance(regulator, NationalRegulator):
@@ -319,17 +371,24 @@ def _week_order(model) -> list:
                 order[-1].append(regulator)
             else:
                 order.append([regulator])
-        order = _WEEK_ORDER[model] = [NationalClocks(g) if isinstance(g, list) else g
-                                      for g in order]
-    return order
+        grouped = []
+        for g in order:
+            if not isinstance(g, list):
+                grouped.append(g)
+            elif grouped and isinstance(grouped[-1], UNCommission):
+                grouped[-1] = EvidenceAndClocks(grouped[-1], NationalClocks(g))
+            else:
+                grouped.append(NationalClocks(g))
+        commissions = [r for r in regulators(model) if isinstance(r, UNCommission)]
+        cached = _WEEK_ORDER[model] = (grouped, commissions)
+    return cached
 
 
 def un_watch(model, week) -> None:
     """Phase: the UN commission takes in the week's trade and seizures by chemical."""
-    for regulator in _week_order(model):
-        if isinstance(regulator, UNCommission):
-            regulator.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
-                            model.chemicals.finished)
+    for regulator in _week_order(model)[1]:
+        regulator.watch(week.trade.by_chemical_kg, week.outcome.seized_kg_by_chemical,
+                        model.chemicals.finished)
 
 
 def observe(model) -> dict[str, float]:

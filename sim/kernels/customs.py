@@ -1,6 +1,8 @@
 """Customs posts: the illicit consignments through each post, each post's chance of seizing a
 controlled consignment, and the agencies' learning (`sim.actors.customs`)."""
 
+import math
+
 import numba
 import numpy as np
 
@@ -177,10 +179,17 @@ def partner_route_kg(by_route_post, sharing, agency_of, agency_ptr):
     """Per agency whose posts share intelligence (`sharing[post]`) and per route: kg its
     partners' posts (the sharing posts of other agencies) seized on the route this week
     (`by_route_post[route, post]`), summed over them in post order as NumPy sums a row of
-    `by_route_post[:, partners]`; rows of agencies that do not share are 0."""
+    `by_route_post[:, partners]`; rows of agencies that do not share are 0. A route whose
+    entries are all +0.0 (most: few routes see a seizure in a week) sums to +0.0 unread."""
     n_routes, n_posts = by_route_post.shape
     out = np.zeros((agency_ptr.size - 1, n_routes))
     partners, buffer = np.empty(n_posts, np.int64), np.empty(n_posts)
+    seized = np.zeros(n_routes, np.bool_)   # some entry of the route is not +0.0
+    for r in range(n_routes):
+        for p in range(n_posts):
+            if by_route_post[r, p] != 0.0 or math.copysign(1.0, by_route_post[r, p]) < 0:
+                seized[r] = True
+                break
     for a in range(agency_ptr.size - 1):
         if agency_ptr[a] == agency_ptr[a + 1] or not sharing[agency_ptr[a]]:
             continue
@@ -190,9 +199,10 @@ def partner_route_kg(by_route_post, sharing, agency_of, agency_ptr):
                 partners[k] = p
                 k += 1
         for r in range(n_routes):
-            for j in range(k):
-                buffer[j] = by_route_post[r, partners[j]]
-            out[a, r] = span_sum(buffer, 0, k)
+            if seized[r]:
+                for j in range(k):
+                    buffer[j] = by_route_post[r, partners[j]]
+                out[a, r] = span_sum(buffer, 0, k)
     return out
 
 

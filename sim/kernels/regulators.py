@@ -80,6 +80,34 @@ def un_evidence_np(prominent_weeks, seizure_weeks, share_ema, seized_kg, thresho
 
 
 @numba.njit(cache=True)
+def evidence_and_clocks(prominent_weeks, seizure_weeks, share_ema, seized_kg, threshold,
+                        seizure_kg, detection_lag_weeks, listing, progress, weeks_pending,
+                        controlled, un, countries, lag_weeks):
+    """The UN's `un_evidence` (un_controlled: row `un` of controlled, fentanyl left out), then
+    the national clocks' `adoption_clocks_rows`, unless a precursor is due and `listing` (the
+    UN lists it first: the clocks must see it). Returns (UN due per precursor, clocks due per
+    row, whether the clocks ran)."""
+    due = un_evidence(prominent_weeks, seizure_weeks, share_ema, seized_kg, threshold,
+                      seizure_kg, detection_lag_weeks, controlled[un, :-1])
+    if listing and due.any():
+        return due, np.zeros(countries.size, np.bool_), False
+    return due, adoption_clocks_rows(progress, weeks_pending, controlled, un, countries,
+                                     lag_weeks), True
+
+
+def evidence_and_clocks_np(prominent_weeks, seizure_weeks, share_ema, seized_kg, threshold,
+                           seizure_kg, detection_lag_weeks, listing, progress, weeks_pending,
+                           controlled, un, countries, lag_weeks):
+    """NumPy twin of `evidence_and_clocks`."""
+    due = un_evidence_np(prominent_weeks, seizure_weeks, share_ema, seized_kg, threshold,
+                         seizure_kg, detection_lag_weeks, controlled[un, :-1])
+    if listing and due.any():
+        return due, np.zeros(countries.size, bool), False
+    return due, adoption_clocks_rows_np(progress, weeks_pending, controlled, un, countries,
+                                        lag_weeks), True
+
+
+@numba.njit(cache=True)
 def watch(share_ema, shipped_kg, finished, rate):
     """Exponential average (rate a week, in place) of each chemical's share of the precursor kg
     shipped (finished substances count as 0); no trade leaves shares of 0."""
