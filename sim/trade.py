@@ -67,9 +67,7 @@ def precursor_trade(model, week) -> None:
     in_transit = pending_by_owner(*owners)
     wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
-    keys = rng.WEEK_KEYS.get((model.seed, number))   # the week's keys (`rng.stream_key`)
-    if keys is None:
-        keys = rng.week_keys(model.seed, number, rng.N_STREAMS)
+    keys = rng.keys_of_week(model.seed, number)
     shipments, model.makers.filled_share, totals = precursor_week(
         number, wanted, *before, enforcement, watchlist_share,
         float(model.levers.sanction_capacity_loss), *after, keys[rng.ORDER_QUEUE],

@@ -163,9 +163,7 @@ class Makers(Population):
         rates[1] = 1.0 - self.filled_share
         rates[5] = self.online_exposure * levers.online_raid_multiplier
         rates[6], rates[7] = levers.relist_hazard, levers.online_delist_hazard
-        keys = rng.WEEK_KEYS.get((seed, week))   # the week's keys (`rng.stream_key`)
-        if keys is None:
-            keys = rng.week_keys(seed, week, rng.N_STREAMS)
+        keys = rng.keys_of_week(seed, week)
         free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
                              self.online, self.chemical_controlled.view(np.uint8), self.pressure,
                              self.sales_kg, self.country, self.raid_prob, self.switch_hazard,

@@ -69,18 +69,24 @@ def week_keys(seed, week, n_streams):
     return keys
 
 
-def stream_key(seed: int, stream: int, week: int) -> np.uint64:
-    """The key of one decision stream in one week (a uint64 the kernels take as is). The
-    phases ask for about twenty a week, some more than once: a week's keys are computed in
-    one call and kept for the 64 (seed, week) pairs asked last."""
-    if not 0 <= stream < N_STREAMS:
-        return np.uint64(_stream_key(seed, stream, week))
+def keys_of_week(seed: int, week: int) -> np.ndarray:
+    """Every stream's key in one week (uint64, indexed by stream id). The phases ask for
+    about twenty a week, some more than once: a week's keys are computed in one call and kept
+    for the 64 (seed, week) pairs asked last."""
     keys = WEEK_KEYS.get((seed, week))
     if keys is None:
         if len(WEEK_KEYS) >= 64:
             WEEK_KEYS.clear()
         keys = WEEK_KEYS[seed, week] = week_keys(seed, week, N_STREAMS)
-    return keys[stream]
+    return keys
+
+
+def stream_key(seed: int, stream: int, week: int) -> np.uint64:
+    """The key of one decision stream in one week (a uint64 the kernels take as is), from
+    `keys_of_week` for the streams above."""
+    if not 0 <= stream < N_STREAMS:
+        return np.uint64(_stream_key(seed, stream, week))
+    return keys_of_week(seed, week)[stream]
 
 
 @numba.njit(cache=True)
