@@ -112,6 +112,7 @@ class Cartel(PrecursorBuyer):
         p = self.params
         self.labs = int(spec["labs"])
         self.armed_share = float(spec["armed_share"])
+        self.guns_per_strength_unit = p["guns_per_strength_unit"]
         self.armed_strength = self.equilibrium_strength(p["guns_south_per_year"])
         self.fentanyl_stock_kg = target_kg_per_week * p["stock_cover_weeks"]
         self.precursor_stock_kg = self.fentanyl_stock_kg
@@ -214,7 +215,7 @@ class Cartel(PrecursorBuyer):
     def equilibrium_strength(self, guns_south_per_year: float) -> float:
         """Armed strength the cartel settles at with this gun flow: its share of the guns, in
         units of guns_per_strength_unit a year."""
-        return guns_south_per_year * self.armed_share / self.params["guns_per_strength_unit"]
+        return guns_south_per_year * self.armed_share / self.guns_per_strength_unit
 
 
 def cartels(model) -> list[Cartel]:
@@ -342,15 +343,17 @@ def observe(model) -> dict[str, float]:
     NumPy's mean sums (the world file lists at least one cartel)."""
     every = cartels(model)
     revenue_usd = made_kg = labs = raids = dismantled = 0
-    strength = np.empty(len(every))
-    for i, c in enumerate(every):
+    strength = 0.0
+    for c in every:
         revenue_usd += c.revenue_usd
         made_kg += c.made_kg
         labs += c.labs
         raids += c.raids_attempted
         dismantled += c.labs_raided
-        strength[i] = c.armed_strength
+        strength += c.armed_strength
+    if len(every) >= 8:   # below 8 numbers NumPy adds them in order from 0, as above
+        strength = pairwise_sum(np.array([c.armed_strength for c in every], float))
     return {"cartel_revenue_usd": revenue_usd, "fentanyl_synthesized_kg": made_kg,
             "mexico_labs": float(labs), "mexico_lab_raids": float(raids),
             "mexico_labs_dismantled": float(dismantled),
-            "cartel_armed_strength": pairwise_sum(strength) / len(every)}
+            "cartel_armed_strength": strength / len(every)}
