@@ -338,17 +338,19 @@ def test_cartel_kernels_match_twins(model):
         loads = kcart.split_loads(kg, np.full(entries, 0.7), network.entry_route[1], 1)
         _same(loads, kcart.split_loads_np(kg, np.full(entries, 0.7), network.entry_route[1], 1))
         assert loads[1].sum() == pytest.approx(kg.sum()) and np.all(loads[1] <= 0.7 + 1e-12)
-    loss = np.where(network.entry_route[0] >= 0, 0.1, np.nan)
-    args = (loss, 0, network.route_owner, network.route_entry, out.fentanyl_seized_kg_route,
-            out.fentanyl_delivered_kg, 0.36, 0.02, 0.1)
-    (_, a), (_, b) = _twins(kcart.learn_routes, kcart.learn_routes_np, *args)
+    loss = np.where(network.entry_route[0] >= 0, 0.1, np.nan)[None]
+    args = (loss, np.zeros(1, np.int64), network.route_owner, network.route_entry,
+            out.fentanyl_seized_kg_route, out.fentanyl_delivered_kg, 0.36, 0.02, 0.1)
+    (_, a), (_, b) = _twins(kcart.learn_all_routes, kcart.learn_all_routes_np, *args)
     _same(a[0], b[0])
     assert not np.array_equal(a[0], loss, equal_nan=True)
     for cartel in cartels(model):
         for route_loss in (cartel.route_loss, np.where(cartel.has_route, g.random(entries), np.nan)):
-            args = (route_loss, cartel.cost_share, cartel.has_route, 8.0, 130.0)
-            utility, loss = kcart.route_utility(*args)
-            _same((utility, loss), kcart.route_utility_np(*args))
+            args = (route_loss, cartel.cost_share, cartel.has_route, 8.0, 130.0,
+                    np.empty(entries), np.empty(entries))
+            (_, a), (_, b) = _twins(kcart.route_utility, kcart.route_utility_np, *args)
+            _same(a[-2:], b[-2:])
+            utility, loss = a[-2:]
             assert utility[cartel.has_route].max() == 0 and not np.isnan(loss).any()
             for elasticity in (1.0, 2.5):
                 args = (np.exp(utility), loss, cartel.cost_share, cartel.has_route, 0.1,

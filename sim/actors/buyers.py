@@ -66,6 +66,11 @@ class PrecursorBuyer(FixedAgent):
         routes = model.network.precursor_route[:, :, index]
         self.transit_weeks = int(model.network.routes.transit_weeks[routes[routes >= 0]].max())
         self.made_kg = self.delivered_kg = self.revenue_usd = 0.0
+        # the weekly rules' constants, read once (`wanted_kg`, `plan`; the group is read-only)
+        self.lead_weeks_held = self.lead_weeks()
+        self.order_cap_weeks = self.params["order_cap_weeks"]
+        self.supply_memory_rate = self.params["supply_memory_rate"]
+        self.target_supply_cap = self.params["target_supply_cap"]
 
     @property
     def links(self) -> np.ndarray:
@@ -97,10 +102,10 @@ class PrecursorBuyer(FixedAgent):
         target sales, counting stock and what is on its way (in_transit_kg), at most
         `order_cap_weeks` of target sales; the trade spreads it over its suppliers by capacity
         (`sim.kernels.buyers.orders`)."""
-        p = self.params
+        target = self.target_kg_per_week
         position = self.precursor_stock_kg + in_transit_kg + self.fentanyl_stock_kg
-        return min(max(0.0, self.target_kg_per_week * self.lead_weeks() - position),
-                   p["order_cap_weeks"] * self.target_kg_per_week)
+        return min(max(0.0, target * self.lead_weeks_held - position),
+                   self.order_cap_weeks * target)
 
     # --- receiving and planning ----------------------------------------------------------
     def receive(self, precursor_fe_kg: float, finished_kg: float, fentanyl_kg: float,
@@ -123,9 +128,9 @@ class PrecursorBuyer(FixedAgent):
         found: `buyers_adapt`) and, for a cartel, its routes' losses: grow or shrink the sales
         target by `growth` (`target_growth`: the same for every buyer), but not beyond
         `target_supply_cap` times what the buyer has lately managed to supply."""
-        p = self.params
-        self.supply_ema_kg += p["supply_memory_rate"] * (self.supplied_kg() - self.supply_ema_kg)
-        cap = max(0.01, p["target_supply_cap"] * self.supply_ema_kg)
+        ema = self.supply_ema_kg
+        self.supply_ema_kg = ema = ema + self.supply_memory_rate * (self.supplied_kg() - ema)
+        cap = max(0.01, self.target_supply_cap * ema)
         self.target_kg_per_week = clip(self.target_kg_per_week * growth, 0.01, cap)
 
 
@@ -157,6 +162,23 @@ def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
     return kept
 
 
+def _adapt_arguments(model) -> tuple[tuple, tuple, tuple]:
+    """What `buyers_adapt` reads that stays the same all run, built once per model: the
+    arguments of `sim.kernels.buyers.links_week` before the cut chances and after the search
+    rate (arrays it updates in place, maker state, routes), and the `cartels` group (read-only)
+    with its search numbers."""
+    cache = model.__dict__.get("_adapt_arguments")
+    if cache is None:
+        links, makers, p = model.links, model.makers, model.params["cartels"]
+        cache = model.__dict__["_adapt_arguments"] = (
+            (links.slots, links.count, links.finished_only, makers.country),
+            (makers.active, makers.online, makers.region, makers.mode, makers.chemical,
+             model.network.precursor_route, model.chemicals.finished),
+            (p, p["supplier_search_prob"], int(p["supplier_links_max"]),
+             float(p["broker_search_factor"])))
+    return cache
+
+
 def buyers_adapt(model, week) -> None:
     """Phase: joint law-enforcement operations cut links to makers in the countries they cover
     (each with that country's weekly cut_prob), buyers meet active makers (supplier_search_prob
@@ -164,17 +186,13 @@ def buyers_adapt(model, week) -> None:
     only through a broker: broker_search_factor), for all buyers at once
     (`sim.kernels.buyers.links_week`); each kind of buyer learns from the week's outcomes
     (`PrecursorBuyer.week_end`), then every buyer plans."""
-    links, makers, network, seed, number = (model.links, model.makers, model.network,
-                                            model.seed, week.number)
-    p, levers = model.params["cartels"], model.levers
-    rate = float(p["supplier_search_prob"] * levers.supplier_search_multiplier)
+    seed, number, levers = model.seed, week.number, model.levers
+    before, after, (p, search_prob, links_max, broker_factor) = _adapt_arguments(model)
+    rate = float(search_prob * levers.supplier_search_multiplier)
     layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
-    kernels.links_week(links.slots, links.count, links.finished_only, makers.country,
-                       levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
-                       int(p["supplier_links_max"]), rate, float(p["broker_search_factor"]),
-                       rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), makers.active,
-                       makers.online, makers.region, makers.mode, makers.chemical,
-                       network.precursor_route, model.chemicals.finished)
+    kernels.links_week(*before, levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
+                       links_max, rate, broker_factor,
+                       rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), *after)
     every, kinds = _kept(model)
     for kind in kinds:
         kind.week_end(model, week.outcome)

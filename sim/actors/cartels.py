@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from sim.actors import registered
-from sim.actors.buyers import PrecursorBuyer
+from sim.actors.buyers import PrecursorBuyer, buyers
 from sim.kernels import cartels as kernels
 from sim.kernels import layout, rng
 from sim.kernels.sums import pairwise_sum
@@ -112,6 +112,7 @@ class Cartel(PrecursorBuyer):
         p = self.params
         self.labs = int(spec["labs"])
         self.armed_share = float(spec["armed_share"])
+        self.guns_per_strength_unit = p["guns_per_strength_unit"]
         self.armed_strength = self.equilibrium_strength(p["guns_south_per_year"])
         self.fentanyl_stock_kg = target_kg_per_week * p["stock_cover_weeks"]
         self.precursor_stock_kg = self.fentanyl_stock_kg
@@ -127,6 +128,9 @@ class Cartel(PrecursorBuyer):
                                 float)   # kg pure per load, by US entry (world file)
         self.labs_raided = self.raids_attempted = 0
         self.pill_press_share = p["pill_press_share_2016"]   # of its fentanyl, pressed into pills
+        # `plan`'s parameters, read once (the group is read-only)
+        self.plan_rates = (p["pill_adoption_rate"], p["lab_headroom"], p["lab_output_kg_per_week"],
+                           p["lab_build_rate"], p["armed_decay_per_week"])
 
     def lead_weeks(self) -> float:
         """Labs hold `stock_cover_weeks` of stock beyond the longest precursor transit."""
@@ -199,25 +203,30 @@ class Cartel(PrecursorBuyer):
         not yet pressing); then move lab numbers toward what the target needs and arm with
         the guns that flow south."""
         super().plan(growth)
-        p = self.params
+        adoption_rate, headroom, lab_output_kg, build_rate, decay_rate = self.plan_rates
         s = self.pill_press_share
-        self.pill_press_share = s + p["pill_adoption_rate"] * s * (1.0 - s)
-        wanted = math.ceil(p["lab_headroom"] * self.target_kg_per_week
-                           / p["lab_output_kg_per_week"])
-        step = p["lab_build_rate"] * (wanted - self.labs)
+        self.pill_press_share = s + adoption_rate * s * (1.0 - s)
+        wanted = math.ceil(headroom * self.target_kg_per_week / lab_output_kg)
+        step = build_rate * (wanted - self.labs)
         self.labs += math.ceil(step) if step > 0 else math.floor(step)
         target = self.equilibrium_strength(self.model.levers.guns_south_per_year)
-        self.armed_strength += p["armed_decay_per_week"] * (target - self.armed_strength)
+        self.armed_strength += decay_rate * (target - self.armed_strength)
 
     def equilibrium_strength(self, guns_south_per_year: float) -> float:
         """Armed strength the cartel settles at with this gun flow: its share of the guns, in
         units of guns_per_strength_unit a year."""
-        return guns_south_per_year * self.armed_share / self.params["guns_per_strength_unit"]
+        return guns_south_per_year * self.armed_share / self.guns_per_strength_unit
 
 
 def cartels(model) -> list[Cartel]:
-    """The cartels, from Mesa's registry, in the world file's order."""
-    return registered(model, Cartel)
+    """The cartels, from Mesa's registry, in the world file's order; kept once every buyer is
+    built (`sim.actors.buyers.buyers`): no agent joins or leaves a model after it is built."""
+    kept = model.__dict__.get("_cartels")
+    if kept is None:
+        kept = registered(model, Cartel)
+        if len(buyers(model)) == model.links.count.size:
+            model.__dict__["_cartels"] = kept
+    return kept
 
 
 def pill_press_share(model) -> float:
@@ -334,15 +343,17 @@ def observe(model) -> dict[str, float]:
     NumPy's mean sums (the world file lists at least one cartel)."""
     every = cartels(model)
     revenue_usd = made_kg = labs = raids = dismantled = 0
-    strength = np.empty(len(every))
-    for i, c in enumerate(every):
+    strength = 0.0
+    for c in every:
         revenue_usd += c.revenue_usd
         made_kg += c.made_kg
         labs += c.labs
         raids += c.raids_attempted
         dismantled += c.labs_raided
-        strength[i] = c.armed_strength
+        strength += c.armed_strength
+    if len(every) >= 8:   # below 8 numbers NumPy adds them in order from 0, as above
+        strength = pairwise_sum(np.array([c.armed_strength for c in every], float))
     return {"cartel_revenue_usd": revenue_usd, "fentanyl_synthesized_kg": made_kg,
             "mexico_labs": float(labs), "mexico_lab_raids": float(raids),
             "mexico_labs_dismantled": float(dismantled),
-            "cartel_armed_strength": pairwise_sum(strength) / len(every)}
+            "cartel_armed_strength": strength / len(every)}

@@ -156,7 +156,12 @@ def search(slots, count, finished_only, links_max, rate, broker_factor, key, act
     among the active ones (draw 1 + 2t) and takes up an online seller at once, an offline one
     with probability broker_factor (draw 2 + 2t), if it can use it and has no link to it yet;
     new links are appended."""
-    sellers = np.flatnonzero(active != 0)
+    sellers = np.empty(active.size, np.int64)   # the active makers, in slot order
+    n_sellers = 0
+    for s in range(active.size):
+        sellers[n_sellers] = s
+        n_sellers += active[s] != 0
+    sellers = sellers[:n_sellers]
     whole = int(rate)
     for b in range(count.size):
         if count[b] >= links_max or sellers.size == 0:

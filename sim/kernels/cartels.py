@@ -38,25 +38,39 @@ def lab_raids_np(n_labs, first_index, attempt_key, success_key, attempt, success
 
 
 @numba.njit(cache=True)
+def entry_loads(kg, load_kg):
+    """How many loads of at most load_kg carry kg to one US entry (none for no kg)."""
+    return math.ceil(kg / load_kg) if kg > 0 else 0
+
+
+@numba.njit(cache=True)
+def write_loads(kg_by_entry, load_kg, entry_routes, buyer, route, kg, keys, n):
+    """Writes a shipment's loads (`split_loads`) into route, kg and keys from position n.
+    Returns (the position after them, the most loads to one entry)."""
+    n_entries = kg_by_entry.size
+    most = 0
+    for e in range(n_entries):
+        n_loads = entry_loads(kg_by_entry[e], load_kg[e])
+        each = kg_by_entry[e] / max(n_loads, 1)
+        for load in range(n_loads):
+            route[n], kg[n] = entry_routes[e], each
+            keys[n] = (buyer * n_entries + e) * KEY_SPAN + load
+            n += 1
+        most = max(most, n_loads)
+    return n, most
+
+
+@numba.njit(cache=True)
 def split_loads(kg_by_entry, load_kg, entry_routes, buyer):
     """A week's shipment (kg per US entry) in loads of at most each entry's load size, equal
     within an entry. Returns per load (route id, kg, draw index: `sim.kernels.layout.load_index`)
     and the most loads to one entry (the caller checks it against the layout)."""
-    n_entries = kg_by_entry.size
-    n_loads = np.zeros(n_entries, np.int64)
-    for e in range(n_entries):
-        if kg_by_entry[e] > 0:
-            n_loads[e] = math.ceil(kg_by_entry[e] / load_kg[e])
-    total = n_loads.sum()
+    total = 0
+    for e in range(kg_by_entry.size):
+        total += entry_loads(kg_by_entry[e], load_kg[e])
     route, kg, keys = np.empty(total, np.int64), np.empty(total), np.empty(total, np.int64)
-    n = 0
-    for e in range(n_entries):
-        each = kg_by_entry[e] / max(n_loads[e], 1)
-        for load in range(n_loads[e]):
-            route[n], kg[n] = entry_routes[e], each
-            keys[n] = (buyer * n_entries + e) * KEY_SPAN + load
-            n += 1
-    return route, kg, keys, n_loads.max() if n_entries else 0
+    most = write_loads(kg_by_entry, load_kg, entry_routes, buyer, route, kg, keys, 0)[1]
+    return route, kg, keys, most
 
 
 def split_loads_np(kg_by_entry, load_kg, entry_routes, buyer):
@@ -71,47 +85,12 @@ def split_loads_np(kg_by_entry, load_kg, entry_routes, buyer):
 
 
 @numba.njit(cache=True)
-def learn_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
-                 learning_rate, forgetting_rate, prior):
-    """A cartel (`owner`) learns each US entry's loss share from the week's loads on its routes
-    (seized and delivered kg per route, added per entry in route order): toward the observed
-    share at learning_rate where loads arrived or were seized, back toward the prior at
-    forgetting_rate where none did. Updates route_loss (per entry) in place."""
-    n_entries = route_loss.size
-    seized, delivered = np.zeros(n_entries), np.zeros(n_entries)
-    for r in range(route_owner.size):
-        e = route_entry[r]
-        if route_owner[r] == owner and e < n_entries:
-            seized[e] += seized_kg[r]
-            delivered[e] += delivered_kg[r]
-    for e in range(n_entries):
-        total = seized[e] + delivered[e]
-        if total > 0:
-            route_loss[e] += learning_rate * (seized[e] / total - route_loss[e])
-        else:
-            route_loss[e] += forgetting_rate * (prior - route_loss[e])
-
-
-def learn_routes_np(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
-                    learning_rate, forgetting_rate, prior):
-    """NumPy twin of `learn_routes`."""
-    n_entries = route_loss.size
-    mine = (route_owner == owner) & (route_entry < n_entries)
-    seized = np.bincount(route_entry[mine], seized_kg[mine], minlength=n_entries)
-    total = seized + np.bincount(route_entry[mine], delivered_kg[mine], minlength=n_entries)
-    used = total > 0
-    observed = np.divide(seized, total, out=np.zeros_like(total), where=used)
-    rate = np.where(used, learning_rate, forgetting_rate)
-    route_loss += rate * (np.where(used, observed, prior) - route_loss)
-
-
-@numba.njit(cache=True)
-def route_utility(route_loss, cost_share, has_route, risk_aversion, cost_weight):
+def route_utility(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
     """Each US entry's utility to a cartel, -(risk_aversion x expected loss share + cost_weight
     x cost share), less the best over the entries it has a route to (has_route; route_loss is
-    NaN elsewhere and counts as 0), and the expected loss shares so counted."""
+    NaN elsewhere and counts as 0), written to utility, and the expected loss shares so
+    counted, written to loss."""
     n = route_loss.size
-    utility, loss = np.empty(n), np.empty(n)
     top = -np.inf
     for e in range(n):
         loss[e] = route_loss[e] if has_route[e] else 0.0
@@ -120,7 +99,6 @@ def route_utility(route_loss, cost_share, has_route, risk_aversion, cost_weight)
             top = max(top, utility[e])
     for e in range(n):
         utility[e] -= top
-    return utility, loss
 
 
 @numba.njit(cache=True)
@@ -140,11 +118,12 @@ def route_split(weight, loss, cost_share, has_route, prior, elasticity, split):
     return min(1.0, max(0.0, kept) / max(kept_at_prior, 1e-9)) ** elasticity
 
 
-def route_utility_np(route_loss, cost_share, has_route, risk_aversion, cost_weight):
+def route_utility_np(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility,
+                     loss):
     """NumPy twin of `route_utility`."""
-    loss = np.where(has_route, route_loss, 0.0)
-    utility = -(risk_aversion * loss + cost_weight * cost_share)
-    return utility - utility[has_route].max(), loss
+    loss[:] = np.where(has_route, route_loss, 0.0)
+    utility[:] = -(risk_aversion * loss + cost_weight * cost_share)
+    utility -= utility[has_route].max()
 
 
 def route_split_np(weight, loss, cost_share, has_route, prior, elasticity, split):
@@ -162,15 +141,15 @@ def route_split_np(weight, loss, cost_share, has_route, prior, elasticity, split
 def utilities(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
     """`route_utility` of every cartel, written to utility and loss (a row each)."""
     for c in range(route_loss.shape[0]):
-        utility[c, :], loss[c, :] = route_utility(route_loss[c], cost_share[c], has_route[c],
-                                                  risk_aversion, cost_weight)
+        route_utility(route_loss[c], cost_share[c], has_route[c], risk_aversion, cost_weight,
+                      utility[c], loss[c])
 
 
 def utilities_np(route_loss, cost_share, has_route, risk_aversion, cost_weight, utility, loss):
     """NumPy twin of `utilities`."""
     for c in range(route_loss.shape[0]):
-        utility[c], loss[c] = route_utility_np(route_loss[c], cost_share[c], has_route[c],
-                                               risk_aversion, cost_weight)
+        route_utility_np(route_loss[c], cost_share[c], has_route[c], risk_aversion, cost_weight,
+                         utility[c], loss[c])
 
 
 @numba.njit(cache=True)
@@ -181,7 +160,8 @@ def loads(weight, loss, cost_share, has_route, prior, elasticity, split, stock_k
     send_share updated), sends min(stock, target) x send_share (taken from stock_kg) and cuts it
     into loads (`split_loads`). Returns the loads of all cartels, in cartel order, as
     `split_loads` does (the most loads to one entry over the cartels)."""
-    parts = []
+    ship = np.zeros(stock_kg.size)   # kg each cartel sends
+    total = 0
     for c in range(stock_kg.size):
         if min(stock_kg[c], target_kg[c]) <= 0 or not has_route[c].any():
             continue
@@ -191,17 +171,16 @@ def loads(weight, loss, cost_share, has_route, prior, elasticity, split, stock_k
         if ship_kg <= 0:
             continue
         stock_kg[c] -= ship_kg
-        parts.append(split_loads(ship_kg * split[c], load_kg[c], entry_routes[c], buyer[c]))
-    total = most = 0
-    for part in parts:
-        total += part[0].size
+        ship[c] = ship_kg
+        for e in range(split.shape[1]):
+            total += entry_loads(ship_kg * split[c, e], load_kg[c, e])
     route, kg, keys = np.empty(total, np.int64), np.empty(total), np.empty(total, np.int64)
-    n = 0
-    for part in parts:
-        end = n + part[0].size
-        route[n:end], kg[n:end], keys[n:end] = part[0], part[1], part[2]
-        most = max(most, part[3])
-        n = end
+    n = most = 0
+    for c in range(stock_kg.size):
+        if ship[c] > 0:
+            n, most_c = write_loads(ship[c] * split[c], load_kg[c], entry_routes[c], buyer[c],
+                                    route, kg, keys, n)
+            most = max(most, most_c)
     return route, kg, keys, most
 
 
@@ -226,18 +205,41 @@ def loads_np(weight, loss, cost_share, has_route, prior, elasticity, split, stoc
 @numba.njit(cache=True)
 def learn_all_routes(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
                      learning_rate, forgetting_rate, prior):
-    """`learn_routes` of every cartel (owner[c]: cartel c's index among the buyers)."""
-    for c in range(owner.size):
-        learn_routes(route_loss[c], owner[c], route_owner, route_entry, seized_kg, delivered_kg,
-                     learning_rate, forgetting_rate, prior)
+    """Every cartel (owner[c]: cartel c's index among the buyers) learns each US entry's loss
+    share from the week's loads on its routes (seized and delivered kg per route, added per
+    entry in route order): toward the observed share at learning_rate where loads arrived or
+    were seized, back toward the prior at forgetting_rate where none did. Updates route_loss
+    (row c: cartel c's, per entry) in place."""
+    n_cartels, n_entries = route_loss.shape
+    seized, delivered = np.zeros((n_cartels, n_entries)), np.zeros((n_cartels, n_entries))
+    for r in range(route_owner.size):
+        e = route_entry[r]
+        if e < n_entries:
+            for c in range(n_cartels):
+                if route_owner[r] == owner[c]:
+                    seized[c, e] += seized_kg[r]
+                    delivered[c, e] += delivered_kg[r]
+    for c in range(n_cartels):
+        for e in range(n_entries):
+            total = seized[c, e] + delivered[c, e]
+            if total > 0:
+                route_loss[c, e] += learning_rate * (seized[c, e] / total - route_loss[c, e])
+            else:
+                route_loss[c, e] += forgetting_rate * (prior - route_loss[c, e])
 
 
 def learn_all_routes_np(route_loss, owner, route_owner, route_entry, seized_kg, delivered_kg,
                         learning_rate, forgetting_rate, prior):
     """NumPy twin of `learn_all_routes`."""
+    n_entries = route_loss.shape[1]
     for c in range(owner.size):
-        learn_routes_np(route_loss[c], owner[c], route_owner, route_entry, seized_kg,
-                        delivered_kg, learning_rate, forgetting_rate, prior)
+        mine = (route_owner == owner[c]) & (route_entry < n_entries)
+        seized = np.bincount(route_entry[mine], seized_kg[mine], minlength=n_entries)
+        total = seized + np.bincount(route_entry[mine], delivered_kg[mine], minlength=n_entries)
+        used = total > 0
+        observed = np.divide(seized, total, out=np.zeros_like(total), where=used)
+        rate = np.where(used, learning_rate, forgetting_rate)
+        route_loss[c] += rate * (np.where(used, observed, prior) - route_loss[c])
 
 
 @numba.njit(cache=True)
