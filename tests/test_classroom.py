@@ -69,6 +69,24 @@ def test_play_stops_for_a_tab_that_is_gone_and_waits_for_one_that_reconnects():
     assert here.week == 1 and ClassroomModel(seed=4).session is None   # no server, no waiting
 
 
+def test_a_thread_that_starts_stepping_waits_for_the_page_first(monkeypatch):
+    """Play steps in a thread of its own: its first week waits FIRST_WEEK_PAUSE_S (for the
+    page's redraw after the click); later weeks on the same thread do not, a new thread does."""
+    import sim.classroom.model as classroom_model
+
+    pauses = []
+    monkeypatch.setattr(classroom_model.time, "sleep", pauses.append)
+    model = ClassroomModel(seed=4)
+    model.step()
+    model.step()
+    play = threading.Thread(target=lambda: [model.step() for _ in range(3)])
+    play.start()
+    play.join()
+    assert model.week == 5
+    # (a reference run in the background may pause too, by YIELD_S)
+    assert pauses.count(classroom_model.FIRST_WEEK_PAUSE_S) == 2
+
+
 def test_classroom_size_and_picker():
     assert "baseline.yaml" in scenario_files() and "classroom_small.yaml" in scenario_files()
     small = classroom_scenario("baseline.yaml", 3, True)

@@ -24,6 +24,10 @@ CLASSROOM_SIZE = {"users.agents": 20_000, "makers.firms": 500}
 # thread, and numba's fallback threading layer (workqueue) aborts on concurrent parallel kernels.
 STEP_LOCK = threading.Lock()
 YIELD_S = 0.002   # pause between a reference run's weeks (s)
+# pause before the first week a new thread steps (s): Play steps in a thread of its own, and the
+# page's redraw after the ▶ click (70-85 ms) must end before the first week's, or Solara stops
+# with "Too many renders triggered" (docs/classroom.md)
+FIRST_WEEK_PAUSE_S = 0.25
 TAB_POLL_S = 0.5  # how often a model whose tab is disconnected looks for it again (s)
 
 
@@ -59,6 +63,7 @@ class ClassroomModel(FentanylModel):
         this name for extra keyword arguments)."""
         self.lever_settings = ClassroomLevers(**kwargs)
         self.session = current_session()   # the browser tab that built this model
+        self.stepping_thread: int | None = None   # the thread that stepped the last week
         self.reference_key = (str(scenario_folder), scenario, int(seed), bool(classroom_size))
         base = classroom_scenario(scenario, int(seed), classroom_size, scenario_folder)
         super().__init__(self.lever_settings.apply(base))
@@ -67,6 +72,9 @@ class ClassroomModel(FentanylModel):
         if not self.wait_for_tab():
             self.running = False   # ends Mesa's Play loop for a tab that is gone
             return
+        if threading.get_ident() != self.stepping_thread:   # a new Play (or the first Step)
+            self.stepping_thread = threading.get_ident()
+            time.sleep(FIRST_WEEK_PAUSE_S)
         with STEP_LOCK:
             super().step()
 
