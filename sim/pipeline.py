@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels.shipments import pending_by_owner
-
 # kinds of goods; all kg are of the goods themselves, `_fe` is fentanyl-equivalent kg
 BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delivered_kg",
             "precursor_seized_fe", "precursor_seized_kg_route", "finished_seized_kg_route",
@@ -96,10 +94,3 @@ class Pipeline:
     def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""
         return self.by_route, self.by_post, self.by_chemical, self.route_post
-
-    def pending_by_owner(self, names: tuple[str, ...], route_owner: np.ndarray,
-                         n_owners: int) -> np.ndarray:
-        """Per owner of the routes (`TradeNetwork.route_owner`): the by-route kinds `names`
-        still in transit, added kind by kind per route."""
-        return pending_by_owner(self.by_route, np.array([ROUTE[n] for n in names], np.int64),
-                                route_owner, n_owners)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.actors import regulators
+from sim.actors import per_model, regulators
 from sim.actors.buyers import buyers
 from sim.actors.cartels import cartels, loads_north
 from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
@@ -86,24 +86,26 @@ def _precursor_arguments(model) -> tuple[tuple, tuple, tuple]:
     update in place, sizes and fixed parameters), built once per model: those of
     `pending_by_owner`, and those of `precursor_week` before and after this week's enforcement
     levels."""
-    cache = model.__dict__.get("_precursor_arguments")
-    if cache is None:
-        makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
-        links, routes = model.links, network.routes
-        owners = (model.pipeline.by_route, IN_TRANSIT, network.route_owner, len(buyers(model)))
-        before = (links.slots, links.count, links.finished_only, links.lost,
-                  float(model.params["cartels"]["link_loss_on_seizure"]),
-                  makers.active, makers.country, makers.region, makers.mode, makers.chemical,
-                  makers.compliance, makers.capacity_kg_per_week, makers.sanctioned,
-                  makers.capacity_kg, makers.pressure, makers.chemical_controlled,
-                  makers.sales_kg)
-        after = (chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
-                 network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
-                 routes.transit_weeks, network.route_entry, len(network.entry_names),
-                 posts.country, posts.seize_prob, posts.illicit_count, *model.pipeline.rings(),
-                 *PRECURSOR_FLOWS)
-        cache = model.__dict__["_precursor_arguments"] = (owners, before, after)
-    return cache
+    return per_model(model, "_precursor_arguments", lambda: _precursor_built(model))
+
+
+def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
+    """`_precursor_arguments`, built."""
+    makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
+    links, routes = model.links, network.routes
+    owners = (model.pipeline.by_route, IN_TRANSIT, network.route_owner, len(buyers(model)))
+    before = (links.slots, links.count, links.finished_only, links.lost,
+              float(model.params["cartels"]["link_loss_on_seizure"]),
+              makers.active, makers.country, makers.region, makers.mode, makers.chemical,
+              makers.compliance, makers.capacity_kg_per_week, makers.sanctioned,
+              makers.capacity_kg, makers.pressure, makers.chemical_controlled,
+              makers.sales_kg)
+    after = (chem.finished, chem.yield_kg_per_kg, model.controls.controlled,
+             network.precursor_route, routes.post_ptr, routes.posts, routes.post_offset_weeks,
+             routes.transit_weeks, network.route_entry, len(network.entry_names),
+             posts.country, posts.seize_prob, posts.illicit_count, *model.pipeline.rings(),
+             *PRECURSOR_FLOWS)
+    return owners, before, after
 
 
 def move_fentanyl(model, week) -> None:

@@ -11,7 +11,11 @@ and output columns (`COLUMNS`, `observe`).
 - `users`: people who use opioids (structure of arrays)
 """
 
+from collections.abc import Callable
 from operator import attrgetter
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _CREATED = attrgetter("unique_id")
 
@@ -29,6 +33,16 @@ def registered(model, kind: type) -> list:
                  for agent in agents]
         hit = cache[kind] = (size, sorted(found, key=_CREATED))
     return hit[1]
+
+
+def per_model(model, name: str, build: Callable[[], T]) -> T:
+    """`build()`, made at the first call for this model and kept on it under `name` for the
+    rest of its run: agents' groupings, kernels' fixed arguments and arrays refilled each week
+    (no agent joins or leaves a model after it is built, and its parameters are read-only)."""
+    kept = model.__dict__.get(name)
+    if kept is None:
+        kept = model.__dict__[name] = build()
+    return kept
 
 
 def clip(value: float, low: float, high: float) -> float:

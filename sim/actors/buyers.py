@@ -17,7 +17,7 @@ import math
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.actors import clip, registered
+from sim.actors import clip, per_model, registered
 from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
 
@@ -167,16 +167,13 @@ def _adapt_arguments(model) -> tuple[tuple, tuple, tuple]:
     arguments of `sim.kernels.buyers.links_week` before the cut chances and after the search
     rate (arrays it updates in place, maker state, routes), and the `cartels` group (read-only)
     with its search numbers."""
-    cache = model.__dict__.get("_adapt_arguments")
-    if cache is None:
-        links, makers, p = model.links, model.makers, model.params["cartels"]
-        cache = model.__dict__["_adapt_arguments"] = (
-            (links.slots, links.count, links.finished_only, makers.country),
-            (makers.active, makers.online, makers.region, makers.mode, makers.chemical,
-             model.network.precursor_route, model.chemicals.finished),
-            (p, p["supplier_search_prob"], int(p["supplier_links_max"]),
-             float(p["broker_search_factor"])))
-    return cache
+    links, makers, p = model.links, model.makers, model.params["cartels"]
+    return per_model(model, "_adapt_arguments", lambda: (
+        (links.slots, links.count, links.finished_only, makers.country),
+        (makers.active, makers.online, makers.region, makers.mode, makers.chemical,
+         model.network.precursor_route, model.chemicals.finished),
+        (p, p["supplier_search_prob"], int(p["supplier_links_max"]),
+         float(p["broker_search_factor"]))))
 
 
 def buyers_adapt(model, week) -> None:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from sim.actors import registered
+from sim.actors import per_model, registered
 from sim.actors.buyers import PrecursorBuyer, buyers
 from sim.kernels import cartels as kernels
 from sim.kernels import layout, rng
@@ -293,10 +293,7 @@ class CartelRows:
 def rows(model) -> CartelRows:
     """The model's `CartelRows`, made at the first call: no agent joins or leaves a model after
     it is built."""
-    table = model.__dict__.get("_cartel_rows")
-    if table is None:
-        table = model.__dict__["_cartel_rows"] = CartelRows(model, cartels(model))
-    return table
+    return per_model(model, "_cartel_rows", lambda: CartelRows(model, cartels(model)))
 
 
 def labs_week(model, week) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.actors import registered
+from sim.actors import per_model, registered
 from sim.actors.regulators import ENFORCEMENT_MOVES, enforcement
 from sim.countries import CHINA, COUNTRIES, INDIA
 from sim.kernels.customs import agency_shares, learn, partner_route_kg, seizure_probability
@@ -196,13 +196,12 @@ def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]]]:
     """Each agency's effort (the model's array, refilled each week) and the agencies whose
     effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`); made
     once per model."""
-    cached = model.__dict__.get("_customs_efforts")
-    if cached is None:
+    def build():
         every = agencies(model)
-        moving = [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES]
-        cached = model.__dict__["_customs_efforts"] = (np.array([a.effort() for a in every]),
-                                                       moving)
-    return cached
+        return (np.array([a.effort() for a in every]),
+                [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES])
+
+    return per_model(model, "_customs_efforts", build)
 
 
 def customs_adapt(model, week) -> None:

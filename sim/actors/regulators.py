@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import weakref
 
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from sim.actors import clip, registered
+from sim.actors import clip, per_model, registered
 from sim.countries import CHINA, COUNTRIES, INDIA, UN
 from sim.events import ADOPTED_UN_CONTROL, CONTROL, DECONTROL, UN_DETECTION, Event
 from sim.kernels.regulators import (
@@ -274,14 +273,11 @@ def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
     share of it a maker feels when its chemical is not controlled where it operates (watch
     lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure. The array is
     the model's, refilled each call (only China's level moves during a run)."""
-    cached = model.__dict__.get("_enforcement_on_makers")
-    if cached is None:
-        by_country = np.zeros(len(COUNTRIES))
-        by_country[INDIA] = enforcement(model, "india")
-        share = float(model.params["regulators"]["watchlist_pressure_share"])
-        cached = model.__dict__["_enforcement_on_makers"] = (by_country, share)
-    cached[0][CHINA] = model.china.enforcement
-    return cached
+    by_country, share = kept = per_model(model, "_enforcement_on_makers", lambda: (
+        np.zeros(len(COUNTRIES)), float(model.params["regulators"]["watchlist_pressure_share"])))
+    by_country[INDIA] = enforcement(model, "india")
+    by_country[CHINA] = model.china.enforcement
+    return kept
 
 
 def regulators_week(model, week) -> None:
@@ -353,35 +349,33 @@ class EvidenceAndClocks:
         clocks.adopt(lags, clocks_due)
 
 
-_WEEK_ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _week_order(model) -> tuple[list, list[UNCommission]]:
     """The regulators in the world file's order, national ones next to each other grouped in
     `NationalClocks`, a UN commission and the group after it in `EvidenceAndClocks`; and the
-    UN commissions. Made once per model (agents never come or go during a run)."""
-    cached = _WEEK_ORDER.get(model)
-    if cached is None:
-        order = []
-        for regulator in regulators(model):
-            if not isinstance(regulator, NationalRegulator):
-                order.append(regulator)
-            elif (order and isinstance(order[-1], list)
-                  and regulator.country not in [r.country for r in order[-1]]):
-                order[-1].append(regulator)
-            else:
-                order.append([regulator])
-        grouped = []
-        for g in order:
-            if not isinstance(g, list):
-                grouped.append(g)
-            elif grouped and isinstance(grouped[-1], UNCommission):
-                grouped[-1] = EvidenceAndClocks(grouped[-1], NationalClocks(g))
-            else:
-                grouped.append(NationalClocks(g))
-        commissions = [r for r in regulators(model) if isinstance(r, UNCommission)]
-        cached = _WEEK_ORDER[model] = (grouped, commissions)
-    return cached
+    UN commissions. Made once per model (`per_model`)."""
+    return per_model(model, "_regulators_week_order", lambda: _grouped(regulators(model)))
+
+
+def _grouped(every: list[Regulator]) -> tuple[list, list[UNCommission]]:
+    """`_week_order` of the regulators `every`, in order."""
+    order = []
+    for regulator in every:
+        if not isinstance(regulator, NationalRegulator):
+            order.append(regulator)
+        elif (order and isinstance(order[-1], list)
+              and regulator.country not in [r.country for r in order[-1]]):
+            order[-1].append(regulator)
+        else:
+            order.append([regulator])
+    grouped = []
+    for g in order:
+        if not isinstance(g, list):
+            grouped.append(g)
+        elif grouped and isinstance(grouped[-1], UNCommission):
+            grouped[-1] = EvidenceAndClocks(grouped[-1], NationalClocks(g))
+        else:
+            grouped.append(NationalClocks(g))
+    return grouped, [r for r in every if isinstance(r, UNCommission)]
 
 
 def un_watch(model, week) -> None:
