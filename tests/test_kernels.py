@@ -25,7 +25,9 @@ from sim.kernels.users import (
     C_SYNTHETIC,
     C_TREATMENT,
     C_USING,
+    CHUNK_AGENTS,
     DEAD,
+    PARALLEL_MIN_SLOTS,
     RECOVERED,
     TREATMENT,
     USING,
@@ -508,22 +510,25 @@ def test_byte_of_finds_the_flagged_agent_in_a_word():
 
 
 def _one_and_two_threads():
-    """Run the users kernel on 1 and then 2 threads; return both results."""
+    """Run the users kernel on 1 and then 2 threads, with enough slots for its chunks to run on
+    the threads (`PARALLEL_MIN_SLOTS`), and its NumPy twin; return the three results."""
     results = []
     for threads in (1, 2):
         numba.set_num_threads(threads)
-        users = _users(n=100_000)
+        users = _users(n=PARALLEL_MIN_SLOTS + CHUNK_AGENTS // 3)
         results.append((_step(step_users, users), users))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    return results
+    users = _users(n=PARALLEL_MIN_SLOTS + CHUNK_AGENTS // 3)
+    return [*results, (_step(step_users_np, users), users)]
 
 
 def test_step_users_identical_on_one_and_two_threads():
-    """In a process with 2 numba threads, whatever the machine's cores."""
+    """In a process with 2 numba threads, whatever the machine's cores; the same as the twin."""
     script = ("import numpy as np, tests.test_kernels as t\n"
-              "(c1, u1), (c2, u2) = t._one_and_two_threads()\n"
-              "assert np.array_equal(c1, c2)\n"
-              "assert all(np.array_equal(a, b) for a, b in zip(u1, u2, strict=True))\n")
+              "(c1, u1), (c2, u2), (c3, u3) = t._one_and_two_threads()\n"
+              "assert np.array_equal(c1, c2) and np.array_equal(c1, c3)\n"
+              "assert all(np.array_equal(a, b) and np.array_equal(a, c)\n"
+              "           for a, b, c in zip(u1, u2, u3, strict=True))\n")
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                             text=True, env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     assert result.returncode == 0, result.stderr

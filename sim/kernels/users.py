@@ -65,6 +65,11 @@ def user_rules(**values: float) -> UserRules:
 # in chunk order) and every agent's draws are the same on any number of threads. Below 2**16:
 # `fast_pass` counts MOUD entries and starts in the two 16-bit halves of one uint32.
 CHUNK_AGENTS = 4_096
+# Fewest agent slots for which `step_users` runs its chunks on Numba's threads; below it, one
+# thread steps them in turn: waking the others costs more than they save (at 32,000 slots the
+# kernel took 0.128 ms a week on 2 threads against 0.075 ms on one; at 480,000, 0.55 against
+# 0.86; docs/performance.md). The output is the same either way.
+PARALLEL_MIN_SLOTS = 131_072
 ENTERED_ONE, STARTED_ONE, NONE_U32 = np.uint32(1), np.uint32(1 << 16), np.uint32(0)
 HALF_BITS, HALF_MASK = np.uint32(16), np.uint32(0xFFFF)
 # Most agent slots a population may have: agent indices are hashed as 32-bit integers (the
@@ -386,28 +391,42 @@ def step_users(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, f
     is fentanyl's when u < p x the fentanyl part of the hazard (the same draw, no new one).
     Tolerance (float32 mg) moves toward heroin_mg x (mean dose / heroin_mg)^elasticity: it
     follows stronger supply only part of the way. `fatality` includes naloxone reversals.
+    The chunks run on Numba's threads from `PARALLEL_MIN_SLOTS` slots, in turn below it.
     """
     g = rules.hazard_exponent
     rate_dose, settled, fentanyl_part, part = week_setup(
         state.size, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma, rules)
-    n_regions = region_start.size - 1
     limits = decision_limits(rules)
     tolerance_rules = (np.float32(rules.tolerance_adapt_rate),
                        np.float32(1.0 - rules.tolerance_loss),
                        np.float32(rules.tolerance_min_mg), np.float32(rules.heroin_dose_mg))
     keys = (od_key, change_key)   # split into halves per segment: a parallel loop
     zero = np.int32(region_start[0])   # 0 (checked in week_setup), unknown to the compiler
-    for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
-        lo = c * CHUNK_AGENTS
-        hi = min(state.size, lo + CHUNK_AGENTS)
-        for r in range(n_regions):
-            first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
-            if first < last:
-                rates = (rate_dose[r], rate_dose[r] * rules.moud_overdose_ratio)
-                step_segment(first, last, part[c, :, r], state, tolerance_mg, rates, g,
-                             np.float32(settled[r]), fentanyl_part[r], limits, tolerance_rules,
-                             keys, zero)
+    if state.size < PARALLEL_MIN_SLOTS:
+        for c in range(part.shape[0]):
+            step_chunk(c, part[c], state, tolerance_mg, region_start, rate_dose, rules, g,
+                       settled, fentanyl_part, limits, tolerance_rules, keys, zero)
+    else:
+        for c in numba.prange(part.shape[0]):     # cannot take a tuple of tuples
+            step_chunk(c, part[c], state, tolerance_mg, region_start, rate_dose, rules, g,
+                       settled, fentanyl_part, limits, tolerance_rules, keys, zero)
     return sum_chunks(part)
+
+
+@numba.njit(inline="always")
+def step_chunk(c, counts, state, tolerance_mg, region_start, rate_dose, rules, g, settled,
+               fentanyl_part, limits, tolerance_rules, keys, zero):
+    """Chunk c of `step_users`: its agents region by region, adding to counts[N_COUNTS,
+    n_regions] (agents)."""
+    lo = c * CHUNK_AGENTS
+    hi = min(state.size, lo + CHUNK_AGENTS)
+    for r in range(region_start.size - 1):
+        first, last = max(lo, region_start[r]), min(hi, region_start[r + 1])
+        if first < last:
+            rates = (rate_dose[r], rate_dose[r] * rules.moud_overdose_ratio)
+            step_segment(first, last, counts[:, r], state, tolerance_mg, rates, g,
+                         np.float32(settled[r]), fentanyl_part[r], limits, tolerance_rules,
+                         keys, zero)
 
 
 def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg, fentanyl_sigma,
