@@ -96,10 +96,15 @@ def open_page(browser, url):
     return page, errors
 
 
+def counter(page) -> int:
+    """The step the page's counter shows."""
+    return int(re.search(r"Step: (\d+)", page.get_by_text("Step:").inner_text()).group(1))
+
+
 def step(page, times: int = 1) -> int:
     """Press Step and wait for the counter each time; returns the step reached."""
     for _ in range(times):
-        now = int(re.search(r"Step: (\d+)", page.get_by_text("Step:").inner_text()).group(1))
+        now = counter(page)
         page.get_by_role("button", name="Step").click()
         page.get_by_text(f"Step: {now + 1}").wait_for(timeout=TIMEOUT_MS)
     return now + 1
@@ -208,6 +213,33 @@ def test_dashboard_in_a_browser(server, browser, tmp_path):
     server_log = log.read_text()
     assert "Could not load URL" not in server_log, server_log
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+
+def test_play_advances_weeks_until_paused(server, browser):
+    """▶ steps the model week after week in its own thread, redrawing as it goes, until ❚❚: the
+    counter passes 10 (Solara's "Too many renders triggered" would stop it at once), then holds
+    still once paused; no errors on the page."""
+    from playwright.sync_api import expect
+
+    url, _ = server
+    page, errors = open_page(browser, url)
+    page.get_by_role("button", name="▶").click()
+    page.wait_for_function("""() => {
+        const m = document.body.innerText.match(/Step: (\\d+)/);
+        return m && Number(m[1]) >= 10; }""", timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="❚❚").click(timeout=TIMEOUT_MS)
+    expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=TIMEOUT_MS)
+    paused = counter(page)
+    settled = [paused, -1]
+    for _ in range(TIMEOUT_MS // 1000):   # the week under way when ❚❚ came may still be drawn
+        page.wait_for_timeout(1000)
+        settled = [counter(page), *settled[:1]]
+        if settled[0] == settled[1]:
+            break
+    assert settled[0] == settled[1] and settled[0] - paused <= 1, (
+        f"the model kept stepping after ❚❚ (step {paused}, then {settled[0]})")
+    assert "Too many renders" not in page.content()
+    assert errors == [], errors
 
 
 def lever_slider(page, label: str):
