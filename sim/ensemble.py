@@ -344,19 +344,23 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def worker_context():
-    """How local workers start. Forked from this process where that is safe (Linux, this
-    process runs no other thread and has not started Numba's thread pool): a worker then
-    starts with the model's modules already imported, which spares each worker the 1-2 s of
-    importing them again (start-up once per process, not per worker). Else spawned: a fresh
-    interpreter per worker."""
+def fork_is_safe() -> bool:
+    """Whether this process may be forked: Linux, no other thread running, and Numba's thread
+    pool not started (a forked child could not use it)."""
     import threading
 
     from numba.np.ufunc import parallel
 
-    safe = (sys.platform == "linux" and threading.active_count() == 1
+    return (sys.platform == "linux" and threading.active_count() == 1
             and not getattr(parallel, "_is_initialized", True))
-    if not safe:
+
+
+def worker_context():
+    """How local workers start. Forked from this process where that is safe (`fork_is_safe`):
+    a worker then starts with the model's modules already imported, which spares each worker
+    the 1-2 s of importing them again (start-up once per process, not per worker). Else
+    spawned: a fresh interpreter per worker."""
+    if not fork_is_safe():
         return multiprocessing.get_context("spawn")
     import sim.model  # noqa: F401  (imported once here, inherited by every worker)
 

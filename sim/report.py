@@ -9,6 +9,7 @@ import base64
 import html
 import platform
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -18,10 +19,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.compare import weekly_bands  # noqa: E402
+from sim.ensemble import default_workers, fork_is_safe  # noqa: E402
 from sim.headline import COLUMNS, cells, headlines, rounded, too_few  # noqa: E402
 from sim.metrics import UNITS  # noqa: E402
 from sim.output import total_unit  # noqa: E402
-from sim.plots import PLAIN_TEXT, legend_below, mark_dates, save_slide, slide_figure  # noqa: E402
+from sim.plots import (  # noqa: E402
+    PLAIN_TEXT,
+    draw_shared,
+    legend_below,
+    mark_dates,
+    save_slide,
+    slide_figure,
+)
 
 FIGURE_METRICS = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg",
                   "retail_price_usd_per_mg", "china_cooperation", "users_in_treatment")
@@ -174,14 +183,15 @@ def metric_blocks(table: pd.DataFrame) -> list[tuple]:
 def write_figures(report: ReportInput, folder: Path) -> list[Path]:
     figures = folder / "figures"
     figures.mkdir(exist_ok=True)
-    images = [time_figure(report, metric, figures / f"{metric}.png") for metric in FIGURE_METRICS]
+    jobs = [(figures / f"{metric}.png", partial(time_figure, report, metric))
+            for metric in FIGURE_METRICS]
     if len(report.frames) > 1:   # differences need a second scenario
         for window in dict.fromkeys(report.table["window"]):
             stem = f"differences_{window.replace('..', '_to_')}"
-            images += [difference_figure(report.table, window, metric,
-                                         figures / f"{stem}_{metric}.png")
-                       for metric in FIGURE_METRICS if metric in set(report.table["metric"])]
-    return images
+            jobs += [(figures / f"{stem}_{metric}.png",
+                      partial(difference_figure, report.table, window, metric))
+                     for metric in FIGURE_METRICS if metric in set(report.table["metric"])]
+    return draw_shared(jobs, default_workers() if fork_is_safe() else 1)
 
 
 @matplotlib.rc_context(PLAIN_TEXT)

@@ -273,3 +273,20 @@ def test_python_api_run_is_picklable_and_matches_the_cli(tmp_path):
     csv = pd.read_csv(tmp_path / "r" / "timeseries.csv")
     assert np.allclose(csv["overdose_deaths"], result.timeseries["overdose_deaths"])
     assert result.totals["overdose_deaths"] == pytest.approx(csv["overdose_deaths"].sum())
+
+
+def test_figures_shared_out_between_forked_processes(tmp_path):
+    """`draw_shared` draws every job's file whatever the number of processes, returns the paths
+    in job order, and a job failing in a forked process fails the whole call."""
+    from sim.plots import draw_shared
+
+    jobs = [(tmp_path / f"{i}.txt", lambda path, i=i: path.write_text(str(i))) for i in range(5)]
+    assert draw_shared(jobs, 3) == [path for path, _ in jobs]
+    assert [path.read_text() for path, _ in jobs] == [str(i) for i in range(5)]
+
+    def fail(path):
+        raise ValueError(f"cannot draw {path.name}")
+
+    with pytest.raises(RuntimeError, match="forked process"):
+        draw_shared([(tmp_path / "a.txt", lambda path: path.write_text("a")),
+                     (tmp_path / "b.txt", fail)], 2)
