@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.actors.users import Users
-from sim.kernels import cache_folder, rng
+from sim.kernels import cache_folder, layout, rng
 from sim.kernels.layout import order_index
 from sim.kernels.makers import fill_orders, fill_orders_np, maker_week, maker_week_np
 from sim.kernels.shipments import inspect, inspect_np
@@ -612,3 +612,22 @@ def test_partner_route_kg_skips_routes_without_seizures_as_numpy_sums_them():
     assert np.array_equal(kg, want) and np.array_equal(np.signbit(kg), np.signbit(want))
     assert np.all(kg[2] == 0) and (kg[[0, 1, 3]] > 0).any()   # agency 2 does not share
     assert (by_route_post == 0).all(axis=1).sum() >= 6   # routes skipped
+
+
+@pytest.mark.parametrize("shares", [[0.3, 0.2, 0.1, 0.15, 0.25], [1.0], [0.0, 2.0, 0.0, 1.0]])
+def test_populate_matches_its_twin(shares):
+    """The population's slots: the same states and regions as the NumPy twin (searchsorted,
+    stable argsort), regions without a share left empty, over seeds and sizes."""
+    from sim.kernels.users import populate, populate_np
+
+    cum_share = np.cumsum(shares) / np.sum(shares)
+    for seed, (slots, using, treated) in enumerate([(20_000, 15_000, 1_000), (7, 3, 4), (0, 0, 0)]):
+        key = rng.stream_key(seed, rng.SETUP, 0)
+        got = populate(key, layout.user_setup_index(0), slots, using, treated, cum_share)
+        want = populate_np(key, layout.user_setup_index(0), slots, using, treated, cum_share)
+        assert all(np.array_equal(g, w) and g.dtype == w.dtype for g, w in zip(got, want,
+                                                                              strict=True))
+        state, region = got
+        assert (np.bincount(state, minlength=3)[1:3] == [using, treated]).all()
+        assert np.all(np.diff(region.astype(int)) >= 0)
+        assert not np.isin(region, np.flatnonzero(np.asarray(shares) == 0)).any()

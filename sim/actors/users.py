@@ -23,9 +23,8 @@ from sim.kernels.users import (
     C_SYNTHETIC,
     C_TREATMENT,
     C_USING,
-    EMPTY,
-    TREATMENT,
     USING,
+    populate,
     step_users,
     user_rules,
 )
@@ -145,14 +144,10 @@ class Users(Population):
         are stored by region (see `region_start`), each region's users first."""
         if n_using + n_treated > n_slots:
             raise ValueError("Users.create: more people than slots")
-        u = rng.draws(seed, rng.SETUP, 0, layout.user_setup_index(np.arange(n_slots)))
-        region = np.searchsorted(np.cumsum(region_share) / region_share.sum(), u, "right")
-        region = np.minimum(region, region_share.size - 1).astype(np.uint8)
-        state = np.full(n_slots, EMPTY, np.uint8)
-        state[:n_using] = USING
-        state[n_using:n_using + n_treated] = TREATMENT
-        by_region = np.argsort(region, kind="stable")
-        return cls(state=state[by_region], region=region[by_region],
+        state, region = populate(rng.stream_key(seed, rng.SETUP, 0),
+                                 layout.user_setup_index(0), n_slots, n_using, n_treated,
+                                 np.cumsum(region_share) / region_share.sum())
+        return cls(state=state, region=region,
                    tolerance_mg=np.full(n_slots, heroin_mg, np.float32))
 
     @classmethod

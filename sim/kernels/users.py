@@ -477,3 +477,45 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
                       (C_ABSTINENT, state == ABSTINENT)):
         counts[row] = np.bincount(region[mask], minlength=n_regions)
     return counts
+
+
+@numba.njit(cache=True)
+def populate(key, first_index, n_slots, n_using, n_treated, cum_share):
+    """The population's slots (`sim.actors.users.Users.create`): slot i's region is the first
+    r with u_i < cum_share[r] (u_i: uniform i + first_index under `key`; the last region past
+    the end), the first n_using slots drawn are using, the next n_treated on MOUD, the rest
+    empty; then stored by region, in draw order within each (a stable counting sort). Returns
+    (state uint8, region uint8)."""
+    last = cum_share.size - 1
+    drawn = np.empty(n_slots, np.uint8)
+    count = np.zeros(cum_share.size + 1, np.int64)
+    for i in range(n_slots):
+        u = rng.uniform(key, first_index + i)
+        r = 0
+        for j in range(last):          # cum_share is sorted: no branch to mispredict
+            r += cum_share[j] <= u
+        drawn[i] = r
+        count[r + 1] += 1
+    for r in range(cum_share.size):
+        count[r + 1] += count[r]
+    state = np.empty(n_slots, np.uint8)
+    region = np.empty(n_slots, np.uint8)
+    for i in range(n_slots):
+        r = drawn[i]
+        at = count[r]
+        count[r] += 1
+        region[at] = r
+        state[at] = USING if i < n_using else (TREATMENT if i < n_using + n_treated else EMPTY)
+    return state, region
+
+
+def populate_np(key, first_index, n_slots, n_using, n_treated, cum_share):
+    """NumPy twin of `populate`."""
+    u = rng.uniforms_np(key, np.arange(n_slots) + first_index)
+    region = np.minimum(np.searchsorted(cum_share, u, "right"), cum_share.size - 1)
+    region = region.astype(np.uint8)
+    state = np.full(n_slots, EMPTY, np.uint8)
+    state[:n_using] = USING
+    state[n_using:n_using + n_treated] = TREATMENT
+    by_region = np.argsort(region, kind="stable")
+    return state[by_region], region[by_region]
