@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels.shipments import take_slot
+
 # kinds of goods; all kg are of the goods themselves, `_fe` is fentanyl-equivalent kg
 BY_ROUTE = ("precursor_delivered_kg", "precursor_delivered_fe", "finished_delivered_kg",
             "precursor_seized_fe", "precursor_seized_kg_route", "finished_seized_kg_route",
@@ -81,15 +83,9 @@ class Pipeline:
                      BY_CHEMICAL[0]: self.by_chemical, BY_ROUTE_POST[0]: self.route_post}
 
     def take(self, week: int) -> WeekOutcome:
-        """This week's outcomes; the slot is then free for week + `weeks`."""
-        slot = week % self.weeks
-        out = WeekOutcome(self.by_route[:, slot].copy(), self.by_post[:, slot].copy(),
-                          self.by_chemical[slot].copy(), self.route_post[slot].copy())
-        self.by_route[:, slot] = 0.0
-        self.by_post[:, slot] = 0.0
-        self.by_chemical[slot] = 0.0
-        self.route_post[slot] = 0.0
-        return out
+        """This week's outcomes; the slot is then free for week + `weeks`
+        (`sim.kernels.shipments.take_slot`)."""
+        return WeekOutcome(*take_slot(*self.rings(), week % self.weeks))
 
     def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""

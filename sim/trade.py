@@ -22,8 +22,8 @@ from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
 from sim.kernels.shipments import pending_by_owner
 from sim.kernels.sums import pairwise_sum
-from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
-from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS, ROUTE
+from sim.kernels.trade import precursor_week, receive_week, seized_by_group, shares
+from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS, ROUTE, WeekOutcome
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -124,20 +124,33 @@ def move_fentanyl(model, week) -> None:
 
 def receive(model, week) -> None:
     """Phase: deliveries due this week go into buyers' and dealers' stocks; records kg of
-    fentanyl reaching US retail."""
-    out = model.pipeline.take(week.number)
-    week.outcome = model.week_outcome = out
-    network, every = model.network, buyers(model)
-    by_owner, by_entry, to_us = deliveries(
-        out.precursor_delivered_fe, out.finished_delivered_kg, out.fentanyl_delivered_kg,
-        network.route_owner, network.route_entry, len(every), len(network.entry_names))
-    wholesale = model.dealers.wholesale_usd_per_kg()
-    model.dealers.receive(by_entry, network.entry_market_share)
-    fe, finished, fentanyl = by_owner
+    fentanyl reaching US retail. The week's outcomes leave the pipeline and are added up per
+    buyer and US entry in one kernel (`sim.kernels.trade.receive_week`)."""
+    pipeline, dealers, every = model.pipeline, model.dealers, buyers(model)
+    *taken, by_owner, by_entry, to_us = receive_week(week.number % pipeline.weeks,
+                                                     *_receive_arguments(model))
+    week.outcome = model.week_outcome = WeekOutcome(*taken)
+    wholesale = dealers.wholesale_usd_per_kg()
+    dealers.receive(by_entry, model.network.entry_market_share)
+    fe, finished, fentanyl = by_owner.tolist()
     for b in every:
-        to_us += b.receive(fe[b.index], finished[b.index], fentanyl[b.index], wholesale,
-                           model.dealers)
+        i = b.index
+        to_us += b.receive(fe[i], finished[i], fentanyl[i], wholesale, dealers)
     week.delivered_us_kg = to_us
+
+
+# the rows of a week's outcome by route delivered to the routes' owners
+DELIVERED = np.array([ROUTE[kind] for kind in ("precursor_delivered_fe", "finished_delivered_kg",
+                                               "fentanyl_delivered_kg")], np.int64)
+
+
+def _receive_arguments(model) -> tuple:
+    """`receive_week`'s arguments after the week's slot, built once per model (the pipeline's
+    rings are zeroed in place, never replaced)."""
+    network = model.network
+    return per_model(model, "_receive_arguments", lambda: (
+        *model.pipeline.rings(), DELIVERED, network.route_owner, network.route_entry,
+        len(buyers(model)), len(network.entry_names)))
 
 
 def columns(model) -> dict[str, tuple[str, str]]:

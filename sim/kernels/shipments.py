@@ -155,6 +155,28 @@ def schedule_np(by_route, by_post, by_chemical, route_post, week, transit_weeks,
 
 
 @numba.njit(cache=True)
+def take_slot(by_route, by_post, by_chemical, route_post, slot):
+    """A copy of what the pipeline's rings hold in week slot `slot` (by_route[:, slot],
+    by_post[:, slot], by_chemical[slot], route_post[slot]); the slot is then zeroed."""
+    out = (by_route[:, slot].copy(), by_post[:, slot].copy(), by_chemical[slot].copy(),
+           route_post[slot].copy())
+    by_route[:, slot] = 0.0
+    by_post[:, slot] = 0.0
+    by_chemical[slot] = 0.0
+    route_post[slot] = 0.0
+    return out
+
+
+def take_slot_np(by_route, by_post, by_chemical, route_post, slot):
+    """NumPy twin of `take_slot`."""
+    out = (by_route[:, slot].copy(), by_post[:, slot].copy(), by_chemical[slot].copy(),
+           route_post[slot].copy())
+    for ring in (by_route[:, slot], by_post[:, slot], by_chemical[slot], route_post[slot]):
+        ring[...] = 0.0
+    return out
+
+
+@numba.njit(cache=True)
 def pending_by_owner(by_route, kinds, route_owner, n_owners):
     """kg still in the pipeline per owner of the routes: each route's kinds (rows of by_route)
     summed over the ring's week slots in slot order, added kind by kind, then added per owner in
