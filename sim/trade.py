@@ -111,15 +111,24 @@ def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
 def move_fentanyl(model, week) -> None:
     """Phase: cartels send loads north; each is inspected along its route and scheduled
     (`sim.actors.cartels.loads_north`). Records kg dispatched per US entry route."""
-    network, posts, number = model.network, model.posts, week.number
-    routes = network.routes
-    n_loads, week.loads_kg = loads_north(model, (
-        number, model.chemicals.fentanyl, model.controls.controlled, posts.country,
-        routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
-        routes.transit_weeks, network.route_entry, len(network.entry_names), posts.illicit_count,
-        *model.pipeline.rings(), *FENTANYL_FLOWS,
-        rng.stream_key(model.seed, rng.LOAD_INSPECT, number)))
+    number = week.number
+    n_loads, week.loads_kg = loads_north(model, number, _trip_arguments(model),
+                                         rng.stream_key(model.seed, rng.LOAD_INSPECT, number))
     model.shipments_inspected += n_loads
+
+
+def _trip_arguments(model) -> tuple:
+    """The arguments of `sim.kernels.trade.fentanyl_week` between the loads and the stream key
+    (the week's loads' trip north), built once per model: arrays updated in place, never
+    replaced, and sizes."""
+    def built():
+        network, posts = model.network, model.posts
+        routes = network.routes
+        return (model.chemicals.fentanyl, model.controls.controlled, posts.country,
+                routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
+                routes.transit_weeks, network.route_entry, len(network.entry_names),
+                posts.illicit_count, *model.pipeline.rings(), *FENTANYL_FLOWS)
+    return per_model(model, "_trip_arguments", built)
 
 
 def receive(model, week) -> None:

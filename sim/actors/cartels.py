@@ -278,6 +278,10 @@ class CartelRows:
         self.learns = (self.route_loss, self.index, network.route_owner, network.route_entry)
         self.rates = (self.learning_rate, self.route_forgetting_rate, self.route_loss_prior,
                       *self.weighing())
+        # `loads_week`'s arguments before the stocks and between the targets and the week
+        self.splits = (self.weight, self.loss, self.cost_share, self.has_route,
+                       self.route_loss_prior, self.deterrence_elasticity, self.route_split)
+        self.loads = (self.send_share, self.load_kg, self.entry_routes, self.index)
 
     def weighing(self) -> tuple:
         """The arguments of `sim.kernels.cartels.utilities` after route_loss."""
@@ -309,12 +313,12 @@ def labs_week(model, week) -> None:
     week.lab_seized_kg = seized_kg
 
 
-def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
+def loads_north(model, week: int, trip: tuple, inspect_key: np.uint64) -> tuple[int, np.ndarray]:
     """Every cartel sends north what the expected return justifies, split across US entry
     routes by expected loss and cost, in loads of each entry's load size (world file
-    `load_size_kg`, else the table's), and the loads go on their trip north (`trip`: the
-    arguments of `sim.kernels.trade.fentanyl_week` after the loads), all in one kernel
-    (`sim.kernels.cartels.loads_week`). Returns (loads sent, kg sent per US entry).
+    `load_size_kg`, else the table's), and the loads go on their trip north in `week` (`trip`:
+    the arguments of `sim.kernels.trade.fentanyl_week` between the loads and `inspect_key`), all
+    in one kernel (`sim.kernels.cartels.loads_week`). Returns (loads sent, kg sent per US entry).
 
     The split is a logit of each route's utility -(risk_aversion x loss + route_cost_weight
     x cost share); a cartel then ships its sales target (at most its stock) times
@@ -325,10 +329,8 @@ def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
     every = table.cartels
     stock, target = np.array([c.fentanyl_stock_kg for c in every]
                              + [c.target_kg_per_week for c in every], float).reshape(2, len(every))
-    n_loads, by_entry, most = kernels.loads_week(
-        table.weight, table.loss, table.cost_share, table.has_route, table.route_loss_prior,
-        table.deterrence_elasticity, table.route_split, stock, target, table.send_share,
-        table.load_kg, table.entry_routes, table.index, *trip)
+    n_loads, by_entry, most = kernels.loads_week(*table.splits, stock, target, *table.loads,
+                                                 week, *trip, inspect_key)
     layout.within_span(int(most), "loads to one US entry")
     for c, kept in zip(every, stock.tolist(), strict=True):
         c.fentanyl_stock_kg = kept
