@@ -11,7 +11,7 @@ Columns: `COLUMNS` and `columns` (route and chemical shares).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,8 +45,7 @@ COLUMNS = {
 }
 
 
-@dataclass
-class PrecursorTrade:
+class PrecursorTrade(NamedTuple):
     """The week's chemical trade (kg of chemical)."""
 
     shipped_kg: float               # precursors (not finished fentanyl)
@@ -64,8 +63,8 @@ def precursor_trade(model, week) -> None:
     owners, before, after = _precursor_arguments(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    in_transit = pending_by_owner(*owners)
-    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
+    in_transit = pending_by_owner(*owners).tolist()
+    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every], float)
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
     keys = rng.keys_of_week(model.seed, number)
     shipments, model.makers.filled_share, totals = precursor_week(
