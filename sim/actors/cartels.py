@@ -146,32 +146,33 @@ class Cartel(PrecursorBuyer):
         return float(table.send_share[table.cartels.index(self)])
 
     # --- production ------------------------------------------------------------------------
-    def lab_week(self, table: CartelRows, attempt: float, attempt_key: np.uint64,
+    def lab_week(self, rates: tuple, attempt: float, attempt_key: np.uint64,
                  success_key: np.uint64) -> float:
         """Mexican raids, then synthesis. Forces attempt a raid on each lab with probability
         `attempt` (lab_raid_rate x enforcement x a policy's multiplier); an attempt succeeds with
         probability 1 / (1 + armed_deterrence x armed strength) and takes the lab and its share
         of the stocks (`sim.kernels.cartels.lab_raids`). Then precursor turns into fentanyl, up
-        to lab capacity and what the stock target needs. Returns kg of fentanyl seized."""
-        self.labs_raided = self.raids_attempted = 0
+        to lab capacity and what the stock target needs. `rates`: `CartelRows.lab_rates`.
+        Returns kg of fentanyl seized."""
+        armed_deterrence, stock_cover_factor, lab_output_kg = rates
+        labs, fentanyl_kg, precursor_kg = self.labs, self.fentanyl_stock_kg, self.precursor_stock_kg
+        attempted = raided = 0
         seized = 0.0
-        if self.labs != 0:
-            success = 1.0 / (1.0 + table.armed_deterrence * self.armed_strength)
-            layout.within_span(self.labs, "labs")   # lab l draws buyer x KEY_SPAN + l
-            self.raids_attempted, self.labs_raided = kernels.lab_raids(
-                self.labs, self.index * layout.KEY_SPAN, attempt_key, success_key, attempt,
-                float(success))
-            share = self.labs_raided / self.labs
-            seized = self.fentanyl_stock_kg * share
-            self.fentanyl_stock_kg -= seized
-            self.precursor_stock_kg *= 1 - share
-            self.labs -= self.labs_raided
-        room = max(0.0, self.target_kg_per_week * table.stock_cover_factor
-                   - self.fentanyl_stock_kg)
-        self.made_kg = min(self.labs * table.lab_output_kg_per_week, self.precursor_stock_kg,
-                           room)
-        self.precursor_stock_kg -= self.made_kg
-        self.fentanyl_stock_kg += self.made_kg
+        if labs != 0:
+            success = 1.0 / (1.0 + armed_deterrence * self.armed_strength)
+            layout.within_span(labs, "labs")   # lab l draws buyer x KEY_SPAN + l
+            attempted, raided = kernels.lab_raids(labs, self.index * layout.KEY_SPAN, attempt_key,
+                                                  success_key, attempt, float(success))
+            share = raided / labs
+            seized = fentanyl_kg * share
+            fentanyl_kg -= seized
+            precursor_kg *= 1 - share
+            labs -= raided
+        room = max(0.0, self.target_kg_per_week * stock_cover_factor - fentanyl_kg)
+        made = min(labs * lab_output_kg, precursor_kg, room)
+        self.labs, self.raids_attempted, self.labs_raided, self.made_kg = (labs, attempted,
+                                                                           raided, made)
+        self.precursor_stock_kg, self.fentanyl_stock_kg = precursor_kg - made, fentanyl_kg + made
         return seized
 
     def receive(self, precursor_fe_kg, finished_kg, fentanyl_kg, wholesale_usd_per_kg,
@@ -259,9 +260,9 @@ class CartelRows:
         self.send_share = np.ones(len(every))   # share of the week's sales target sent north
         p = model.params["cartels"]
         self.lab_raid_rate = p["lab_raid_rate"]
-        self.armed_deterrence = p["armed_deterrence"]
-        self.stock_cover_factor = 1 + p["stock_cover_weeks"]   # weeks of target sales held
-        self.lab_output_kg_per_week = p["lab_output_kg_per_week"]
+        # `Cartel.lab_week`'s: armed_deterrence, weeks of target sales held, lab output
+        self.lab_rates = (p["armed_deterrence"], 1 + p["stock_cover_weeks"],
+                          p["lab_output_kg_per_week"])
         self.risk_aversion, self.route_cost_weight = (float(p["risk_aversion"]),
                                                       float(p["route_cost_weight"]))
         self.route_loss_prior = float(p["route_loss_prior"])
@@ -302,14 +303,14 @@ def rows(model) -> CartelRows:
 
 def labs_week(model, week) -> None:
     """Phase: Mexican forces raid labs, then every cartel synthesizes (`Cartel.lab_week`)."""
-    table, levers, seed, number = rows(model), model.levers, model.seed, week.number
+    table, levers = rows(model), model.levers
     attempt = float(min(1.0, table.lab_raid_rate * levers.mexico_enforcement
                         * levers.lab_raid_multiplier))
-    attempt_key = rng.stream_key(seed, rng.LAB_RAID, number)
-    success_key = rng.stream_key(seed, rng.LAB_RAID_SUCCESS, number)
+    keys, rates = rng.keys_of_week(model.seed, week.number), table.lab_rates
+    attempt_key, success_key = keys[rng.LAB_RAID], keys[rng.LAB_RAID_SUCCESS]
     seized_kg = 0
     for cartel in table.cartels:
-        seized_kg += cartel.lab_week(table, attempt, attempt_key, success_key)
+        seized_kg += cartel.lab_week(rates, attempt, attempt_key, success_key)
     week.lab_seized_kg = seized_kg
 
 
