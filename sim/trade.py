@@ -60,10 +60,10 @@ def precursor_trade(model, week) -> None:
     orders in a random queue, and what is shipped is inspected and scheduled; all but the
     buyers' wants in one compiled pass (`sim.kernels.trade.precursor_week`)."""
     number, every = week.number, buyers(model)
-    owners, before, after = _precursor_arguments(model)
+    owners, horizon, before, after = _precursor_arguments(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    in_transit = pending_by_owner(*owners).tolist()
+    in_transit = pending_by_owner(*owners, number, horizon).tolist()
     wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every], float)
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
     keys = rng.keys_of_week(model.seed, number)
@@ -80,15 +80,15 @@ IN_TRANSIT = np.array([ROUTE["precursor_delivered_fe"], ROUTE["finished_delivere
                       np.int64)
 
 
-def _precursor_arguments(model) -> tuple[tuple, tuple, tuple]:
+def _precursor_arguments(model) -> tuple[tuple, int, tuple, tuple]:
     """The arguments of the precursor trade that stay the same all run (arrays the kernels
     update in place, sizes and fixed parameters), built once per model: those of
-    `pending_by_owner`, and those of `precursor_week` before and after this week's enforcement
-    levels."""
+    `pending_by_owner` before the week and its horizon (the longest transit: nothing is due
+    later), and those of `precursor_week` before and after this week's enforcement levels."""
     return per_model(model, "_precursor_arguments", lambda: _precursor_built(model))
 
 
-def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
+def _precursor_built(model) -> tuple[tuple, int, tuple, tuple]:
     """`_precursor_arguments`, built."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
     links, routes = model.links, network.routes
@@ -104,7 +104,7 @@ def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
              routes.transit_weeks, network.route_entry, len(network.entry_names),
              posts.country, posts.seize_prob, posts.illicit_count, *model.pipeline.rings(),
              *PRECURSOR_FLOWS)
-    return owners, before, after
+    return owners, int(routes.transit_weeks.max(initial=0)), before, after
 
 
 def move_fentanyl(model, week) -> None:

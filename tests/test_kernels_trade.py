@@ -40,3 +40,25 @@ def test_receive_week_takes_the_slot_and_adds_deliveries_as_its_twin(model):
         assert a[4].sum() > 0 or a[6] == 0
         (c, _), (d, _) = _twins(ks.take_slot, ks.take_slot_np, *rings, slot)
         _same(c, d)
+
+
+def test_pending_by_owner_reads_only_the_weeks_goods_can_still_land_in(model):
+    pipeline, network = model.pipeline, model.network
+    kinds = np.array([1, 2], np.int64)
+    n, horizon = len(buyers(model)), int(network.routes.transit_weeks.max())
+    week = model.week
+    full = ks.pending_by_owner(pipeline.by_route, kinds, network.route_owner, n)
+    assert full.sum() > 0   # goods are on their way
+    windowed = ks.pending_by_owner(pipeline.by_route, kinds, network.route_owner, n, week,
+                                   horizon)
+    assert np.array_equal(windowed, full)   # nothing is due beyond the longest transit
+    assert np.array_equal(windowed, ks.pending_by_owner_np(pipeline.by_route, kinds,
+                                                           network.route_owner, n, week, horizon))
+    # a slot outside the window is not read, by the kernel as by its twin
+    ring = pipeline.by_route.copy()
+    ring[kinds[0], (week + horizon + 1) % pipeline.weeks] += 5.0
+    short = ks.pending_by_owner(ring, kinds, network.route_owner, n, week, horizon)
+    assert np.array_equal(short, full)
+    assert np.array_equal(short, ks.pending_by_owner_np(ring, kinds, network.route_owner, n,
+                                                        week, horizon))
+    assert ks.pending_by_owner(ring, kinds, network.route_owner, n).sum() > full.sum()
