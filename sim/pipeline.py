@@ -68,7 +68,8 @@ class Pipeline:
     """Ring buffer of `WeekOutcome`s, `weeks` long (longer than any route's transit): one array
     per kind of index (by_route[kind, week slot, route], by_post[kind, slot, post],
     by_chemical[slot, chemical], route_post[slot, route x posts + post]); `ring[name]` is each
-    kind's [slot, ...] view."""
+    kind's [slot, ...] view. Each week the week's slot is taken and zeroed
+    (`sim.kernels.shipments.take_slot`, in `sim.trade.receive`)."""
 
     def __init__(self, weeks: int, n_routes: int, n_posts: int, n_chemicals: int):
         self.weeks, self.n_posts = weeks, n_posts
@@ -79,17 +80,6 @@ class Pipeline:
         self.ring = {**{name: self.by_route[i] for i, name in enumerate(BY_ROUTE)},
                      **{name: self.by_post[i] for i, name in enumerate(BY_POST)},
                      BY_CHEMICAL[0]: self.by_chemical, BY_ROUTE_POST[0]: self.route_post}
-
-    def take(self, week: int) -> WeekOutcome:
-        """This week's outcomes; the slot is then free for week + `weeks`."""
-        slot = week % self.weeks
-        out = WeekOutcome(self.by_route[:, slot].copy(), self.by_post[:, slot].copy(),
-                          self.by_chemical[slot].copy(), self.route_post[slot].copy())
-        self.by_route[:, slot] = 0.0
-        self.by_post[:, slot] = 0.0
-        self.by_chemical[slot] = 0.0
-        self.route_post[slot] = 0.0
-        return out
 
     def rings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(by_route, by_post, by_chemical, route_post), as `schedule` takes them."""

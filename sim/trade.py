@@ -11,7 +11,7 @@ Columns: `COLUMNS` and `columns` (route and chemical shares).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,8 +22,8 @@ from sim.actors.customs import MEXICO_POSTS, ORIGIN_POSTS, US_POSTS
 from sim.kernels import rng
 from sim.kernels.shipments import pending_by_owner
 from sim.kernels.sums import pairwise_sum
-from sim.kernels.trade import deliveries, precursor_week, seized_by_group, shares
-from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS, ROUTE
+from sim.kernels.trade import precursor_week, receive_week, seized_by_group, shares
+from sim.pipeline import FENTANYL_FLOWS, POST, PRECURSOR_FLOWS, ROUTE, WeekOutcome
 
 COLUMNS = {
     "fentanyl_to_us_kg": ("kg pure/week reaching US retail", "sum"),
@@ -45,8 +45,7 @@ COLUMNS = {
 }
 
 
-@dataclass
-class PrecursorTrade:
+class PrecursorTrade(NamedTuple):
     """The week's chemical trade (kg of chemical)."""
 
     shipped_kg: float               # precursors (not finished fentanyl)
@@ -61,11 +60,11 @@ def precursor_trade(model, week) -> None:
     orders in a random queue, and what is shipped is inspected and scheduled; all but the
     buyers' wants in one compiled pass (`sim.kernels.trade.precursor_week`)."""
     number, every = week.number, buyers(model)
-    owners, before, after = _precursor_arguments(model)
+    owners, horizon, before, after = _precursor_arguments(model)
     # buyers learn of a seizure when the consignment is shipped (see after_orders), so only
     # what will arrive counts as on its way
-    in_transit = pending_by_owner(*owners)
-    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every])
+    in_transit = pending_by_owner(*owners, number, horizon).tolist()
+    wanted = np.array([b.wanted_kg(in_transit[b.index]) for b in every], float)
     enforcement, watchlist_share = regulators.enforcement_on_makers(model)
     keys = rng.keys_of_week(model.seed, number)
     shipments, model.makers.filled_share, totals = precursor_week(
@@ -81,15 +80,15 @@ IN_TRANSIT = np.array([ROUTE["precursor_delivered_fe"], ROUTE["finished_delivere
                       np.int64)
 
 
-def _precursor_arguments(model) -> tuple[tuple, tuple, tuple]:
+def _precursor_arguments(model) -> tuple[tuple, int, tuple, tuple]:
     """The arguments of the precursor trade that stay the same all run (arrays the kernels
     update in place, sizes and fixed parameters), built once per model: those of
-    `pending_by_owner`, and those of `precursor_week` before and after this week's enforcement
-    levels."""
+    `pending_by_owner` before the week and its horizon (the longest transit: nothing is due
+    later), and those of `precursor_week` before and after this week's enforcement levels."""
     return per_model(model, "_precursor_arguments", lambda: _precursor_built(model))
 
 
-def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
+def _precursor_built(model) -> tuple[tuple, int, tuple, tuple]:
     """`_precursor_arguments`, built."""
     makers, chem, network, posts = model.makers, model.chemicals, model.network, model.posts
     links, routes = model.links, network.routes
@@ -105,39 +104,61 @@ def _precursor_built(model) -> tuple[tuple, tuple, tuple]:
              routes.transit_weeks, network.route_entry, len(network.entry_names),
              posts.country, posts.seize_prob, posts.illicit_count, *model.pipeline.rings(),
              *PRECURSOR_FLOWS)
-    return owners, before, after
+    return owners, int(routes.transit_weeks.max(initial=0)), before, after
 
 
 def move_fentanyl(model, week) -> None:
     """Phase: cartels send loads north; each is inspected along its route and scheduled
     (`sim.actors.cartels.loads_north`). Records kg dispatched per US entry route."""
-    network, posts, number = model.network, model.posts, week.number
-    routes = network.routes
-    n_loads, week.loads_kg = loads_north(model, (
-        number, model.chemicals.fentanyl, model.controls.controlled, posts.country,
-        routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
-        routes.transit_weeks, network.route_entry, len(network.entry_names), posts.illicit_count,
-        *model.pipeline.rings(), *FENTANYL_FLOWS,
-        rng.stream_key(model.seed, rng.LOAD_INSPECT, number)))
+    number = week.number
+    n_loads, week.loads_kg = loads_north(model, number, _trip_arguments(model),
+                                         rng.stream_key(model.seed, rng.LOAD_INSPECT, number))
     model.shipments_inspected += n_loads
+
+
+def _trip_arguments(model) -> tuple:
+    """The arguments of `sim.kernels.trade.fentanyl_week` between the loads and the stream key
+    (the week's loads' trip north), built once per model: arrays updated in place, never
+    replaced, and sizes."""
+    def built():
+        network, posts = model.network, model.posts
+        routes = network.routes
+        return (model.chemicals.fentanyl, model.controls.controlled, posts.country,
+                routes.post_ptr, routes.posts, posts.seize_prob, routes.post_offset_weeks,
+                routes.transit_weeks, network.route_entry, len(network.entry_names),
+                posts.illicit_count, *model.pipeline.rings(), *FENTANYL_FLOWS)
+    return per_model(model, "_trip_arguments", built)
 
 
 def receive(model, week) -> None:
     """Phase: deliveries due this week go into buyers' and dealers' stocks; records kg of
-    fentanyl reaching US retail."""
-    out = model.pipeline.take(week.number)
-    week.outcome = model.week_outcome = out
-    network, every = model.network, buyers(model)
-    by_owner, by_entry, to_us = deliveries(
-        out.precursor_delivered_fe, out.finished_delivered_kg, out.fentanyl_delivered_kg,
-        network.route_owner, network.route_entry, len(every), len(network.entry_names))
-    wholesale = model.dealers.wholesale_usd_per_kg()
-    model.dealers.receive(by_entry, network.entry_market_share)
-    fe, finished, fentanyl = by_owner
+    fentanyl reaching US retail. The week's outcomes leave the pipeline and are added up per
+    buyer and US entry in one kernel (`sim.kernels.trade.receive_week`)."""
+    pipeline, dealers, every = model.pipeline, model.dealers, buyers(model)
+    *taken, by_owner, by_entry, to_us = receive_week(week.number % pipeline.weeks,
+                                                     *_receive_arguments(model))
+    week.outcome = model.week_outcome = WeekOutcome(*taken)
+    wholesale = dealers.wholesale_usd_per_kg()
+    dealers.receive(by_entry, model.network.entry_market_share)
+    fe, finished, fentanyl = by_owner.tolist()
     for b in every:
-        to_us += b.receive(fe[b.index], finished[b.index], fentanyl[b.index], wholesale,
-                           model.dealers)
+        i = b.index
+        to_us += b.receive(fe[i], finished[i], fentanyl[i], wholesale, dealers)
     week.delivered_us_kg = to_us
+
+
+# the rows of a week's outcome by route delivered to the routes' owners
+DELIVERED = np.array([ROUTE[kind] for kind in ("precursor_delivered_fe", "finished_delivered_kg",
+                                               "fentanyl_delivered_kg")], np.int64)
+
+
+def _receive_arguments(model) -> tuple:
+    """`receive_week`'s arguments after the week's slot, built once per model (the pipeline's
+    rings are zeroed in place, never replaced)."""
+    network = model.network
+    return per_model(model, "_receive_arguments", lambda: (
+        *model.pipeline.rings(), DELIVERED, network.route_owner, network.route_entry,
+        len(buyers(model)), len(network.entry_names)))
 
 
 def columns(model) -> dict[str, tuple[str, str]]:

@@ -146,32 +146,33 @@ class Cartel(PrecursorBuyer):
         return float(table.send_share[table.cartels.index(self)])
 
     # --- production ------------------------------------------------------------------------
-    def lab_week(self, table: CartelRows, attempt: float, attempt_key: np.uint64,
+    def lab_week(self, rates: tuple, attempt: float, attempt_key: np.uint64,
                  success_key: np.uint64) -> float:
         """Mexican raids, then synthesis. Forces attempt a raid on each lab with probability
         `attempt` (lab_raid_rate x enforcement x a policy's multiplier); an attempt succeeds with
         probability 1 / (1 + armed_deterrence x armed strength) and takes the lab and its share
         of the stocks (`sim.kernels.cartels.lab_raids`). Then precursor turns into fentanyl, up
-        to lab capacity and what the stock target needs. Returns kg of fentanyl seized."""
-        self.labs_raided = self.raids_attempted = 0
+        to lab capacity and what the stock target needs. `rates`: `CartelRows.lab_rates`.
+        Returns kg of fentanyl seized."""
+        armed_deterrence, stock_cover_factor, lab_output_kg = rates
+        labs, fentanyl_kg, precursor_kg = self.labs, self.fentanyl_stock_kg, self.precursor_stock_kg
+        attempted = raided = 0
         seized = 0.0
-        if self.labs != 0:
-            success = 1.0 / (1.0 + table.armed_deterrence * self.armed_strength)
-            layout.within_span(self.labs, "labs")   # lab l draws buyer x KEY_SPAN + l
-            self.raids_attempted, self.labs_raided = kernels.lab_raids(
-                self.labs, self.index * layout.KEY_SPAN, attempt_key, success_key, attempt,
-                float(success))
-            share = self.labs_raided / self.labs
-            seized = self.fentanyl_stock_kg * share
-            self.fentanyl_stock_kg -= seized
-            self.precursor_stock_kg *= 1 - share
-            self.labs -= self.labs_raided
-        room = max(0.0, self.target_kg_per_week * table.stock_cover_factor
-                   - self.fentanyl_stock_kg)
-        self.made_kg = min(self.labs * table.lab_output_kg_per_week, self.precursor_stock_kg,
-                           room)
-        self.precursor_stock_kg -= self.made_kg
-        self.fentanyl_stock_kg += self.made_kg
+        if labs != 0:
+            success = 1.0 / (1.0 + armed_deterrence * self.armed_strength)
+            layout.within_span(labs, "labs")   # lab l draws buyer x KEY_SPAN + l
+            attempted, raided = kernels.lab_raids(labs, self.index * layout.KEY_SPAN, attempt_key,
+                                                  success_key, attempt, float(success))
+            share = raided / labs
+            seized = fentanyl_kg * share
+            fentanyl_kg -= seized
+            precursor_kg *= 1 - share
+            labs -= raided
+        room = max(0.0, self.target_kg_per_week * stock_cover_factor - fentanyl_kg)
+        made = min(labs * lab_output_kg, precursor_kg, room)
+        self.labs, self.raids_attempted, self.labs_raided, self.made_kg = (labs, attempted,
+                                                                           raided, made)
+        self.precursor_stock_kg, self.fentanyl_stock_kg = precursor_kg - made, fentanyl_kg + made
         return seized
 
     def receive(self, precursor_fe_kg, finished_kg, fentanyl_kg, wholesale_usd_per_kg,
@@ -232,10 +233,13 @@ def cartels(model) -> list[Cartel]:
 def pill_press_share(model) -> float:
     """Share of the cartels' fentanyl pressed into pills, weighted by their sales targets."""
     every = cartels(model)
-    target = sum(c.target_kg_per_week for c in every)
+    target = pressed = 0   # both added in order from 0, as `sum` does, in one pass
+    for c in every:
+        target += c.target_kg_per_week
+        pressed += c.pill_press_share * c.target_kg_per_week
     if target <= 0:
         return float(np.mean([c.pill_press_share for c in every])) if every else 0.0
-    return sum(c.pill_press_share * c.target_kg_per_week for c in every) / target
+    return pressed / target
 
 
 class CartelRows:
@@ -259,9 +263,9 @@ class CartelRows:
         self.send_share = np.ones(len(every))   # share of the week's sales target sent north
         p = model.params["cartels"]
         self.lab_raid_rate = p["lab_raid_rate"]
-        self.armed_deterrence = p["armed_deterrence"]
-        self.stock_cover_factor = 1 + p["stock_cover_weeks"]   # weeks of target sales held
-        self.lab_output_kg_per_week = p["lab_output_kg_per_week"]
+        # `Cartel.lab_week`'s: armed_deterrence, weeks of target sales held, lab output
+        self.lab_rates = (p["armed_deterrence"], 1 + p["stock_cover_weeks"],
+                          p["lab_output_kg_per_week"])
         self.risk_aversion, self.route_cost_weight = (float(p["risk_aversion"]),
                                                       float(p["route_cost_weight"]))
         self.route_loss_prior = float(p["route_loss_prior"])
@@ -278,6 +282,10 @@ class CartelRows:
         self.learns = (self.route_loss, self.index, network.route_owner, network.route_entry)
         self.rates = (self.learning_rate, self.route_forgetting_rate, self.route_loss_prior,
                       *self.weighing())
+        # `loads_week`'s arguments before the stocks and between the targets and the week
+        self.splits = (self.weight, self.loss, self.cost_share, self.has_route,
+                       self.route_loss_prior, self.deterrence_elasticity, self.route_split)
+        self.loads = (self.send_share, self.load_kg, self.entry_routes, self.index)
 
     def weighing(self) -> tuple:
         """The arguments of `sim.kernels.cartels.utilities` after route_loss."""
@@ -298,23 +306,23 @@ def rows(model) -> CartelRows:
 
 def labs_week(model, week) -> None:
     """Phase: Mexican forces raid labs, then every cartel synthesizes (`Cartel.lab_week`)."""
-    table, levers, seed, number = rows(model), model.levers, model.seed, week.number
+    table, levers = rows(model), model.levers
     attempt = float(min(1.0, table.lab_raid_rate * levers.mexico_enforcement
                         * levers.lab_raid_multiplier))
-    attempt_key = rng.stream_key(seed, rng.LAB_RAID, number)
-    success_key = rng.stream_key(seed, rng.LAB_RAID_SUCCESS, number)
+    keys, rates = rng.keys_of_week(model.seed, week.number), table.lab_rates
+    attempt_key, success_key = keys[rng.LAB_RAID], keys[rng.LAB_RAID_SUCCESS]
     seized_kg = 0
     for cartel in table.cartels:
-        seized_kg += cartel.lab_week(table, attempt, attempt_key, success_key)
+        seized_kg += cartel.lab_week(rates, attempt, attempt_key, success_key)
     week.lab_seized_kg = seized_kg
 
 
-def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
+def loads_north(model, week: int, trip: tuple, inspect_key: np.uint64) -> tuple[int, np.ndarray]:
     """Every cartel sends north what the expected return justifies, split across US entry
     routes by expected loss and cost, in loads of each entry's load size (world file
-    `load_size_kg`, else the table's), and the loads go on their trip north (`trip`: the
-    arguments of `sim.kernels.trade.fentanyl_week` after the loads), all in one kernel
-    (`sim.kernels.cartels.loads_week`). Returns (loads sent, kg sent per US entry).
+    `load_size_kg`, else the table's), and the loads go on their trip north in `week` (`trip`:
+    the arguments of `sim.kernels.trade.fentanyl_week` between the loads and `inspect_key`), all
+    in one kernel (`sim.kernels.cartels.loads_week`). Returns (loads sent, kg sent per US entry).
 
     The split is a logit of each route's utility -(risk_aversion x loss + route_cost_weight
     x cost share); a cartel then ships its sales target (at most its stock) times
@@ -325,10 +333,8 @@ def loads_north(model, trip: tuple) -> tuple[int, np.ndarray]:
     every = table.cartels
     stock, target = np.array([c.fentanyl_stock_kg for c in every]
                              + [c.target_kg_per_week for c in every], float).reshape(2, len(every))
-    n_loads, by_entry, most = kernels.loads_week(
-        table.weight, table.loss, table.cost_share, table.has_route, table.route_loss_prior,
-        table.deterrence_elasticity, table.route_split, stock, target, table.send_share,
-        table.load_kg, table.entry_routes, table.index, *trip)
+    n_loads, by_entry, most = kernels.loads_week(*table.splits, stock, target, *table.loads,
+                                                 week, *trip, inspect_key)
     layout.within_span(int(most), "loads to one US entry")
     for c, kept in zip(every, stock.tolist(), strict=True):
         c.fentanyl_stock_kg = kept

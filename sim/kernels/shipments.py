@@ -155,18 +155,44 @@ def schedule_np(by_route, by_post, by_chemical, route_post, week, transit_weeks,
 
 
 @numba.njit(cache=True)
-def pending_by_owner(by_route, kinds, route_owner, n_owners):
+def take_slot(by_route, by_post, by_chemical, route_post, slot):
+    """A copy of what the pipeline's rings hold in week slot `slot` (by_route[:, slot],
+    by_post[:, slot], by_chemical[slot], route_post[slot]); the slot is then zeroed."""
+    out = (by_route[:, slot].copy(), by_post[:, slot].copy(), by_chemical[slot].copy(),
+           route_post[slot].copy())
+    by_route[:, slot] = 0.0
+    by_post[:, slot] = 0.0
+    by_chemical[slot] = 0.0
+    route_post[slot] = 0.0
+    return out
+
+
+def take_slot_np(by_route, by_post, by_chemical, route_post, slot):
+    """NumPy twin of `take_slot`."""
+    out = (by_route[:, slot].copy(), by_post[:, slot].copy(), by_chemical[slot].copy(),
+           route_post[slot].copy())
+    for ring in (by_route[:, slot], by_post[:, slot], by_chemical[slot], route_post[slot]):
+        ring[...] = 0.0
+    return out
+
+
+@numba.njit(cache=True)
+def pending_by_owner(by_route, kinds, route_owner, n_owners, week=0, horizon=-1):
     """kg still in the pipeline per owner of the routes: each route's kinds (rows of by_route)
     summed over the ring's week slots in slot order, added kind by kind, then added per owner in
-    route order (the order NumPy's axis-0 sums and `np.bincount` take)."""
+    route order (the order NumPy's axis-0 sums and `np.bincount` take). With horizon >= 0 only
+    the slots of weeks week .. week + horizon are read: when nothing lands later than that
+    (`horizon`: the longest transit), the others hold only zeros of these kinds, and leaving
+    out a +0.0 changes no sum of kg (which are never -0.0)."""
     n_slots, n_routes = by_route.shape[1], by_route.shape[2]
     per_route, total = np.zeros(n_routes), np.empty(n_routes)
     for k in kinds:
         ring = by_route[k]
         total[:] = 0.0
         for w in range(n_slots):   # slot by slot: each route's sum in slot order, row-wise
-            for r in range(n_routes):
-                total[r] += ring[w, r]
+            if horizon < 0 or (w - week) % n_slots <= horizon:
+                for r in range(n_routes):
+                    total[r] += ring[w, r]
         for r in range(n_routes):
             per_route[r] += total[r]
     out = np.zeros(n_owners)
@@ -175,7 +201,9 @@ def pending_by_owner(by_route, kinds, route_owner, n_owners):
     return out
 
 
-def pending_by_owner_np(by_route, kinds, route_owner, n_owners):
+def pending_by_owner_np(by_route, kinds, route_owner, n_owners, week=0, horizon=-1):
     """NumPy twin of `pending_by_owner`."""
-    return np.bincount(route_owner, sum(by_route[k].sum(axis=0) for k in kinds),
+    n_slots = by_route.shape[1]
+    read = (horizon < 0) | ((np.arange(n_slots) - week) % n_slots <= horizon)
+    return np.bincount(route_owner, sum(by_route[k][read].sum(axis=0) for k in kinds),
                        minlength=n_owners)

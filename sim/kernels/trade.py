@@ -8,7 +8,7 @@ import numpy as np
 from sim.kernels.buyers import after_orders, after_orders_np, orders, orders_np
 from sim.kernels.customs import count_shipments, count_shipments_np
 from sim.kernels.makers import begin_week, begin_week_np, serve, serve_np
-from sim.kernels.shipments import inspect, inspect_np, schedule, schedule_np
+from sim.kernels.shipments import inspect, inspect_np, schedule, schedule_np, take_slot, take_slot_np
 from sim.kernels.sums import pairwise_sum
 
 
@@ -96,6 +96,29 @@ def deliveries_np(precursor_fe, finished_kg, fentanyl_kg, route_owner, route_ent
                          for kg in (precursor_fe, finished_kg, fentanyl_kg)])
     by_entry = np.bincount(route_entry, fentanyl_kg, minlength=n_entries + 1)[:n_entries]
     return by_owner, by_entry, float(by_owner[2].sum())
+
+
+@numba.njit(cache=True)
+def receive_week(slot, by_route, by_post, by_chemical, route_post, delivered_rows, route_owner,
+                 route_entry, n_owners, n_entries):
+    """The week's outcomes taken from the pipeline's rings (`sim.kernels.shipments.take_slot`)
+    and their `deliveries`, from the rows `delivered_rows` of by_route (precursor as its
+    fentanyl yield, finished substances, fentanyl loads): (by_route, by_post, by_chemical,
+    route_post of the week, then what `deliveries` returns)."""
+    route_kg, post_kg, chemical_kg, route_post_kg = take_slot(by_route, by_post, by_chemical,
+                                                              route_post, slot)
+    by_owner, by_entry, loads_kg = deliveries(
+        route_kg[delivered_rows[0]], route_kg[delivered_rows[1]], route_kg[delivered_rows[2]],
+        route_owner, route_entry, n_owners, n_entries)
+    return route_kg, post_kg, chemical_kg, route_post_kg, by_owner, by_entry, loads_kg
+
+
+def receive_week_np(slot, by_route, by_post, by_chemical, route_post, delivered_rows,
+                    route_owner, route_entry, n_owners, n_entries):
+    """NumPy twin of `receive_week`."""
+    taken = take_slot_np(by_route, by_post, by_chemical, route_post, slot)
+    return (*taken, *deliveries_np(*taken[0][delivered_rows], route_owner, route_entry,
+                                   n_owners, n_entries))
 
 
 @numba.njit(cache=True)
