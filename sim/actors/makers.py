@@ -125,6 +125,12 @@ class Makers(Population):
         makers.raid_prob, makers.switch_hazard = np.zeros(len(makers)), np.zeros(len(makers))
         makers.substitute = np.zeros(len(makers), np.int16)   # this week's, see `adapt`
         makers.filled_share = 1.0
+        # `adapt_week`'s slot arrays (never rebound: updated in place)
+        makers.adapt_arrays = (makers.active, makers.chemical, makers.sanctioned,
+                               makers.compliance, makers.online,
+                               makers.chemical_controlled.view(np.uint8), makers.pressure,
+                               makers.sales_kg, makers.country, makers.raid_prob,
+                               makers.switch_hazard, makers.substitute)
         return makers
 
     def create(self, slots: np.ndarray, seed: int, stream: int, week: int,
@@ -164,10 +170,7 @@ class Makers(Population):
         rates[5] = self.online_exposure * levers.online_raid_multiplier
         rates[6], rates[7] = levers.relist_hazard, levers.online_delist_hazard
         keys = rng.keys_of_week(seed, week)
-        free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
-                             self.online, self.chemical_controlled.view(np.uint8), self.pressure,
-                             self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
-                             self.substitute, substitutes, same_class,
+        free, _ = adapt_week(*self.adapt_arrays, substitutes, same_class,
                              levers.maker_raid_multiplier, levers.supplier_raid_rate, rates, keys)
         if free.size:
             self.enter(free, substitutes, seed, week)

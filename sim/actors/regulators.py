@@ -87,6 +87,7 @@ class Controls:
             for country in who:
                 self.controlled[COUNTRIES.index(country), c] = True
         self.available_dates = sorted(chemicals.available_from)
+        self.changes = 0   # changes made by `set` (the only way `controlled` changes)
         self.substitutes_key, self.substitutes_now = None, None   # see `substitutes`
 
     def set(self, country: int, products: list[int], value: bool, week: int, cause: str,
@@ -98,6 +99,7 @@ class Controls:
         if not changed:
             return
         self.controlled[country, changed] = value
+        self.changes += 1
         self.events.append(Event(week, CONTROL if value else DECONTROL, (COUNTRIES[country],),
                                  tuple(self.chemicals.names[c] for c in changed), cause, policy,
                                  tuple((data or {}).items())))
@@ -108,7 +110,7 @@ class Controls:
         chem = self.chemicals
         # kept while the controls and the chemicals on offer stay the same (chemicals only
         # become available: how many dates have passed says which)
-        key = (self.controlled.tobytes(), bisect.bisect_right(self.available_dates, day))
+        key = (self.changes, bisect.bisect_right(self.available_dates, day))
         if key != self.substitutes_key:
             self.substitutes_key = key
             self.substitutes_now = first_uncontrolled(self.controlled,
