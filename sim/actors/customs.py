@@ -179,9 +179,9 @@ def partner_seizures_kg(model, out) -> np.ndarray:
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
     route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
     weight = model.levers.intel_sharing_weight[posts.agency_country].tolist()   # per agency
-    for index, agency_posts, route_passes in _adapt_arguments(model)[0]:
+    for index, first, end, route_passes in _adapt_arguments(model)[0]:
         if weight[index] > 0:   # its `sharing_weight`
-            partner[agency_posts] = route_kg[index] @ route_passes
+            partner[first:end] = route_kg[index] @ route_passes
     return partner
 
 
@@ -210,13 +210,16 @@ def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]]]:
     return per_model(model, "_customs_efforts", build)
 
 
-def _adapt_arguments(model) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], tuple]:
+def _adapt_arguments(model) -> tuple[list[tuple[int, int, int, np.ndarray]], tuple]:
     """What `customs_adapt` reads that stays the same all run, made once per model: each
-    agency's (index, posts, route_passes) in the world file's order, and the `learning_rule`
-    (the parameters are read-only)."""
-    return per_model(model, "_customs_adapt_arguments", lambda: (
-        [(a.index, a.posts, a.route_passes) for a in agencies(model)],
-        learning_rule(model.params["customs"])))
+    agency's (index, its posts as the range first:end of `Posts`, route_passes) in the world
+    file's order, and the `learning_rule` (the parameters are read-only)."""
+    def build():
+        ptr = model.posts.agency_ptr.tolist()   # agency a's posts: ptr[a]:ptr[a + 1] (`Posts`)
+        return ([(a.index, ptr[a.index], ptr[a.index + 1], a.route_passes)
+                 for a in agencies(model)], learning_rule(model.params["customs"]))
+
+    return per_model(model, "_customs_adapt_arguments", build)
 
 
 def customs_adapt(model, week) -> None:

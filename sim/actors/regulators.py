@@ -347,6 +347,9 @@ class EvidenceAndClocks:
 
     def __init__(self, un: UNCommission, clocks: NationalClocks):
         self.un, self.clocks = un, clocks
+        # the kernel's arrays that are updated in place, never rebound
+        self.evidence = (un.prominent_weeks, un.seizure_weeks, un.precursor_share_ema)
+        self.clock_rows = (clocks.progress, clocks.weeks_pending)
 
     def week(self, controlled: np.ndarray) -> None:
         """The members' lags, then the UN's evidence and the clocks; a UN listing in between
@@ -354,9 +357,8 @@ class EvidenceAndClocks:
         un, clocks = self.un, self.clocks
         lags = clocks.lags()
         due, clocks_due, ran = evidence_and_clocks(
-            un.prominent_weeks, un.seizure_weeks, un.precursor_share_ema,
-            un.seized_kg_by_chemical, *un.evidence_rule, un.rules_act, clocks.progress,
-            clocks.weeks_pending, controlled, UN, clocks.countries, lags)
+            *self.evidence, un.seized_kg_by_chemical, *un.evidence_rule, un.rules_act,
+            *self.clock_rows, controlled, UN, clocks.countries, lags)
         if not ran:
             un.list_due(due)
             clocks_due = adoption_clocks_rows(clocks.progress, clocks.weeks_pending, controlled,
