@@ -21,7 +21,14 @@ from scipy.special import betaincinv
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import adapt_week, columns, new_firms, settle_entrants, slot_draws
+from sim.kernels.makers import (
+    adapt_week,
+    columns,
+    firm_draws,
+    lognormal_exponent,
+    new_firms,
+    settle_entrants,
+)
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -140,11 +147,12 @@ class Makers(Population):
         others are created."""
         if slots.size == 0:
             return
-        u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
+        u, floored, angle = firm_draws(rng.stream_key(seed, stream, week), slots,
+                                       layout.MAKER_DRAWS, 6)
         # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
         # functions: compiled code's exp, log and cos can round differently in the last bit
-        z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
-        capacity = self.capacity_median * np.exp(self.capacity_log_sd * z)
+        exponent = lognormal_exponent(np.log(floored), np.cos(angle), self.capacity_log_sd)
+        capacity = self.capacity_median * np.exp(exponent)
         compliance = beta_quantile(u[4], *self.compliance_beta)
         new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
                   self.region_share, self.mode_share, self.mode_ok, self.region_country,
