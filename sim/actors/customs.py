@@ -100,14 +100,15 @@ class Posts:
             if pool > 0:
                 self.inspections[others] *= max(0.0, 1 - (-extra - here) / pool)
 
-    def seizure_probability(self, levers, effort: np.ndarray, params: dict) -> None:
+    def seizure_probability(self, levers, effort: np.ndarray,
+                            gains: tuple[float, float]) -> None:
         """This week's seizure probability at every post (`CustomsAgency` explains the rule),
-        with each agency's effort (per agency)."""
+        with each agency's effort (per agency) and the `customs` group's capacity_multiplier
+        and targeting_gain (`gains`)."""
         seizure_probability(self.seize_prob, self.inspections, levers.post_inspections_multiplier,
                             levers.post_pinned_inspections, effort, self.agency_of, self.traffic,
                             self.illicit_count, self.intel, levers.post_intel_bonus,
-                            self.detection, levers.post_scan_share,
-                            float(params["capacity_multiplier"]), float(params["targeting_gain"]))
+                            self.detection, levers.post_scan_share, *gains)
 
     def learn(self, seized_kg: np.ndarray, partner_kg: np.ndarray, sharing_weight: np.ndarray,
               rule: tuple[float, float, float, float]) -> None:
@@ -192,20 +193,22 @@ def agencies(model) -> list[CustomsAgency]:
 
 def customs_week(model, week) -> None:
     """Phase: each post's seizure probability this week."""
-    effort, moving = _efforts(model)
+    effort, moving, gains = _efforts(model)
     for i, agency in moving:
         effort[i] = agency.effort()
-    model.posts.seizure_probability(model.levers, effort, model.params["customs"])
+    model.posts.seizure_probability(model.levers, effort, gains)
 
 
-def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]]]:
-    """Each agency's effort (the model's array, refilled each week) and the agencies whose
-    effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`); made
-    once per model."""
+def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]], tuple[float, float]]:
+    """Each agency's effort (the model's array, refilled each week), the agencies whose
+    effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`) and
+    the `customs` group's capacity_multiplier and targeting_gain (read-only); made once per
+    model."""
     def build():
-        every = agencies(model)
+        every, p = agencies(model), model.params["customs"]
         return (np.array([a.effort() for a in every]),
-                [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES])
+                [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES],
+                (float(p["capacity_multiplier"]), float(p["targeting_gain"])))
 
     return per_model(model, "_customs_efforts", build)
 
