@@ -413,3 +413,28 @@ def settle_entrants_np(free, substitutes, region_country, region, chemical, acti
     gone = chemical[free] < 0
     active[free[gone]] = 0
     chemical[free[gone]] = 0
+
+
+@numba.njit(cache=True)
+def entrant_firms(slots, u, capacity_kg, compliance, chemical, substitutes, region_share,
+                  mode_share, mode_ok, region_country, online_share, active, country, region,
+                  firm_chemical, mode, online, sanctioned, firm_compliance, firm_capacity,
+                  sales_kg):
+    """Entrants in one call: `new_firms` in `slots`, then `settle_entrants` (each takes its
+    region's first uncontrolled precursor, substitutes[country]; the slot stays empty where
+    there is none)."""
+    new_firms(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+              region_country, online_share, active, country, region, firm_chemical, mode,
+              online, sanctioned, firm_compliance, firm_capacity, sales_kg)
+    settle_entrants(slots, substitutes, region_country, region, firm_chemical, active)
+
+
+def entrant_firms_np(slots, u, capacity_kg, compliance, chemical, substitutes, region_share,
+                     mode_share, mode_ok, region_country, online_share, active, country, region,
+                     firm_chemical, mode, online, sanctioned, firm_compliance, firm_capacity,
+                     sales_kg):
+    """NumPy twin of `entrant_firms`."""
+    new_firms_np(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+                 region_country, online_share, active, country, region, firm_chemical, mode,
+                 online, sanctioned, firm_compliance, firm_capacity, sales_kg)
+    settle_entrants_np(slots, substitutes, region_country, region, firm_chemical, active)
