@@ -162,8 +162,9 @@ def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
     kept = model.__dict__.get("_buyers")
     if kept is None:
         every = registered(model, PrecursorBuyer)
+        base = PrecursorBuyer.week_end.__func__
         kept = (every, tuple(kind for kind in dict.fromkeys(type(b) for b in every)
-                             if kind.week_end.__func__ is not PrecursorBuyer.week_end.__func__))
+                             if getattr(kind.week_end, "__func__", kind.week_end) is not base))
         if len(every) != model.links.count.size:
             return kept
         model.__dict__["_buyers"] = kept
