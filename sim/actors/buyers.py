@@ -131,16 +131,22 @@ class PrecursorBuyer(FixedAgent):
         ema = self.supply_ema_kg
         self.supply_ema_kg = ema = ema + self.supply_memory_rate * (self.supplied_kg() - ema)
         cap = max(0.01, self.target_supply_cap * ema)
-        self.target_kg_per_week = clip(self.target_kg_per_week * growth, 0.01, cap)
+        self.target_kg_per_week = float(min(max(self.target_kg_per_week * growth, 0.01), cap))
 
 
-def target_growth(params, price_ratio: float) -> float:
+def target_growth(rule: tuple[float, float, float], price_ratio: float) -> float:
     """The factor every buyer's sales target moves by this week before its cap: 1 +
     expansion_rate x the retail price premium (price_ratio - 1, within price_premium_floor and
-    price_premium_ceiling); params: the `cartels` group."""
-    premium = clip(price_ratio - 1.0, params["price_premium_floor"],
-                   params["price_premium_ceiling"])
-    return 1.0 + params["expansion_rate"] * premium
+    price_premium_ceiling); rule: those three of the `cartels` group (`growth_rule`)."""
+    floor, ceiling, expansion_rate = rule
+    return 1.0 + expansion_rate * clip(price_ratio - 1.0, floor, ceiling)
+
+
+def growth_rule(params) -> tuple[float, float, float]:
+    """`target_growth`'s numbers from the `cartels` group: the price premium's floor and
+    ceiling, the expansion rate."""
+    return (params["price_premium_floor"], params["price_premium_ceiling"],
+            params["expansion_rate"])
 
 
 def buyers(model) -> list[PrecursorBuyer]:
@@ -151,11 +157,14 @@ def buyers(model) -> list[PrecursorBuyer]:
 
 
 def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
-    """(`buyers`, their kinds in order of first appearance)."""
+    """(`buyers`, their kinds in order of first appearance that learn something at the
+    week's end: whose `week_end` is their own)."""
     kept = model.__dict__.get("_buyers")
     if kept is None:
         every = registered(model, PrecursorBuyer)
-        kept = (every, tuple(dict.fromkeys(type(b) for b in every)))
+        base = PrecursorBuyer.week_end.__func__
+        kept = (every, tuple(kind for kind in dict.fromkeys(type(b) for b in every)
+                             if getattr(kind.week_end, "__func__", kind.week_end) is not base))
         if len(every) != model.links.count.size:
             return kept
         model.__dict__["_buyers"] = kept
@@ -165,15 +174,17 @@ def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
 def _adapt_arguments(model) -> tuple[tuple, tuple, tuple]:
     """What `buyers_adapt` reads that stays the same all run, built once per model: the
     arguments of `sim.kernels.buyers.links_week` before the cut chances and after the search
-    rate (arrays it updates in place, maker state, routes), and the `cartels` group (read-only)
-    with its search numbers."""
-    links, makers, p = model.links, model.makers, model.params["cartels"]
-    return per_model(model, "_adapt_arguments", lambda: (
-        (links.slots, links.count, links.finished_only, makers.country),
-        (makers.active, makers.online, makers.region, makers.mode, makers.chemical,
-         model.network.precursor_route, model.chemicals.finished),
-        (p, p["supplier_search_prob"], int(p["supplier_links_max"]),
-         float(p["broker_search_factor"]))))
+    rate (arrays it updates in place, maker state, routes), and the `cartels` group's (read-only)
+    `growth_rule` and search numbers."""
+    def build():
+        links, makers, p = model.links, model.makers, model.params["cartels"]
+        return ((links.slots, links.count, links.finished_only, makers.country),
+                (makers.active, makers.online, makers.region, makers.mode, makers.chemical,
+                 model.network.precursor_route, model.chemicals.finished),
+                (growth_rule(p), p["supplier_search_prob"], int(p["supplier_links_max"]),
+                 float(p["broker_search_factor"])))
+
+    return per_model(model, "_adapt_arguments", build)
 
 
 def buyers_adapt(model, week) -> None:
@@ -184,15 +195,15 @@ def buyers_adapt(model, week) -> None:
     (`sim.kernels.buyers.links_week`); each kind of buyer learns from the week's outcomes
     (`PrecursorBuyer.week_end`), then every buyer plans."""
     seed, number, levers = model.seed, week.number, model.levers
-    before, after, (p, search_prob, links_max, broker_factor) = _adapt_arguments(model)
+    before, after, (rule, search_prob, links_max, broker_factor) = _adapt_arguments(model)
     rate = float(search_prob * levers.supplier_search_multiplier)
     layout.within_span(2 * math.ceil(rate) + 1, "supplier search draws")
-    kernels.links_week(*before, levers.link_cut_prob, rng.stream_key(seed, rng.LINK_CUT, number),
-                       links_max, rate, broker_factor,
-                       rng.stream_key(seed, rng.SUPPLIER_SEARCH, number), *after)
+    keys = rng.keys_of_week(seed, number)
+    kernels.links_week(*before, levers.link_cut_prob, keys[rng.LINK_CUT], links_max, rate,
+                       broker_factor, keys[rng.SUPPLIER_SEARCH], *after)
     every, kinds = _kept(model)
     for kind in kinds:
         kind.week_end(model, week.outcome)
-    growth = target_growth(p, model.dealers.price_ratio())
+    growth = target_growth(rule, model.dealers.price_ratio())
     for buyer in every:
         buyer.plan(growth)

@@ -100,23 +100,23 @@ class Posts:
             if pool > 0:
                 self.inspections[others] *= max(0.0, 1 - (-extra - here) / pool)
 
-    def seizure_probability(self, levers, effort: np.ndarray, params: dict) -> None:
+    def seizure_probability(self, levers, effort: np.ndarray,
+                            gains: tuple[float, float]) -> None:
         """This week's seizure probability at every post (`CustomsAgency` explains the rule),
-        with each agency's effort (per agency)."""
+        with each agency's effort (per agency) and the `customs` group's capacity_multiplier
+        and targeting_gain (`gains`)."""
         seizure_probability(self.seize_prob, self.inspections, levers.post_inspections_multiplier,
                             levers.post_pinned_inspections, effort, self.agency_of, self.traffic,
                             self.illicit_count, self.intel, levers.post_intel_bonus,
-                            self.detection, levers.post_scan_share,
-                            float(params["capacity_multiplier"]), float(params["targeting_gain"]))
+                            self.detection, levers.post_scan_share, *gains)
 
     def learn(self, seized_kg: np.ndarray, partner_kg: np.ndarray, sharing_weight: np.ndarray,
-              params: dict) -> None:
+              rule: tuple[float, float, float, float]) -> None:
         """Every agency learns from the week's seizures at its posts (seized_kg[kind, post]) and,
-        weighted by its sharing_weight, partners' (partner_kg per post); see `CustomsAgency`."""
+        weighted by its sharing_weight, partners' (partner_kg per post), by the `customs`
+        group's `learning_rule`; see `CustomsAgency`."""
         learn(self.inspections, self.yield_kg, self.evidence_kg, self.base_inspections,
-              self.agency_ptr, seized_kg, partner_kg, sharing_weight,
-              float(params["learning_rate"]), float(params["evidence_kg_per_week"]),
-              float(params["min_post_share"]), float(params["max_shift_per_week"]))
+              self.agency_ptr, seized_kg, partner_kg, sharing_weight, *rule)
 
 
 class CustomsAgency(FixedAgent):
@@ -161,6 +161,13 @@ class CustomsAgency(FixedAgent):
         return self.model.levers.intel_sharing_weight[COUNTRIES.index(self.country)]
 
 
+def learning_rule(params: dict) -> tuple[float, float, float, float]:
+    """The `customs` group's learning rate, evidence kg a week, minimum post share and largest
+    shift a week, as `sim.kernels.customs.learn` takes them."""
+    return (float(params["learning_rate"]), float(params["evidence_kg_per_week"]),
+            float(params["min_post_share"]), float(params["max_shift_per_week"]))
+
+
 def partner_seizures_kg(model, out) -> np.ndarray:
     """Per post: kg that partner countries' posts seized this week on the routes through it, for
     the posts of agencies that share intelligence (0 elsewhere). A partner is a post of another
@@ -173,9 +180,9 @@ def partner_seizures_kg(model, out) -> np.ndarray:
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
     route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
     weight = model.levers.intel_sharing_weight[posts.agency_country].tolist()   # per agency
-    for agency in agencies(model):
-        if weight[agency.index] > 0:   # its `sharing_weight`
-            partner[agency.posts] = route_kg[agency.index] @ agency.route_passes
+    for index, first, end, route_passes in _adapt_arguments(model)[0]:
+        if weight[index] > 0:   # its `sharing_weight`
+            partner[first:end] = route_kg[index] @ route_passes
     return partner
 
 
@@ -186,32 +193,47 @@ def agencies(model) -> list[CustomsAgency]:
 
 def customs_week(model, week) -> None:
     """Phase: each post's seizure probability this week."""
-    effort, moving = _efforts(model)
+    effort, moving, gains = _efforts(model)
     for i, agency in moving:
         effort[i] = agency.effort()
-    model.posts.seizure_probability(model.levers, effort, model.params["customs"])
+    model.posts.seizure_probability(model.levers, effort, gains)
 
 
-def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]]]:
-    """Each agency's effort (the model's array, refilled each week) and the agencies whose
-    effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`); made
-    once per model."""
+def _efforts(model) -> tuple[np.ndarray, list[tuple[int, CustomsAgency]], tuple[float, float]]:
+    """Each agency's effort (the model's array, refilled each week), the agencies whose
+    effort moves during a run (their country's `enforcement` does, `ENFORCEMENT_MOVES`) and
+    the `customs` group's capacity_multiplier and targeting_gain (read-only); made once per
+    model."""
     def build():
-        every = agencies(model)
+        every, p = agencies(model), model.params["customs"]
         return (np.array([a.effort() for a in every]),
-                [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES])
+                [(i, a) for i, a in enumerate(every) if a.country in ENFORCEMENT_MOVES],
+                (float(p["capacity_multiplier"]), float(p["targeting_gain"])))
 
     return per_model(model, "_customs_efforts", build)
 
 
+def _adapt_arguments(model) -> tuple[list[tuple[int, int, int, np.ndarray]], tuple]:
+    """What `customs_adapt` reads that stays the same all run, made once per model: each
+    agency's (index, its posts as the range first:end of `Posts`, route_passes) in the world
+    file's order, and the `learning_rule` (the parameters are read-only)."""
+    def build():
+        ptr = model.posts.agency_ptr.tolist()   # agency a's posts: ptr[a]:ptr[a + 1] (`Posts`)
+        return ([(a.index, ptr[a.index], ptr[a.index + 1], a.route_passes)
+                 for a in agencies(model)], learning_rule(model.params["customs"]))
+
+    return per_model(model, "_customs_adapt_arguments", build)
+
+
 def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
-    share intelligence, what partner countries' posts caught on the routes through each post."""
+    share intelligence, what partner countries' posts caught on the routes through each post
+    (`Posts.learn`)."""
     out, posts = week.outcome, model.posts
     weight = model.levers.intel_sharing_weight[posts.agency_country]   # per agency
     # partners' seizures only count while some agency shares (every agency has a post)
     partner = partner_seizures_kg(model, out) if (weight > 0).any() else posts.no_partner_kg
-    posts.learn(out.by_post, partner, weight, model.params["customs"])
+    posts.learn(out.by_post, partner, weight, _adapt_arguments(model)[1])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:

@@ -9,7 +9,8 @@ Weekly rules: this week's capacity after sanctions and the regulators' pressure
 (`sim.kernels.makers.serve`), both in the trade's compiled pass
 (`sim.kernels.trade.precursor_week`); `adapt` (raids, switching to an uncontrolled analog or
 quitting, re-registering, takedowns and entry: `adapt_week`, which runs `raid_and_switch`,
-`maker_week` and `delist`; entrants by `create` and `settle_entrants`).
+`maker_week` and `delist`; entrants by `create`: kernels `firm_draws`, `lognormal_exponent`
+(between NumPy's log, cos and exp), then `entrant_firms`: `new_firms` and `settle_entrants`).
 Parameters: `PARAMS` (group `makers`). Columns: `COLUMNS`.
 """
 
@@ -21,7 +22,14 @@ from scipy.special import betaincinv
 from sim.actors.population import Population
 from sim.countries import CHINA, COUNTRIES
 from sim.kernels import layout, rng
-from sim.kernels.makers import adapt_week, columns, new_firms, settle_entrants, slot_draws
+from sim.kernels.makers import (
+    adapt_week,
+    columns,
+    entrant_firms,
+    firm_draws,
+    lognormal_exponent,
+    new_firms,
+)
 from sim.parameter import ASSUMPTION, Param
 
 PARAMS: dict[str, Param] = {
@@ -116,6 +124,13 @@ class Makers(Population):
         precursor = np.minimum(np.searchsorted(cum, u, "right"), cum.size - 1)
         finished = np.flatnonzero(chemicals.finished)[0]
         v = rng.draws(seed, rng.SETUP, 0, layout.maker_index(slots, 6))
+        # `new_firms`' arguments after the chemicals (`entrant_firms`' after the substitutes):
+        # the draw parameters and the slot arrays, updated in place
+        makers.firm_arrays = (makers.region_share, makers.mode_share, makers.mode_ok,
+                              makers.region_country, makers.online_share, makers.active,
+                              makers.country, makers.region, makers.chemical, makers.mode,
+                              makers.online, makers.sanctioned, makers.compliance,
+                              makers.capacity_kg_per_week, makers.sales_kg)
         makers.create(slots, seed, rng.SETUP, 0, precursor)
         chinese = makers.country[slots] == CHINA
         makers.chemical[slots[chinese & (v < params["finished_share_2016"])]] = finished
@@ -125,26 +140,35 @@ class Makers(Population):
         makers.raid_prob, makers.switch_hazard = np.zeros(len(makers)), np.zeros(len(makers))
         makers.substitute = np.zeros(len(makers), np.int16)   # this week's, see `adapt`
         makers.filled_share = 1.0
+        # `adapt_week`'s slot arrays (never rebound: updated in place)
+        makers.adapt_arrays = (makers.active, makers.chemical, makers.sanctioned,
+                               makers.compliance, makers.online,
+                               makers.chemical_controlled.view(np.uint8), makers.pressure,
+                               makers.sales_kg, makers.country, makers.raid_prob,
+                               makers.switch_hazard, makers.substitute)
         return makers
 
     def create(self, slots: np.ndarray, seed: int, stream: int, week: int,
-               chemical: np.ndarray) -> None:
-        """Fill `slots` with new firms making `chemical` (per slot); attributes drawn from
+               chemical: np.ndarray, substitutes: np.ndarray | None = None) -> None:
+        """Fill `slots` with new firms making `chemical` (per slot), or, given `substitutes`,
+        their region's first uncontrolled precursor (`entrant_firms`); attributes drawn from
         counter-based streams keyed on the slot, so a firm's draws do not depend on how many
         others are created."""
         if slots.size == 0:
             return
-        u = slot_draws(rng.stream_key(seed, stream, week), slots, layout.MAKER_DRAWS, 6)
+        u, floored, angle = firm_draws(rng.stream_key(seed, stream, week), slots,
+                                       layout.MAKER_DRAWS, 6)
         # capacity (lognormal, Box-Muller) and compliance (beta) from NumPy's and SciPy's
         # functions: compiled code's exp, log and cos can round differently in the last bit
-        z = np.sqrt(-2 * np.log(np.maximum(u[2], 1e-300))) * np.cos(2 * np.pi * u[3])
-        capacity = self.capacity_median * np.exp(self.capacity_log_sd * z)
+        exponent = lognormal_exponent(np.log(floored), np.cos(angle), self.capacity_log_sd)
+        capacity = self.capacity_median * np.exp(exponent)
         compliance = beta_quantile(u[4], *self.compliance_beta)
-        new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
-                  self.region_share, self.mode_share, self.mode_ok, self.region_country,
-                  self.online_share, self.active, self.country, self.region,
-                  self.chemical, self.mode, self.online, self.sanctioned, self.compliance,
-                  self.capacity_kg_per_week, self.sales_kg)
+        if substitutes is None:
+            new_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
+                      *self.firm_arrays)
+        else:
+            entrant_firms(slots, u, capacity, compliance, chemical.astype(np.int64),
+                          substitutes, *self.firm_arrays)
 
     def adapt(self, levers, substitutes: np.ndarray, same_class: np.ndarray, seed: int,
               week: int) -> None:
@@ -164,10 +188,7 @@ class Makers(Population):
         rates[5] = self.online_exposure * levers.online_raid_multiplier
         rates[6], rates[7] = levers.relist_hazard, levers.online_delist_hazard
         keys = rng.keys_of_week(seed, week)
-        free, _ = adapt_week(self.active, self.chemical, self.sanctioned, self.compliance,
-                             self.online, self.chemical_controlled.view(np.uint8), self.pressure,
-                             self.sales_kg, self.country, self.raid_prob, self.switch_hazard,
-                             self.substitute, substitutes, same_class,
+        free, _ = adapt_week(*self.adapt_arrays, substitutes, same_class,
                              levers.maker_raid_multiplier, levers.supplier_raid_rate, rates, keys)
         if free.size:
             self.enter(free, substitutes, seed, week)
@@ -175,9 +196,7 @@ class Makers(Population):
     def enter(self, free: np.ndarray, substitutes: np.ndarray, seed: int, week: int) -> None:
         """New firms take the `free` slots, each making its region's first uncontrolled
         precursor (none enters a region without one)."""
-        self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16))
-        settle_entrants(free, substitutes, self.region_country, self.region, self.chemical,
-                        self.active)
+        self.create(free, seed, rng.ENTRANT, week, np.zeros(free.size, np.int16), substitutes)
 
     def observe(self) -> dict[str, float]:
         """This week's columns."""

@@ -87,6 +87,7 @@ class Controls:
             for country in who:
                 self.controlled[COUNTRIES.index(country), c] = True
         self.available_dates = sorted(chemicals.available_from)
+        self.changes = 0   # changes made by `set` (the only way `controlled` changes)
         self.substitutes_key, self.substitutes_now = None, None   # see `substitutes`
 
     def set(self, country: int, products: list[int], value: bool, week: int, cause: str,
@@ -98,6 +99,7 @@ class Controls:
         if not changed:
             return
         self.controlled[country, changed] = value
+        self.changes += 1
         self.events.append(Event(week, CONTROL if value else DECONTROL, (COUNTRIES[country],),
                                  tuple(self.chemicals.names[c] for c in changed), cause, policy,
                                  tuple((data or {}).items())))
@@ -108,7 +110,7 @@ class Controls:
         chem = self.chemicals
         # kept while the controls and the chemicals on offer stay the same (chemicals only
         # become available: how many dates have passed says which)
-        key = (self.controlled.tobytes(), bisect.bisect_right(self.available_dates, day))
+        key = (self.changes, bisect.bisect_right(self.available_dates, day))
         if key != self.substitutes_key:
             self.substitutes_key = key
             self.substitutes_now = first_uncontrolled(self.controlled,
@@ -165,30 +167,34 @@ class ChinaRegulator(NationalRegulator):
 
     def __init__(self, model, spec: dict, country: int, cell):
         super().__init__(model, spec, country, cell)
-        self.cooperation = self.params["china_cooperation_initial"]
+        p = self.params   # the rules' numbers, read once (the group is read-only)
+        self.cooperation = p["china_cooperation_initial"]
+        self.cooperation_base = p["china_cooperation_base"]
+        self.cooperation_adjust_rate = p["china_cooperation_adjust_rate"]
+        self.lag_uncooperative = p["china_adoption_lag_weeks_uncooperative"]
+        self.lag_cooperative = p["china_adoption_lag_weeks"]
+        self.enforcement_min = p["china_enforcement_min"]
+        self.enforcement_span = p["china_enforcement_max"] - p["china_enforcement_min"]
         self.update_enforcement(model.levers)
 
     def adoption_lag_weeks(self) -> float:
         """Between the cooperative and the uncooperative lag, by cooperation."""
-        p, coop = self.params, self.cooperation
-        return (p["china_adoption_lag_weeks_uncooperative"] * (1 - coop)
-                + p["china_adoption_lag_weeks"] * coop)
+        coop = self.cooperation
+        return self.lag_uncooperative * (1 - coop) + self.lag_cooperative * coop
 
     def begin_week(self) -> float:
         """Cooperation moves toward the diplomatic target; then this week's adoption lag."""
-        p, levers = self.params, self.model.levers
+        levers = self.model.levers
         target = min(levers.cooperation_cap,
-                     clip(p["china_cooperation_base"] + levers.cooperation_shift, 0, 1))
-        self.cooperation += p["china_cooperation_adjust_rate"] * (target - self.cooperation)
+                     clip(self.cooperation_base + levers.cooperation_shift, 0, 1))
+        self.cooperation += self.cooperation_adjust_rate * (target - self.cooperation)
         return self.adoption_lag_weeks()
 
     def update_enforcement(self, levers) -> None:
         """Enforcement rises with cooperation from its minimum to its maximum, plus what a deal
         adds."""
-        p, coop = self.params, self.cooperation
-        self.enforcement = min(1.0, p["china_enforcement_min"] + coop * (
-            p["china_enforcement_max"] - p["china_enforcement_min"])
-            + levers.china_enforcement_bonus)
+        self.enforcement = min(1.0, self.enforcement_min + self.cooperation * self.enforcement_span
+                               + levers.china_enforcement_bonus)
 
 
 class UNCommission(Regulator):
@@ -304,6 +310,8 @@ class NationalClocks:
         self.weeks_pending = np.array([r.weeks_pending for r in members])
         for r, progress, pending in zip(members, self.progress, self.weeks_pending, strict=True):
             r.adoption_progress, r.weeks_pending = progress, pending
+        self.lag_weeks = np.zeros(len(members))   # this week's lags, refilled (`lags`)
+        self.numbered = list(enumerate(members))
 
     def week(self, controlled: np.ndarray) -> None:
         """Each member's `begin_week` in order, their clocks (`adoption_clocks_rows`), then
@@ -313,12 +321,19 @@ class NationalClocks:
                                               self.countries, lags))
 
     def lags(self) -> np.ndarray:
-        """Each member's `begin_week` in order: this week's adoption lags (weeks)."""
-        return np.array([r.begin_week() for r in self.members], float)
+        """Each member's `begin_week` in order: this week's adoption lags (weeks; the group's
+        array, refilled each call)."""
+        lags = self.lag_weeks
+        for i, r in self.numbered:
+            lags[i] = r.begin_week()
+        return lags
 
     def adopt(self, lags: np.ndarray, due: np.ndarray) -> None:
         """Each member whose clocks have a control `due` adopts it (`adopt_due`)."""
-        for r, lag, r_due in zip(self.members, lags.tolist(), due.tolist(), strict=True):
+        flags = due.tolist()
+        if True not in flags:
+            return
+        for r, lag, r_due in zip(self.members, lags.tolist(), flags, strict=True):
             if r_due:
                 r.adopt_due(lag)
 
@@ -332,6 +347,9 @@ class EvidenceAndClocks:
 
     def __init__(self, un: UNCommission, clocks: NationalClocks):
         self.un, self.clocks = un, clocks
+        # the kernel's arrays that are updated in place, never rebound
+        self.evidence = (un.prominent_weeks, un.seizure_weeks, un.precursor_share_ema)
+        self.clock_rows = (clocks.progress, clocks.weeks_pending)
 
     def week(self, controlled: np.ndarray) -> None:
         """The members' lags, then the UN's evidence and the clocks; a UN listing in between
@@ -339,9 +357,8 @@ class EvidenceAndClocks:
         un, clocks = self.un, self.clocks
         lags = clocks.lags()
         due, clocks_due, ran = evidence_and_clocks(
-            un.prominent_weeks, un.seizure_weeks, un.precursor_share_ema,
-            un.seized_kg_by_chemical, *un.evidence_rule, un.rules_act, clocks.progress,
-            clocks.weeks_pending, controlled, UN, clocks.countries, lags)
+            *self.evidence, un.seized_kg_by_chemical, *un.evidence_rule, un.rules_act,
+            *self.clock_rows, controlled, UN, clocks.countries, lags)
         if not ran:
             un.list_due(due)
             clocks_due = adoption_clocks_rows(clocks.progress, clocks.weeks_pending, controlled,

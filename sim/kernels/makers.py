@@ -200,6 +200,40 @@ def slot_draws_np(key, slots, draws_per_slot, n_draws):
 
 
 @numba.njit(cache=True)
+def firm_draws(key, slots, draws_per_slot, n_draws):
+    """A new firm's draws (`slot_draws`: u[k, i]) and the two inputs of its capacity's
+    Box-Muller normal (per slot: draw 2 floored at 1e-300, for the log; 2 pi x draw 3, for the
+    cosine): (u, floored, angle)."""
+    u = slot_draws(key, slots, draws_per_slot, n_draws)
+    floored, angle = np.empty(slots.size), np.empty(slots.size)
+    for i in range(slots.size):
+        floored[i] = max(u[2, i], 1e-300)
+        angle[i] = 2 * np.pi * u[3, i]
+    return u, floored, angle
+
+
+def firm_draws_np(key, slots, draws_per_slot, n_draws):
+    """NumPy twin of `firm_draws`."""
+    u = slot_draws_np(key, slots, draws_per_slot, n_draws)
+    return u, np.maximum(u[2], 1e-300), 2 * np.pi * u[3]
+
+
+@numba.njit(cache=True)
+def lognormal_exponent(log_floored, cos_angle, log_sd):
+    """Per slot: log_sd x the Box-Muller normal sqrt(-2 log u) x cos(angle), from NumPy's log
+    and cosine of `firm_draws`' inputs (compiled log and cos can round differently)."""
+    out = np.empty(log_floored.size)
+    for i in range(log_floored.size):
+        out[i] = log_sd * (np.sqrt(-2 * log_floored[i]) * cos_angle[i])
+    return out
+
+
+def lognormal_exponent_np(log_floored, cos_angle, log_sd):
+    """NumPy twin of `lognormal_exponent`."""
+    return log_sd * (np.sqrt(-2 * log_floored) * cos_angle)
+
+
+@numba.njit(cache=True)
 def serve(buyer, maker, kg, n_buyers, queue_key, refuse_key, capacity_kg, compliance, pressure,
           sales_kg):
     """Makers serve the week's orders (buyer, maker slot, kg) in a random queue: each order's
@@ -379,3 +413,28 @@ def settle_entrants_np(free, substitutes, region_country, region, chemical, acti
     gone = chemical[free] < 0
     active[free[gone]] = 0
     chemical[free[gone]] = 0
+
+
+@numba.njit(cache=True)
+def entrant_firms(slots, u, capacity_kg, compliance, chemical, substitutes, region_share,
+                  mode_share, mode_ok, region_country, online_share, active, country, region,
+                  firm_chemical, mode, online, sanctioned, firm_compliance, firm_capacity,
+                  sales_kg):
+    """Entrants in one call: `new_firms` in `slots`, then `settle_entrants` (each takes its
+    region's first uncontrolled precursor, substitutes[country]; the slot stays empty where
+    there is none)."""
+    new_firms(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+              region_country, online_share, active, country, region, firm_chemical, mode,
+              online, sanctioned, firm_compliance, firm_capacity, sales_kg)
+    settle_entrants(slots, substitutes, region_country, region, firm_chemical, active)
+
+
+def entrant_firms_np(slots, u, capacity_kg, compliance, chemical, substitutes, region_share,
+                     mode_share, mode_ok, region_country, online_share, active, country, region,
+                     firm_chemical, mode, online, sanctioned, firm_compliance, firm_capacity,
+                     sales_kg):
+    """NumPy twin of `entrant_firms`."""
+    new_firms_np(slots, u, capacity_kg, compliance, chemical, region_share, mode_share, mode_ok,
+                 region_country, online_share, active, country, region, firm_chemical, mode,
+                 online, sanctioned, firm_compliance, firm_capacity, sales_kg)
+    settle_entrants_np(slots, substitutes, region_country, region, firm_chemical, active)
