@@ -104,8 +104,12 @@ class Retail:
     def pills_ge_2mg(self) -> np.ndarray:
         """Share of pills with at least PILL_GE_MG: a pill is one dose, its mg lognormal with
         mean fentanyl_mg and log-sd fentanyl_sigma."""
-        return 1.0 - ndtr(kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg),
-                                              self.fentanyl_sigma))
+        return 1.0 - ndtr(self.z_2mg())
+
+    def z_2mg(self) -> np.ndarray:
+        """Where PILL_GE_MG stands in each region's pills, in standard deviations of their
+        lognormal."""
+        return kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg), self.fentanyl_sigma)
 
 
 def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules
@@ -153,6 +157,8 @@ class Dealers:
         self.price_usd_per_mg = params["retail_price_ref_usd_per_mg"]
         self.last: Retail | None = None
         self.uniform = np.full(self.stock_kg.size, 1.0 / self.stock_kg.size)   # region weights
+        self.pill_weight_mg = float(params["pill_weight_mg"])
+        self.border_powder_purity = float(params["border_powder_purity"])
 
     def held_kg(self) -> float:
         """kg pure the dealers hold, on their shelves and on their way between regions."""
