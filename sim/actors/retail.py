@@ -112,15 +112,24 @@ class Retail:
         return kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg), self.fentanyl_sigma)
 
 
-def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules
+def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules | np.ndarray
          ) -> tuple[Retail, float]:
     """Clear each region's market from dealers' stock (kg pure; what they sell is taken from
     it) and the people using there; returns the outcome and the price averaged over regions by
     people using (US$/mg pure). The per-region work is compiled (`sim.kernels.market`); the
     powers and the logarithm are NumPy's, as they were before it was."""
     cover, shortage = kernels.cover_and_shortage(stock_kg, people_using, rules)
-    out, inverse = kernels.sell(cover, cover ** rules.cut_elasticity,
-                                shortage ** rules.scarcity_exponent, people_using, rules)
+    return settle(kernels.sell(cover, cover ** rules[kernels.CUT_ELASTICITY],
+                               shortage ** rules[kernels.SCARCITY_EXPONENT], people_using, rules),
+                  stock_kg, people_using, rules)
+
+
+def settle(sold: tuple[np.ndarray, np.ndarray], stock_kg: np.ndarray, people_using: np.ndarray,
+           rules: kernels.MarketRules | np.ndarray) -> tuple[Retail, float]:
+    """After `sim.kernels.market.sell` (its rows and 1 / potency): the sales taken from stock,
+    the product's spread (NumPy's logarithm) and the price; returns `sell`'s. rules: a
+    `MarketRules` or its values (cheaper to pass to the kernels)."""
+    out, inverse = sold
     price = kernels.settle(out, np.log(inverse), stock_kg, people_using, rules)
     return Retail(*out), price
 
@@ -149,6 +158,7 @@ class Dealers:
         cartels press all they make; pressed_share: the share they press (0-1)."""
         self.params, self.users_params = params, users_params
         self.rules = kernels.market_rules(params, users_params)
+        self.rule_values = np.array(self.rules)   # as the kernels take them every week
         self.pill_share_pressed_all = pill_share
         self.pill_share = pill_share * pressed_share   # this week's, per region
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
@@ -192,11 +202,15 @@ class Dealers:
         stock; regions whose price is above the mean by more than half that cost take it, in
         proportion to what they lack of their share; it arrives next week. Regional prices
         thus stay within about the cost of each other."""
-        rules = self.rules
-        _, shortage = kernels.cover_and_shortage(self.stock_kg, people_using, rules)
-        kernels.trade(self.stock_kg, self.in_transit_kg, people_using,
-                      shortage ** rules.scarcity_exponent, rules)
-        self.last, self.price_usd_per_mg = sell(self.stock_kg, people_using, rules)
+        rules, values, stock = self.rules, self.rule_values, self.stock_kg
+        if rules.cut_elasticity == rules.scarcity_exponent == 0.5:   # square roots: one call
+            self.last, self.price_usd_per_mg = settle(kernels.trade_and_sell(
+                stock, self.in_transit_kg, people_using, values), stock, people_using, values)
+            return self.last
+        _, shortage = kernels.cover_and_shortage(stock, people_using, values)
+        kernels.trade(stock, self.in_transit_kg, people_using, shortage ** rules.scarcity_exponent,
+                      values)
+        self.last, self.price_usd_per_mg = sell(stock, people_using, values)
         return self.last
 
     def observe(self, people_using: np.ndarray) -> dict[str, float]:
