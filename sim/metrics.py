@@ -82,7 +82,7 @@ def record(model, week) -> None:
              float(china.cooperation), float(china.enforcement), model.controls.controlled,
              CHINA,
              week.delivered_us_kg, week.lab_seized_kg, traded.shipped_kg, traded.finished_kg,
-             traded.unscheduled_kg, float(traded.by_chemical_kg @ model.chemicals.price_usd_per_kg),
+             traded.unscheduled_kg, model.chemicals.price_usd_per_kg,
              out.by_post, posts.seizure_group, out.precursor_delivered_kg, week.loads_kg,
              traded.finished_entry_kg, traded.by_chemical_kg,
              posts.inspections, posts.agency_ptr)
