@@ -7,7 +7,6 @@ state and the week's flows; they never feed back into the model.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr
 
 from sim import trade
 from sim.actors import cartels, customs, makers, per_model, regulators, retail, users
@@ -74,8 +73,9 @@ def record(model, week) -> None:
     week_row(model.recorder.claim(week.number), week.number, _places(model),
              users.totals, users.people_per_agent, users.people_using_total,
              users.people_in_treatment,
-             dealers.price_usd_per_mg, retail.fentanyl_share, retail.fentanyl_mg, retail.sold_kg,
-             retail.powder_purity, ndtr(retail.z_2mg()), dealers.pill_share, users.people_using,
+             dealers.price_usd_per_mg, retail.fentanyl_share, retail.fentanyl_mg,
+             retail.fentanyl_sigma, retail.sold_kg, retail.powder_purity, retail.log_2mg,
+             dealers.pill_share, users.people_using,
              dealers.uniform, dealers.pill_weight_mg, dealers.border_powder_purity,
              makers.active, makers.sanctioned, makers.sales_kg,
              *(float(band[name]) for name in CARTELS),

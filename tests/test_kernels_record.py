@@ -2,11 +2,14 @@
 actors' `observe` functions (`sim.metrics.observe`) placed by `Recorder.record`: the same row,
 bit for bit, every week of a run."""
 
+import numba
 import numpy as np
+from scipy.special import ndtr
 
 from sim import metrics
 from sim.actors import retail
 from sim.kernels import market as kmk
+from sim.kernels import special
 from sim.model import PHASES, FentanylModel, Week
 from sim.params import defaults
 from sim.recorder import Recorder
@@ -76,7 +79,9 @@ def test_trade_and_sell_is_the_staged_market_with_square_roots():
         _, shortage = kmk.cover_and_shortage(staged_stock, people, rules)
         kmk.trade(staged_stock, staged_transit, people, shortage ** 0.5, rules)
         cover, shortage = kmk.cover_and_shortage(staged_stock, people, rules)
-        staged = kmk.sell(cover, cover ** 0.5, shortage ** 0.5, people, rules)
+        out, inverse = kmk.sell(cover, cover ** 0.5, shortage ** 0.5, people, rules)
+        staged = (out, kmk.ratios(out, inverse))
+        assert np.array_equal(staged[1], kmk.ratios_np(out, inverse))
         for run in (kmk.trade_and_sell, kmk.trade_and_sell_np):
             fused_stock, fused_transit = stock.copy(), np.zeros(stock.size)
             fused = run(fused_stock, fused_transit, people, values if run is kmk.trade_and_sell
@@ -107,5 +112,26 @@ def test_dealers_clear_the_same_with_either_exponent_path():
             assert np.array_equal(dealers.stock_kg, staged_stock)
             assert np.array_equal(dealers.in_transit_kg, transit)
             for name in ("fentanyl_share", "fentanyl_mg", "fentanyl_sigma", "sold_kg",
-                         "price_usd_per_mg", "powder_purity", "pills_ge_2mg"):
+                         "price_usd_per_mg", "powder_purity", "log_2mg", "pills_ge_2mg"):
                 assert np.array_equal(getattr(got, name), getattr(want, name)), name
+            # the logarithms taken in one call are those of each row alone
+            assert np.array_equal(got.log_2mg, np.log(kmk.PILL_GE_MG / got.fentanyl_mg))
+
+
+def test_the_kernels_normal_cdf_is_scipys_to_the_bit():
+    g = np.random.default_rng(8)
+    z = np.concatenate([g.standard_normal(20_000) * scale for scale in (0.1, 1.0, 5.0, 40.0)]
+                       + [[0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -38.5, 8.3]])
+    got = _normal_cdf(z)
+    assert np.array_equal(got, ndtr(z), equal_nan=True)
+    assert got[-8] == got[-7] == 0.5 and got[-6] == 1.0 and got[-5] == 0.0
+    assert np.all(np.diff(got[:20_000][np.argsort(z[:20_000])]) >= 0)
+
+
+@numba.njit
+def _normal_cdf(z):
+    """`sim.kernels.special.ndtr` of each of z, in a kernel."""
+    out = np.empty(z.size)
+    for i in range(z.size):
+        out[i] = special.ndtr(z[i])
+    return out

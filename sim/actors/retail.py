@@ -29,8 +29,6 @@ from sim.kernels import market as kernels
 from sim.kernels.market import MG_PER_KG
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, Param
 
-PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
-
 PARAMS: dict[str, Param] = {
     "retail_price_ref_usd_per_mg": Param(3.0, "US$/mg pure", CAULKINS_KILMER, 0.01, 1000.0),
     "price_scarcity_exponent": Param(0.5, "dimensionless", "assumption: price rises with the "
@@ -99,6 +97,7 @@ class Retail:
     sold_kg: np.ndarray             # kg pure fentanyl sold to users
     price_usd_per_mg: np.ndarray    # retail price per mg pure
     powder_purity: np.ndarray       # pure share of retail powder by weight
+    log_2mg: np.ndarray             # log(PILL_GE_MG / fentanyl_mg)
 
     @property
     def pills_ge_2mg(self) -> np.ndarray:
@@ -109,7 +108,7 @@ class Retail:
     def z_2mg(self) -> np.ndarray:
         """Where PILL_GE_MG stands in each region's pills, in standard deviations of their
         lognormal."""
-        return kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg), self.fentanyl_sigma)
+        return kernels.lognormal_z(self.log_2mg, self.fentanyl_sigma)
 
 
 def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules | np.ndarray
@@ -119,19 +118,20 @@ def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRu
     people using (US$/mg pure). The per-region work is compiled (`sim.kernels.market`); the
     powers and the logarithm are NumPy's, as they were before it was."""
     cover, shortage = kernels.cover_and_shortage(stock_kg, people_using, rules)
-    return settle(kernels.sell(cover, cover ** rules[kernels.CUT_ELASTICITY],
-                               shortage ** rules[kernels.SCARCITY_EXPONENT], people_using, rules),
-                  stock_kg, people_using, rules)
+    out, inverse = kernels.sell(cover, cover ** rules[kernels.CUT_ELASTICITY],
+                                shortage ** rules[kernels.SCARCITY_EXPONENT], people_using, rules)
+    return settle((out, kernels.ratios(out, inverse)), stock_kg, people_using, rules)
 
 
 def settle(sold: tuple[np.ndarray, np.ndarray], stock_kg: np.ndarray, people_using: np.ndarray,
            rules: kernels.MarketRules | np.ndarray) -> tuple[Retail, float]:
-    """After `sim.kernels.market.sell` (its rows and 1 / potency): the sales taken from stock,
-    the product's spread (NumPy's logarithm) and the price; returns `sell`'s. rules: a
-    `MarketRules` or its values (cheaper to pass to the kernels)."""
-    out, inverse = sold
-    price = kernels.settle(out, np.log(inverse), stock_kg, people_using, rules)
-    return Retail(*out), price
+    """After `sim.kernels.market.sell` (its rows, and `ratios`): the sales taken from stock,
+    the product's spread and the price; the logarithms are NumPy's, in one call. Returns
+    `sell`'s. rules: a `MarketRules` or its values (cheaper to pass to the kernels)."""
+    out, both = sold
+    logs = np.log(both)
+    price = kernels.settle(out, logs[0], stock_kg, people_using, rules)
+    return Retail(*out, logs[1]), price
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:

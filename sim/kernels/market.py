@@ -14,6 +14,7 @@ import numpy as np
 from sim.kernels.sums import pairwise_sum
 
 MG_PER_KG = 1e6
+PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
 # rows of `sell`'s output, per region
 SHARE, MG, SIGMA, SOLD, PRICE, PURITY = range(6)
 N_ROWS = 6
@@ -130,11 +131,24 @@ def sell(cover, cut, scarcity, people_using, rules):
 def trade_and_sell(stock_kg, in_transit_kg, people_using, rules):
     """`trade`, then `sell` on the cover after it, in one call, for rules whose cut elasticity
     and scarcity exponent are both 0.5: NumPy's `x ** 0.5` is its square root (correctly
-    rounded, as the kernel's), so the powers need not leave the kernel. Returns `sell`'s."""
+    rounded, as the kernel's), so the powers need not leave the kernel. Returns `sell`'s rows
+    and `ratios`' of them (the numbers whose logarithms `settle` and the pills' column take)."""
     _, shortage = cover_and_shortage(stock_kg, people_using, rules)
     trade(stock_kg, in_transit_kg, people_using, np.sqrt(shortage), rules)
     cover, shortage = cover_and_shortage(stock_kg, people_using, rules)
-    return sell(cover, np.sqrt(cover), np.sqrt(shortage), people_using, rules)
+    out, inverse = sell(cover, np.sqrt(cover), np.sqrt(shortage), people_using, rules)
+    return out, ratios(out, inverse)
+
+
+@numba.njit(cache=True)
+def ratios(out, inverse):
+    """Per region, from `sell`'s rows and 1 / potency: rows [1 / potency, PILL_GE_MG / mg per
+    dose], whose logarithms (NumPy's, in one call) give the product's spread (`settle`) and
+    where 2 mg stands in a pill (`lognormal_z`)."""
+    both = np.empty((2, inverse.size))
+    for r in range(inverse.size):
+        both[0, r], both[1, r] = inverse[r], PILL_GE_MG / out[MG, r]
+    return both
 
 
 @numba.njit(cache=True)
@@ -237,7 +251,13 @@ def trade_and_sell_np(stock_kg, in_transit_kg, people_using, rules):
     _, shortage = cover_and_shortage_np(stock_kg, people_using, rules)
     trade_np(stock_kg, in_transit_kg, people_using, shortage ** 0.5, rules)
     cover, shortage = cover_and_shortage_np(stock_kg, people_using, rules)
-    return sell_np(cover, cover ** 0.5, shortage ** 0.5, people_using, rules)
+    out, inverse = sell_np(cover, cover ** 0.5, shortage ** 0.5, people_using, rules)
+    return out, ratios_np(out, inverse)
+
+
+def ratios_np(out, inverse):
+    """NumPy twin of `ratios`."""
+    return np.stack((inverse, PILL_GE_MG / out[MG]))
 
 
 def settle_np(out, log_inverse, stock_kg, people_using, rules):

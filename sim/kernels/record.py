@@ -5,8 +5,8 @@ written straight into the recorder's column for the week. Sums round as NumPy's
 (`sim.kernels.sums`); the columns' kernels of the market, makers, trade and customs are the
 same functions their `observe` calls, and the chemicals' spend is BLAS's product as NumPy's `@`
 (Numba's `np.dot` calls the same `ddot`: equal to the bit on 300,000 random vectors of 1 to
-39 entries). What is not computed here is passed in: numbers the actors keep as Python numbers
-and the share of pills under 2 mg (SciPy's `ndtr`).
+39 entries), and the normal CDF of the pills' column is SciPy's own (`sim.kernels.special`).
+What the actors keep as Python numbers is passed in.
 """
 
 import numba
@@ -15,7 +15,8 @@ import numpy as np
 from sim.kernels.customs import agency_shares
 from sim.kernels.makers import columns as maker_columns
 from sim.kernels.market import columns as market_columns
-from sim.kernels.market import pill_mix
+from sim.kernels.market import lognormal_z, pill_mix
+from sim.kernels.special import ndtr
 from sim.kernels.sums import pairwise_sum
 from sim.kernels.trade import seized_by_group, shares
 from sim.kernels.users import C_DEATHS, C_ENTERED, C_OVERDOSES, C_SYNTHETIC
@@ -48,7 +49,7 @@ US, MEXICO, ORIGIN, ALL = range(4)
 @numba.njit(cache=True)
 def week_row(data, step, at,
              totals, people_per_agent, people_using_total, people_in_treatment,
-             price_usd_per_mg, share, mg, sold_kg, purity, below_2mg, pill_share, people_using,
+             price_usd_per_mg, share, mg, sigma, sold_kg, purity, log_2mg, pill_share, people_using,
              uniform, pill_weight_mg, border_powder_purity,
              active, sanctioned, sales_kg,
              revenue_usd, synthesized_kg, labs, raids, dismantled, armed_strength,
@@ -62,10 +63,10 @@ def week_row(data, step, at,
 
     Users: totals (agents per count row, `sim.kernels.users`), people per agent, people using
     and in treatment. Dealers: this week's price (US$/mg pure), the market's rows per region
-    (share of doses with fentanyl, mg per dose, kg pure sold, powder purity), each region's
-    ndtr of where 2 mg stands in its pills (`sim.actors.retail.Retail.pills_ge_2mg` is 1 minus
-    it), pill share, people using, equal region weights, mg of a pill and the border's powder
-    purity. Makers: their arrays. Cartels: their sums (`sim.actors.cartels.observe`).
+    (`sim.actors.retail.Retail`: share of doses with fentanyl, mg per dose and its log-sd, kg
+    pure sold, powder purity, log(2 mg / mg per dose)), pill share, people using, equal region
+    weights, mg of a pill and the border's powder purity. Makers: their arrays. Cartels:
+    their sums (`sim.actors.cartels.observe`).
     Regulators: China's cooperation and enforcement, the controls table and China's row.
     Trade: kg reaching US retail, kg seized in Mexican labs, the week's precursor trade (kg
     shipped, finished, unscheduled), each chemical's price (US$/kg), seizures by kind and
@@ -81,7 +82,10 @@ def week_row(data, step, at,
     column[at[4]] = people_using_total
     column[at[5]] = people_in_treatment
     # dealers
-    at_2mg = 1.0 - below_2mg
+    z = lognormal_z(log_2mg, sigma)
+    at_2mg = np.empty(z.size)
+    for r in range(z.size):
+        at_2mg[r] = 1.0 - ndtr(z[r])
     market = market_columns(share, mg, sold_kg, purity, at_2mg, pill_share, people_using)
     k = len(USERS)
     column[at[k]] = price_usd_per_mg
