@@ -10,7 +10,6 @@ import numpy as np
 
 from sim import trade
 from sim.actors import cartels, customs, makers, per_model, regulators, retail, users
-from sim.countries import CHINA
 from sim.kernels.record import BLOCKS, CARTELS, VALUES, week_row
 
 # the fixed columns, in output order (route, chemical and post columns follow `columns_for`)
@@ -71,16 +70,12 @@ def record(model, week) -> None:
                                             model.posts, model.china)
     retail, traded, out, band = week.retail, week.trade, week.outcome, cartels.observe(model)
     week_row(model.recorder.claim(week.number), week.number, _places(model),
-             users.totals, users.people_per_agent, users.people_using_total,
-             users.people_in_treatment,
-             dealers.price_usd_per_mg, retail.fentanyl_share, retail.fentanyl_mg,
-             retail.fentanyl_sigma, retail.sold_kg, retail.powder_purity, retail.log_2mg,
-             dealers.pill_share, users.people_using,
-             dealers.uniform, dealers.pill_weight_mg, dealers.border_powder_purity,
+             users.totals, users.people_per_agent,
+             dealers.price_usd_per_mg, retail.rows, retail.log_2mg, dealers.pill_share,
+             users.people_using, dealers.pill_weight_mg, dealers.border_powder_purity,
              makers.active, makers.sanctioned, makers.sales_kg,
              *(float(band[name]) for name in CARTELS),
              float(china.cooperation), float(china.enforcement), model.controls.controlled,
-             CHINA,
              week.delivered_us_kg, week.lab_seized_kg, traded.shipped_kg, traded.finished_kg,
              traded.unscheduled_kg, model.chemicals.price_usd_per_kg,
              out.by_post, posts.seizure_group, out.precursor_delivered_kg, week.loads_kg,

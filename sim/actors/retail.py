@@ -98,6 +98,7 @@ class Retail:
     price_usd_per_mg: np.ndarray    # retail price per mg pure
     powder_purity: np.ndarray       # pure share of retail powder by weight
     log_2mg: np.ndarray             # log(PILL_GE_MG / fentanyl_mg)
+    rows: np.ndarray                # the first six as one array (`sim.kernels.market.sell`'s)
 
     @property
     def pills_ge_2mg(self) -> np.ndarray:
@@ -131,7 +132,7 @@ def settle(sold: tuple[np.ndarray, np.ndarray], stock_kg: np.ndarray, people_usi
     out, both = sold
     logs = np.log(both)
     price = kernels.settle(out, logs[0], stock_kg, people_using, rules)
-    return Retail(*out, logs[1]), price
+    return Retail(*out, logs[1], out), price
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:

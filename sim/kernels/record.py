@@ -12,14 +12,15 @@ What the actors keep as Python numbers is passed in.
 import numba
 import numpy as np
 
+from sim.countries import CHINA
 from sim.kernels.customs import agency_shares
 from sim.kernels.makers import columns as maker_columns
+from sim.kernels.market import MG, PURITY, SHARE, SIGMA, SOLD, lognormal_z, pill_mix
 from sim.kernels.market import columns as market_columns
-from sim.kernels.market import lognormal_z, pill_mix
 from sim.kernels.special import ndtr
 from sim.kernels.sums import pairwise_sum
 from sim.kernels.trade import seized_by_group, shares
-from sim.kernels.users import C_DEATHS, C_ENTERED, C_OVERDOSES, C_SYNTHETIC
+from sim.kernels.users import C_DEATHS, C_ENTERED, C_OVERDOSES, C_SYNTHETIC, C_TREATMENT
 
 # the columns `week_row` writes, in its order (`sim.metrics` finds each one's place by name),
 # then the blocks of share columns it writes, by prefix
@@ -48,12 +49,12 @@ US, MEXICO, ORIGIN, ALL = range(4)
 
 @numba.njit(cache=True)
 def week_row(data, step, at,
-             totals, people_per_agent, people_using_total, people_in_treatment,
-             price_usd_per_mg, share, mg, sigma, sold_kg, purity, log_2mg, pill_share, people_using,
-             uniform, pill_weight_mg, border_powder_purity,
+             totals, people_per_agent,
+             price_usd_per_mg, rows, log_2mg, pill_share, people_using, pill_weight_mg,
+             border_powder_purity,
              active, sanctioned, sales_kg,
              revenue_usd, synthesized_kg, labs, raids, dismantled, armed_strength,
-             cooperation, enforcement, controlled, china,
+             cooperation, enforcement, controlled,
              delivered_us_kg, lab_seized_kg, shipped_kg, finished_kg, unscheduled_kg,
              price_usd_per_kg, by_post, seizure_group, precursor_delivered_kg, loads_kg,
              finished_entry_kg, by_chemical_kg,
@@ -61,13 +62,12 @@ def week_row(data, step, at,
     """Write the week's columns into data[:, step]: value k of `VALUES` at row at[k], the
     blocks of `BLOCKS` from rows at[ROUTE_BLOCK], at[CHEMICAL_BLOCK], at[POST_BLOCK] on.
 
-    Users: totals (agents per count row, `sim.kernels.users`), people per agent, people using
-    and in treatment. Dealers: this week's price (US$/mg pure), the market's rows per region
-    (`sim.actors.retail.Retail`: share of doses with fentanyl, mg per dose and its log-sd, kg
-    pure sold, powder purity, log(2 mg / mg per dose)), pill share, people using, equal region
-    weights, mg of a pill and the border's powder purity. Makers: their arrays. Cartels:
-    their sums (`sim.actors.cartels.observe`).
-    Regulators: China's cooperation and enforcement, the controls table and China's row.
+    Users: totals (agents per count row, `sim.kernels.users`) and people per agent. Dealers:
+    this week's price (US$/mg pure), the market's rows per region (`sim.kernels.market.sell`'s,
+    `sim.actors.retail.Retail.rows`), log(2 mg / mg per dose), pill share, people using
+    (their sum is `Users.people_using_total`), mg of a pill and the border's powder purity.
+    Makers: their arrays. Cartels: their sums (`sim.actors.cartels.observe`). Regulators:
+    China's cooperation and enforcement and the controls table.
     Trade: kg reaching US retail, kg seized in Mexican labs, the week's precursor trade (kg
     shipped, finished, unscheduled), each chemical's price (US$/kg), seizures by kind and
     post, each post's group, precursor kg delivered per route, kg sent north per US entry,
@@ -79,19 +79,20 @@ def week_row(data, step, at,
     column[at[1]] = totals[C_SYNTHETIC] * people_per_agent
     column[at[2]] = totals[C_OVERDOSES] * people_per_agent
     column[at[3]] = totals[C_ENTERED] * people_per_agent
-    column[at[4]] = people_using_total
-    column[at[5]] = people_in_treatment
+    column[at[4]] = pairwise_sum(people_using)
+    column[at[5]] = totals[C_TREATMENT] * people_per_agent
     # dealers
-    z = lognormal_z(log_2mg, sigma)
+    share, mg, sold_kg = rows[SHARE], rows[MG], rows[SOLD]
+    z = lognormal_z(log_2mg, rows[SIGMA])
     at_2mg = np.empty(z.size)
     for r in range(z.size):
         at_2mg[r] = 1.0 - ndtr(z[r])
-    market = market_columns(share, mg, sold_kg, purity, at_2mg, pill_share, people_using)
+    market = market_columns(share, mg, sold_kg, rows[PURITY], at_2mg, pill_share, people_using)
     k = len(USERS)
     column[at[k]] = price_usd_per_mg
     for i in range(7):
         column[at[k + 1 + i]] = market[i]
-    pills, pill_mg = pill_mix(sold_kg, mg, pill_share, uniform)
+    pills, pill_mg = pill_mix(sold_kg, mg, pill_share, np.full(mg.size, 1.0 / mg.size))
     gross_per_pure = pills * pill_weight_mg / pill_mg + (1.0 - pills) / border_powder_purity
     # makers
     k += len(DEALERS)
@@ -113,7 +114,7 @@ def week_row(data, step, at,
     column[at[k + 1]] = enforcement
     controlled_in_china = 0
     for c in range(controlled.shape[1] - 1):
-        controlled_in_china += int(controlled[china, c])
+        controlled_in_china += int(controlled[CHINA, c])
     column[at[k + 2]] = float(controlled_in_china)
     # trade
     k += len(REGULATORS)
