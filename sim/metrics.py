@@ -71,8 +71,9 @@ def record(model, week) -> None:
     retail, traded, out, band = week.retail, week.trade, week.outcome, cartels.observe(model)
     week_row(model.recorder.claim(week.number), week.number, _places(model),
              users.totals, users.people_per_agent,
-             dealers.price_usd_per_mg, retail.rows, retail.log_2mg, dealers.pill_share,
-             users.people_using, dealers.pill_weight_mg, dealers.border_powder_purity,
+             dealers.price_usd_per_mg, retail.rows, retail.log_2mg, dealers.pill_share_pressed_all,
+             float(dealers.pressed_share), users.people_using, dealers.pill_weight_mg,
+             dealers.border_powder_purity,
              makers.active, makers.sanctioned, makers.sales_kg,
              *(float(band[name]) for name in CARTELS),
              float(china.cooperation), float(china.enforcement), model.controls.controlled,

@@ -19,8 +19,6 @@ Columns: `COLUMNS`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.special import ndtr
 
@@ -87,18 +85,27 @@ COLUMNS = {
 }
 
 
-@dataclass
 class Retail:
-    """One week's market outcome, per region."""
+    """One week's market outcome, per region: `sim.kernels.market.sell`'s rows as one array
+    (`rows`, each read by its name below) and log(PILL_GE_MG / fentanyl_mg) (`log_2mg`)."""
 
-    fentanyl_share: np.ndarray      # share of doses containing fentanyl (0-1)
-    fentanyl_mg: np.ndarray         # mean mg pure fentanyl in a fentanyl dose (= in a pill)
-    fentanyl_sigma: np.ndarray      # log-sd of mg pure in a fentanyl dose
-    sold_kg: np.ndarray             # kg pure fentanyl sold to users
-    price_usd_per_mg: np.ndarray    # retail price per mg pure
-    powder_purity: np.ndarray       # pure share of retail powder by weight
-    log_2mg: np.ndarray             # log(PILL_GE_MG / fentanyl_mg)
-    rows: np.ndarray                # the first six as one array (`sim.kernels.market.sell`'s)
+    __slots__ = ("rows", "log_2mg")
+
+    def __init__(self, rows: np.ndarray, log_2mg: np.ndarray):
+        self.rows, self.log_2mg = rows, log_2mg
+
+    fentanyl_share = property(lambda self: self.rows[kernels.SHARE],
+                              doc="share of doses containing fentanyl (0-1)")
+    fentanyl_mg = property(lambda self: self.rows[kernels.MG],
+                           doc="mean mg pure fentanyl in a fentanyl dose (= in a pill)")
+    fentanyl_sigma = property(lambda self: self.rows[kernels.SIGMA],
+                              doc="log-sd of mg pure in a fentanyl dose")
+    sold_kg = property(lambda self: self.rows[kernels.SOLD],
+                       doc="kg pure fentanyl sold to users")
+    price_usd_per_mg = property(lambda self: self.rows[kernels.PRICE],
+                                doc="retail price per mg pure")
+    powder_purity = property(lambda self: self.rows[kernels.PURITY],
+                             doc="pure share of retail powder by weight")
 
     @property
     def pills_ge_2mg(self) -> np.ndarray:
@@ -132,7 +139,7 @@ def settle(sold: tuple[np.ndarray, np.ndarray], stock_kg: np.ndarray, people_usi
     out, both = sold
     logs = np.log(both)
     price = kernels.settle(out, logs[0], stock_kg, people_using, rules)
-    return Retail(*out, logs[1], out), price
+    return Retail(out, logs[1]), price
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:
@@ -161,7 +168,7 @@ class Dealers:
         self.rules = kernels.market_rules(params, users_params)
         self.rule_values = np.array(self.rules)   # as the kernels take them every week
         self.pill_share_pressed_all = pill_share
-        self.pill_share = pill_share * pressed_share   # this week's, per region
+        self.pressed_share = pressed_share   # this week's
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
                          / params["retail_turnover"])
         self.in_transit_kg = np.zeros_like(self.stock_kg)   # from other regions, next week
@@ -170,6 +177,11 @@ class Dealers:
         self.uniform = np.full(self.stock_kg.size, 1.0 / self.stock_kg.size)   # region weights
         self.pill_weight_mg = float(params["pill_weight_mg"])
         self.border_powder_purity = float(params["border_powder_purity"])
+
+    @property
+    def pill_share(self) -> np.ndarray:
+        """This week's share of each region's fentanyl doses sold as pills."""
+        return self.pill_share_pressed_all * self.pressed_share
 
     def held_kg(self) -> float:
         """kg pure the dealers hold, on their shelves and on their way between regions."""
@@ -241,5 +253,5 @@ def market_week(model, week) -> None:
     """Phase: dealers sell to the people using this week, then trade between regions; each
     region sells as pills its share of what the cartels now press."""
     dealers = model.dealers
-    dealers.pill_share = dealers.pill_share_pressed_all * pill_press_share(model)
+    dealers.pressed_share = pill_press_share(model)
     week.retail = dealers.clear(model.users.people_using)

@@ -50,7 +50,8 @@ US, MEXICO, ORIGIN, ALL = range(4)
 @numba.njit(cache=True)
 def week_row(data, step, at,
              totals, people_per_agent,
-             price_usd_per_mg, rows, log_2mg, pill_share, people_using, pill_weight_mg,
+             price_usd_per_mg, rows, log_2mg, pill_share_pressed_all, pressed_share,
+             people_using, pill_weight_mg,
              border_powder_purity,
              active, sanctioned, sales_kg,
              revenue_usd, synthesized_kg, labs, raids, dismantled, armed_strength,
@@ -64,8 +65,10 @@ def week_row(data, step, at,
 
     Users: totals (agents per count row, `sim.kernels.users`) and people per agent. Dealers:
     this week's price (US$/mg pure), the market's rows per region (`sim.kernels.market.sell`'s,
-    `sim.actors.retail.Retail.rows`), log(2 mg / mg per dose), pill share, people using
-    (their sum is `Users.people_using_total`), mg of a pill and the border's powder purity.
+    `sim.actors.retail.Retail.rows`), log(2 mg / mg per dose), pill share when cartels press
+    all they make and the share they press (`sim.actors.retail.Dealers.pill_share`), people
+    using (their sum is `Users.people_using_total`), mg of a pill and the border's powder
+    purity.
     Makers: their arrays. Cartels: their sums (`sim.actors.cartels.observe`). Regulators:
     China's cooperation and enforcement and the controls table.
     Trade: kg reaching US retail, kg seized in Mexican labs, the week's precursor trade (kg
@@ -83,6 +86,7 @@ def week_row(data, step, at,
     column[at[5]] = totals[C_TREATMENT] * people_per_agent
     # dealers
     share, mg, sold_kg = rows[SHARE], rows[MG], rows[SOLD]
+    pill_share = pill_share_pressed_all * pressed_share
     z = lognormal_z(log_2mg, rows[SIGMA])
     at_2mg = np.empty(z.size)
     for r in range(z.size):
