@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim import trade
-from sim.actors import cartels, customs, makers, regulators, retail, users
+from sim.actors import cartels, customs, makers, per_model, regulators, retail, users
+from sim.kernels.record import BLOCKS, CARTELS, VALUES, week_row
 
 # the fixed columns, in output order (route, chemical and post columns follow `columns_for`)
 CORE = ("overdose_deaths", "fentanyl_to_us_kg", "fentanyl_seized_kg", "fentanyl_seized_mx_kg",
@@ -63,5 +64,26 @@ def observe(model, week) -> dict[str, float | np.ndarray]:
 
 
 def record(model, week) -> None:
-    """Phase: record the week's row."""
-    model.recorder.record(week.number, observe(model, week))
+    """Phase: record the week's row: `observe`'s values, computed and written into the
+    recorder's column for the week in one kernel call (`sim.kernels.record.week_row`)."""
+    users, dealers, makers, posts, china = (model.users, model.dealers, model.makers,
+                                            model.posts, model.china)
+    retail, traded, out, band = week.retail, week.trade, week.outcome, cartels.observe(model)
+    week_row(model.recorder.claim(week.number), week.number, _places(model),
+             users.totals, users.people_per_agent,
+             dealers.price_usd_per_mg, retail.rows, retail.log_2mg, dealers.pill_share_pressed_all,
+             float(dealers.pressed_share), users.people_using, dealers.pill_weight_mg,
+             dealers.border_powder_purity,
+             makers.active, makers.sanctioned, makers.sales_kg,
+             *(float(band[name]) for name in CARTELS),
+             float(china.cooperation), float(china.enforcement), model.controls.controlled,
+             week.delivered_us_kg, week.lab_seized_kg, traded.shipped_kg, traded.finished_kg,
+             traded.unscheduled_kg, model.chemicals.price_usd_per_kg,
+             out.by_post, posts.seizure_group, out.precursor_delivered_kg, week.loads_kg,
+             traded.finished_entry_kg, traded.by_chemical_kg,
+             posts.inspections, posts.agency_ptr)
+
+
+def _places(model) -> np.ndarray:
+    """Where `week_row` writes each of its values and blocks (`Recorder.places`), per model."""
+    return per_model(model, "_record_places", lambda: model.recorder.places(VALUES + BLOCKS))

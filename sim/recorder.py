@@ -24,17 +24,29 @@ class Recorder:
         """The week's values: one per column, or, for a block of columns named by one prefix
         (`route_share_`...), an array keyed by the prefix, in column order. Every week's values
         must have the same keys and fill every column."""
+        places = self._places
+        if places is None or places.keys() != values.keys():
+            places = self._places = self._locate(values)
+        column = self.claim(step)[:, step]
+        for key, value in values.items():
+            column[places[key]] = value
+
+    def claim(self, step: int) -> np.ndarray:
+        """The table (column, week) whose column `step` the caller fills with the week's values
+        (as `record` does), grown if a model is stepped past it; the week counts as recorded."""
         if step >= self._data.shape[1]:
             grown = np.full((len(self.columns), 2 * self._data.shape[1]), np.nan)
             grown[:, : self._data.shape[1]] = self._data
             self._data = grown
-        places = self._places
-        if places is None or places.keys() != values.keys():
-            places = self._places = self._locate(values)
-        column = self._data[:, step]
-        for key, value in values.items():
-            column[places[key]] = value
         self.rows = step + 1
+        return self._data
+
+    def places(self, keys: tuple[str, ...]) -> np.ndarray:
+        """Each key's column, or the first column of the block a prefix names (int64), for
+        values written straight into `claim`'s table; the keys must fill every column once."""
+        places = self._locate(dict.fromkeys(keys))
+        return np.array([p.start if isinstance(p, slice) else p for p in places.values()],
+                        np.int64)
 
     def _locate(self, values: dict) -> dict:
         """Where each key's values go: a column index, or the slice of a prefix's columns."""

@@ -19,8 +19,6 @@ Columns: `COLUMNS`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.special import ndtr
 
@@ -28,8 +26,6 @@ from sim.actors.cartels import pill_press_share
 from sim.kernels import market as kernels
 from sim.kernels.market import MG_PER_KG
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, Param
-
-PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
 
 PARAMS: dict[str, Param] = {
     "retail_price_ref_usd_per_mg": Param(3.0, "US$/mg pure", CAULKINS_KILMER, 0.01, 1000.0),
@@ -89,36 +85,61 @@ COLUMNS = {
 }
 
 
-@dataclass
 class Retail:
-    """One week's market outcome, per region."""
+    """One week's market outcome, per region: `sim.kernels.market.sell`'s rows as one array
+    (`rows`, each read by its name below) and log(PILL_GE_MG / fentanyl_mg) (`log_2mg`)."""
 
-    fentanyl_share: np.ndarray      # share of doses containing fentanyl (0-1)
-    fentanyl_mg: np.ndarray         # mean mg pure fentanyl in a fentanyl dose (= in a pill)
-    fentanyl_sigma: np.ndarray      # log-sd of mg pure in a fentanyl dose
-    sold_kg: np.ndarray             # kg pure fentanyl sold to users
-    price_usd_per_mg: np.ndarray    # retail price per mg pure
-    powder_purity: np.ndarray       # pure share of retail powder by weight
+    __slots__ = ("rows", "log_2mg")
+
+    def __init__(self, rows: np.ndarray, log_2mg: np.ndarray):
+        self.rows, self.log_2mg = rows, log_2mg
+
+    fentanyl_share = property(lambda self: self.rows[kernels.SHARE],
+                              doc="share of doses containing fentanyl (0-1)")
+    fentanyl_mg = property(lambda self: self.rows[kernels.MG],
+                           doc="mean mg pure fentanyl in a fentanyl dose (= in a pill)")
+    fentanyl_sigma = property(lambda self: self.rows[kernels.SIGMA],
+                              doc="log-sd of mg pure in a fentanyl dose")
+    sold_kg = property(lambda self: self.rows[kernels.SOLD],
+                       doc="kg pure fentanyl sold to users")
+    price_usd_per_mg = property(lambda self: self.rows[kernels.PRICE],
+                                doc="retail price per mg pure")
+    powder_purity = property(lambda self: self.rows[kernels.PURITY],
+                             doc="pure share of retail powder by weight")
 
     @property
     def pills_ge_2mg(self) -> np.ndarray:
         """Share of pills with at least PILL_GE_MG: a pill is one dose, its mg lognormal with
         mean fentanyl_mg and log-sd fentanyl_sigma."""
-        return 1.0 - ndtr(kernels.lognormal_z(np.log(PILL_GE_MG / self.fentanyl_mg),
-                                              self.fentanyl_sigma))
+        return 1.0 - ndtr(self.z_2mg())
+
+    def z_2mg(self) -> np.ndarray:
+        """Where PILL_GE_MG stands in each region's pills, in standard deviations of their
+        lognormal."""
+        return kernels.lognormal_z(self.log_2mg, self.fentanyl_sigma)
 
 
-def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules
+def sell(stock_kg: np.ndarray, people_using: np.ndarray, rules: kernels.MarketRules | np.ndarray
          ) -> tuple[Retail, float]:
     """Clear each region's market from dealers' stock (kg pure; what they sell is taken from
     it) and the people using there; returns the outcome and the price averaged over regions by
     people using (US$/mg pure). The per-region work is compiled (`sim.kernels.market`); the
     powers and the logarithm are NumPy's, as they were before it was."""
     cover, shortage = kernels.cover_and_shortage(stock_kg, people_using, rules)
-    out, inverse = kernels.sell(cover, cover ** rules.cut_elasticity,
-                                shortage ** rules.scarcity_exponent, people_using, rules)
-    price = kernels.settle(out, np.log(inverse), stock_kg, people_using, rules)
-    return Retail(*out), price
+    out, inverse = kernels.sell(cover, cover ** rules[kernels.CUT_ELASTICITY],
+                                shortage ** rules[kernels.SCARCITY_EXPONENT], people_using, rules)
+    return settle((out, kernels.ratios(out, inverse)), stock_kg, people_using, rules)
+
+
+def settle(sold: tuple[np.ndarray, np.ndarray], stock_kg: np.ndarray, people_using: np.ndarray,
+           rules: kernels.MarketRules | np.ndarray) -> tuple[Retail, float]:
+    """After `sim.kernels.market.sell` (its rows, and `ratios`): the sales taken from stock,
+    the product's spread and the price; the logarithms are NumPy's, in one call. Returns
+    `sell`'s. rules: a `MarketRules` or its values (cheaper to pass to the kernels)."""
+    out, both = sold
+    logs = np.log(both)
+    price = kernels.settle(out, logs[0], stock_kg, people_using, rules)
+    return Retail(out, logs[1]), price
 
 
 def clear(stock_kg: np.ndarray, people_using: np.ndarray, market: dict, users: dict) -> Retail:
@@ -145,14 +166,22 @@ class Dealers:
         cartels press all they make; pressed_share: the share they press (0-1)."""
         self.params, self.users_params = params, users_params
         self.rules = kernels.market_rules(params, users_params)
+        self.rule_values = np.array(self.rules)   # as the kernels take them every week
         self.pill_share_pressed_all = pill_share
-        self.pill_share = pill_share * pressed_share   # this week's, per region
+        self.pressed_share = pressed_share   # this week's
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
                          / params["retail_turnover"])
         self.in_transit_kg = np.zeros_like(self.stock_kg)   # from other regions, next week
         self.price_usd_per_mg = params["retail_price_ref_usd_per_mg"]
         self.last: Retail | None = None
         self.uniform = np.full(self.stock_kg.size, 1.0 / self.stock_kg.size)   # region weights
+        self.pill_weight_mg = float(params["pill_weight_mg"])
+        self.border_powder_purity = float(params["border_powder_purity"])
+
+    @property
+    def pill_share(self) -> np.ndarray:
+        """This week's share of each region's fentanyl doses sold as pills."""
+        return self.pill_share_pressed_all * self.pressed_share
 
     def held_kg(self) -> float:
         """kg pure the dealers hold, on their shelves and on their way between regions."""
@@ -186,11 +215,15 @@ class Dealers:
         stock; regions whose price is above the mean by more than half that cost take it, in
         proportion to what they lack of their share; it arrives next week. Regional prices
         thus stay within about the cost of each other."""
-        rules = self.rules
-        _, shortage = kernels.cover_and_shortage(self.stock_kg, people_using, rules)
-        kernels.trade(self.stock_kg, self.in_transit_kg, people_using,
-                      shortage ** rules.scarcity_exponent, rules)
-        self.last, self.price_usd_per_mg = sell(self.stock_kg, people_using, rules)
+        rules, values, stock = self.rules, self.rule_values, self.stock_kg
+        if rules.cut_elasticity == rules.scarcity_exponent == 0.5:   # square roots: one call
+            self.last, self.price_usd_per_mg = settle(kernels.trade_and_sell(
+                stock, self.in_transit_kg, people_using, values), stock, people_using, values)
+            return self.last
+        _, shortage = kernels.cover_and_shortage(stock, people_using, values)
+        kernels.trade(stock, self.in_transit_kg, people_using, shortage ** rules.scarcity_exponent,
+                      values)
+        self.last, self.price_usd_per_mg = sell(stock, people_using, values)
         return self.last
 
     def observe(self, people_using: np.ndarray) -> dict[str, float]:
@@ -220,5 +253,5 @@ def market_week(model, week) -> None:
     """Phase: dealers sell to the people using this week, then trade between regions; each
     region sells as pills its share of what the cartels now press."""
     dealers = model.dealers
-    dealers.pill_share = dealers.pill_share_pressed_all * pill_press_share(model)
+    dealers.pressed_share = pill_press_share(model)
     week.retail = dealers.clear(model.users.people_using)

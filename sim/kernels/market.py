@@ -14,6 +14,7 @@ import numpy as np
 from sim.kernels.sums import pairwise_sum
 
 MG_PER_KG = 1e6
+PILL_GE_MG = 2.0   # DEA's threshold for a potentially lethal pill (pills_ge_2mg_share)
 # rows of `sell`'s output, per region
 SHARE, MG, SIGMA, SOLD, PRICE, PURITY = range(6)
 N_ROWS = 6
@@ -39,6 +40,13 @@ class MarketRules(NamedTuple):
     trade_cost_share: float       # price gap (share of the mean) that moving stock costs
 
 
+# each rule's place: the kernels read rules[TURNOVER] and so on, from a `MarketRules` or, cheaper
+# to pass (a NamedTuple costs Numba's dispatch about 3 us a call), its values as a float64 array
+(USES_PER_WEEK, TARGET_MG, SIGMA_FENTANYL, TURNOVER, CUT_ELASTICITY, POTENCY_MIN, POTENCY_MAX,
+ CUT_SIGMA_GAIN, PRICE_REF, SCARCITY_EXPONENT, PURITY_REF, TRADE_RATE,
+ TRADE_COST_SHARE) = range(len(MarketRules._fields))
+
+
 def market_rules(market: dict, users: dict) -> MarketRules:
     """The rules from the market's and the users' parameters (dicts of the two groups)."""
     potency_min = market["potency_ratio_min"]
@@ -59,8 +67,8 @@ def cover_and_shortage(stock_kg, people_using, rules):
     n = stock_kg.size
     cover, shortage = np.empty(n), np.empty(n)
     for r in range(n):
-        offered = stock_kg[r] * MG_PER_KG * rules.turnover
-        wanted = people_using[r] * rules.uses_per_week * rules.target_mg
+        offered = stock_kg[r] * MG_PER_KG * rules[TURNOVER]
+        wanted = people_using[r] * rules[USES_PER_WEEK] * rules[TARGET_MG]
         cover[r] = offered / wanted if wanted > 0 else 0.0
         shortage[r] = min(max(wanted / offered if offered > 0 else 10.0, 0.1), 10.0)
     return cover, shortage
@@ -78,16 +86,16 @@ def trade(stock_kg, in_transit_kg, people_using, scarcity, rules):
         return
     price = np.empty(n)
     for r in range(n):
-        price[r] = rules.price_ref * scarcity[r]
+        price[r] = rules[PRICE_REF] * scarcity[r]
     mean = np.dot(price, people_using) / people
-    half_cost = 0.5 * rules.trade_cost_share
+    half_cost = 0.5 * rules[TRADE_COST_SHARE]
     national = pairwise_sum(stock_kg)
     sent, pull = np.zeros(n), np.zeros(n)
     for r in range(n):
         gap = price[r] / mean - 1.0
         excess = stock_kg[r] - national * people_using[r] / people
         if gap < -half_cost:
-            sent[r] = rules.trade_rate * max(excess, 0.0)
+            sent[r] = rules[TRADE_RATE] * max(excess, 0.0)
         if gap > half_cost:
             pull[r] = max(-excess, 0.0)
     total_sent, total_pull = pairwise_sum(sent), pairwise_sum(pull)
@@ -108,15 +116,39 @@ def sell(cover, cut, scarcity, people_using, rules):
     n = cover.size
     out, inverse = np.empty((N_ROWS, n)), np.empty(n)
     for r in range(n):
-        potency = min(max(cut[r], rules.potency_min), rules.potency_max)
+        potency = min(max(cut[r], rules[POTENCY_MIN]), rules[POTENCY_MAX])
         share = min(1.0, cover[r] / potency)
-        mg = rules.target_mg * potency
+        mg = rules[TARGET_MG] * potency
         out[SHARE, r], out[MG, r], out[SIGMA, r] = share, mg, np.nan
-        out[SOLD, r] = share * (people_using[r] * rules.uses_per_week) * mg / MG_PER_KG
-        out[PRICE, r] = rules.price_ref * scarcity[r]
-        out[PURITY, r] = min(1.0, rules.purity_ref * potency)
+        out[SOLD, r] = share * (people_using[r] * rules[USES_PER_WEEK]) * mg / MG_PER_KG
+        out[PRICE, r] = rules[PRICE_REF] * scarcity[r]
+        out[PURITY, r] = min(1.0, rules[PURITY_REF] * potency)
         inverse[r] = 1.0 / potency
     return out, inverse
+
+
+@numba.njit(cache=True)
+def trade_and_sell(stock_kg, in_transit_kg, people_using, rules):
+    """`trade`, then `sell` on the cover after it, in one call, for rules whose cut elasticity
+    and scarcity exponent are both 0.5: NumPy's `x ** 0.5` is its square root (correctly
+    rounded, as the kernel's), so the powers need not leave the kernel. Returns `sell`'s rows
+    and `ratios`' of them (the numbers whose logarithms `settle` and the pills' column take)."""
+    _, shortage = cover_and_shortage(stock_kg, people_using, rules)
+    trade(stock_kg, in_transit_kg, people_using, np.sqrt(shortage), rules)
+    cover, shortage = cover_and_shortage(stock_kg, people_using, rules)
+    out, inverse = sell(cover, np.sqrt(cover), np.sqrt(shortage), people_using, rules)
+    return out, ratios(out, inverse)
+
+
+@numba.njit(cache=True)
+def ratios(out, inverse):
+    """Per region, from `sell`'s rows and 1 / potency: rows [1 / potency, PILL_GE_MG / mg per
+    dose], whose logarithms (NumPy's, in one call) give the product's spread (`settle`) and
+    where 2 mg stands in a pill (`lognormal_z`)."""
+    both = np.empty((2, inverse.size))
+    for r in range(inverse.size):
+        both[0, r], both[1, r] = inverse[r], PILL_GE_MG / out[MG, r]
+    return both
 
 
 @numba.njit(cache=True)
@@ -128,7 +160,7 @@ def settle(out, log_inverse, stock_kg, people_using, rules):
     weighted = np.empty(n)
     people = max(pairwise_sum(people_using), 1e-12)
     for r in range(n):
-        out[SIGMA, r] = rules.sigma_fentanyl + rules.cut_sigma_gain * max(log_inverse[r], 0.0)
+        out[SIGMA, r] = rules[SIGMA_FENTANYL] + rules[CUT_SIGMA_GAIN] * max(log_inverse[r], 0.0)
         stock_kg[r] = max(0.0, stock_kg[r] - out[SOLD, r])
         weighted[r] = out[PRICE, r] * (people_using[r] / people)
     return pairwise_sum(weighted)
@@ -212,6 +244,20 @@ def sell_np(cover, cut, scarcity, people_using, rules):
                       share * (people_using * rules.uses_per_week) * mg / MG_PER_KG,
                       rules.price_ref * scarcity, np.minimum(1.0, rules.purity_ref * potency)]),
             1.0 / potency)
+
+
+def trade_and_sell_np(stock_kg, in_transit_kg, people_using, rules):
+    """NumPy twin of `trade_and_sell`."""
+    _, shortage = cover_and_shortage_np(stock_kg, people_using, rules)
+    trade_np(stock_kg, in_transit_kg, people_using, shortage ** 0.5, rules)
+    cover, shortage = cover_and_shortage_np(stock_kg, people_using, rules)
+    out, inverse = sell_np(cover, cover ** 0.5, shortage ** 0.5, people_using, rules)
+    return out, ratios_np(out, inverse)
+
+
+def ratios_np(out, inverse):
+    """NumPy twin of `ratios`."""
+    return np.stack((inverse, PILL_GE_MG / out[MG]))
 
 
 def settle_np(out, log_inverse, stock_kg, people_using, rules):
