@@ -179,7 +179,7 @@ def decode(data: bytes) -> RunResult:
         block = arrays[dtype]
         if block.ndim != 2 or block.shape[1] != doc["weeks"] or rows[dtype] >= len(block):
             raise ValueError(f"column {name!r}: {dtype} array of shape {block.shape}")
-        columns[name] = pd.Series(block[rows[dtype]].astype(dtype), dtype=dtype)
+        columns[name] = block[rows[dtype]].astype(dtype)   # arrays: no Series per column
         rows[dtype] += 1
     return _result(doc, pd.DataFrame(columns))
 
