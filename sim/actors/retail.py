@@ -85,6 +85,11 @@ COLUMNS = {
 }
 
 
+def _row(index: int, doc: str) -> property:
+    """A `Retail` attribute: row `index` of the sale's rows, per region."""
+    return property(lambda self: self.rows[index], doc=doc)
+
+
 class Retail:
     """One week's market outcome, per region: `sim.kernels.market.sell`'s rows as one array
     (`rows`, each read by its name below) and log(PILL_GE_MG / fentanyl_mg) (`log_2mg`)."""
@@ -94,18 +99,12 @@ class Retail:
     def __init__(self, rows: np.ndarray, log_2mg: np.ndarray):
         self.rows, self.log_2mg = rows, log_2mg
 
-    fentanyl_share = property(lambda self: self.rows[kernels.SHARE],
-                              doc="share of doses containing fentanyl (0-1)")
-    fentanyl_mg = property(lambda self: self.rows[kernels.MG],
-                           doc="mean mg pure fentanyl in a fentanyl dose (= in a pill)")
-    fentanyl_sigma = property(lambda self: self.rows[kernels.SIGMA],
-                              doc="log-sd of mg pure in a fentanyl dose")
-    sold_kg = property(lambda self: self.rows[kernels.SOLD],
-                       doc="kg pure fentanyl sold to users")
-    price_usd_per_mg = property(lambda self: self.rows[kernels.PRICE],
-                                doc="retail price per mg pure")
-    powder_purity = property(lambda self: self.rows[kernels.PURITY],
-                             doc="pure share of retail powder by weight")
+    fentanyl_share = _row(kernels.SHARE, "share of doses containing fentanyl (0-1)")
+    fentanyl_mg = _row(kernels.MG, "mean mg pure fentanyl in a fentanyl dose (= in a pill)")
+    fentanyl_sigma = _row(kernels.SIGMA, "log-sd of mg pure in a fentanyl dose")
+    sold_kg = _row(kernels.SOLD, "kg pure fentanyl sold to users")
+    price_usd_per_mg = _row(kernels.PRICE, "retail price per mg pure")
+    powder_purity = _row(kernels.PURITY, "pure share of retail powder by weight")
 
     @property
     def pills_ge_2mg(self) -> np.ndarray:
