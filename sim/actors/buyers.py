@@ -13,6 +13,8 @@ comes from the counter-based streams in `sim.kernels.rng`, keyed on the buyer
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from mesa.discrete_space import FixedAgent
@@ -20,6 +22,8 @@ from mesa.discrete_space import FixedAgent
 from sim.actors import clip, per_model, registered
 from sim.kernels import buyers as kernels
 from sim.kernels import layout, rng
+
+T = TypeVar("T")
 
 
 class SupplierLinks:
@@ -156,19 +160,27 @@ def buyers(model) -> list[PrecursorBuyer]:
     return _kept(model)[0]
 
 
+def once_built(model, name: str, build: Callable[[], T]) -> T:
+    """`build()`, kept on the model under `name` once every buyer is built (one per row of
+    `model.links`; no agent joins or leaves a model after that), made afresh before."""
+    kept = model.__dict__.get(name)
+    if kept is None:
+        kept = build()
+        if len(registered(model, PrecursorBuyer)) == model.links.count.size:
+            model.__dict__[name] = kept
+    return kept
+
+
 def _kept(model) -> tuple[list[PrecursorBuyer], tuple[type, ...]]:
     """(`buyers`, their kinds in order of first appearance that learn something at the
     week's end: whose `week_end` is their own)."""
-    kept = model.__dict__.get("_buyers")
-    if kept is None:
+    def build():
         every = registered(model, PrecursorBuyer)
         base = PrecursorBuyer.week_end.__func__
-        kept = (every, tuple(kind for kind in dict.fromkeys(type(b) for b in every)
+        return (every, tuple(kind for kind in dict.fromkeys(type(b) for b in every)
                              if getattr(kind.week_end, "__func__", kind.week_end) is not base))
-        if len(every) != model.links.count.size:
-            return kept
-        model.__dict__["_buyers"] = kept
-    return kept
+
+    return once_built(model, "_buyers", build)
 
 
 def _adapt_arguments(model) -> tuple[tuple, tuple, tuple]:
@@ -184,7 +196,7 @@ def _adapt_arguments(model) -> tuple[tuple, tuple, tuple]:
                 (growth_rule(p), p["supplier_search_prob"], int(p["supplier_links_max"]),
                  float(p["broker_search_factor"])))
 
-    return per_model(model, "_adapt_arguments", build)
+    return per_model(model, "_buyers_adapt_arguments", build)
 
 
 def buyers_adapt(model, week) -> None:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from sim.actors import per_model, registered
-from sim.actors.buyers import PrecursorBuyer, buyers
+from sim.actors.buyers import PrecursorBuyer, once_built
 from sim.kernels import cartels as kernels
 from sim.kernels import layout, rng
 from sim.kernels.sums import pairwise_sum
@@ -222,12 +222,7 @@ class Cartel(PrecursorBuyer):
 def cartels(model) -> list[Cartel]:
     """The cartels, from Mesa's registry, in the world file's order; kept once every buyer is
     built (`sim.actors.buyers.buyers`): no agent joins or leaves a model after it is built."""
-    kept = model.__dict__.get("_cartels")
-    if kept is None:
-        kept = registered(model, Cartel)
-        if len(buyers(model)) == model.links.count.size:
-            model.__dict__["_cartels"] = kept
-    return kept
+    return once_built(model, "_cartels", lambda: registered(model, Cartel))
 
 
 def pill_press_share(model) -> float:

@@ -156,10 +156,6 @@ class CustomsAgency(FixedAgent):
             return 1.0
         return now / self.enforcement_at_start
 
-    def sharing_weight(self) -> float:
-        """Weight of partners' seizures in its learning (0 unless it shares intelligence)."""
-        return self.model.levers.intel_sharing_weight[COUNTRIES.index(self.country)]
-
 
 def learning_rule(params: dict) -> tuple[float, float, float, float]:
     """The `customs` group's learning rate, evidence kg a week, minimum post share and largest
@@ -168,20 +164,18 @@ def learning_rule(params: dict) -> tuple[float, float, float, float]:
             float(params["min_post_share"]), float(params["max_shift_per_week"]))
 
 
-def partner_seizures_kg(model, out) -> np.ndarray:
+def partner_seizures_kg(model, out, weight: np.ndarray) -> np.ndarray:
     """Per post: kg that partner countries' posts seized this week on the routes through it, for
-    the posts of agencies that share intelligence (0 elsewhere). A partner is a post of another
-    agency whose country shares."""
+    the posts of agencies that share intelligence (`weight` > 0: each agency's weight of its
+    partners' seizures; 0 elsewhere). A partner is a post of another agency that shares."""
     posts = model.posts
     partner = np.zeros(len(posts))
-    sharing = model.levers.intel_sharing_weight[posts.country] > 0
-    if not sharing.any():
-        return partner
+    sharing = weight[posts.agency_of] > 0
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
     route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
-    weight = model.levers.intel_sharing_weight[posts.agency_country].tolist()   # per agency
+    shares = weight.tolist()
     for index, first, end, route_passes in _adapt_arguments(model)[0]:
-        if weight[index] > 0:   # its `sharing_weight`
+        if shares[index] > 0:
             partner[first:end] = route_kg[index] @ route_passes
     return partner
 
@@ -232,7 +226,8 @@ def customs_adapt(model, week) -> None:
     out, posts = week.outcome, model.posts
     weight = model.levers.intel_sharing_weight[posts.agency_country]   # per agency
     # partners' seizures only count while some agency shares (every agency has a post)
-    partner = partner_seizures_kg(model, out) if (weight > 0).any() else posts.no_partner_kg
+    partner = (partner_seizures_kg(model, out, weight) if (weight > 0).any()
+               else posts.no_partner_kg)
     posts.learn(out.by_post, partner, weight, _adapt_arguments(model)[1])
 
 

@@ -99,13 +99,12 @@ class Makers(Population):
         makers = cls(layout.maker_slots(params["firms"], params["slot_headroom"]))
         makers.params, makers.mode_ok = params, mode_ok
         # the rules' rates, per week (`adapt`)
-        makers.entry_max, makers.raid_rate = params["entry_per_week_max"], float(params["raid_rate"])
-        makers.switch_same = 1.0 / params["switch_lag_weeks"]
-        makers.switch_new = 1.0 / params["new_route_lag_weeks"]
         makers.online_exposure = params["online_raid_exposure"]
-        # `adapt_week`'s rates; the unmet share and the levers' are filled in each week
-        makers.rates = np.array([makers.entry_max, 0.0, makers.raid_rate, makers.switch_same,
-                                 makers.switch_new, 0.0, 0.0, 0.0])
+        # `adapt_week`'s rates (entry cap, raid rate, switches per week); the unmet share and
+        # the levers' are filled in each week
+        makers.rates = np.array([params["entry_per_week_max"], 0.0, float(params["raid_rate"]),
+                                 1.0 / params["switch_lag_weeks"],
+                                 1.0 / params["new_route_lag_weeks"], 0.0, 0.0, 0.0])
         # a new firm's draws (`create`)
         mean, conc = params["compliance_mean"], params["compliance_concentration"]
         makers.compliance_beta = (mean * conc, (1 - mean) * conc)

@@ -278,10 +278,14 @@ def enforcement_on_makers(model) -> tuple[np.ndarray, float]:
     """Enforcement against makers per country (0-1: China's and India's, 0 elsewhere), and the
     share of it a maker feels when its chemical is not controlled where it operates (watch
     lists); `sim.kernels.makers.begin_week` turns them into each firm's pressure. The array is
-    the model's, refilled each call (only China's level moves during a run)."""
-    by_country, share = kept = per_model(model, "_enforcement_on_makers", lambda: (
-        np.zeros(len(COUNTRIES)), float(model.params["regulators"]["watchlist_pressure_share"])))
-    by_country[INDIA] = enforcement(model, "india")
+    the model's: India's level set once, China's (the only one that moves during a run) each
+    call."""
+    def build():
+        by_country = np.zeros(len(COUNTRIES))
+        by_country[INDIA] = enforcement(model, "india")
+        return by_country, float(model.params["regulators"]["watchlist_pressure_share"])
+
+    by_country, _ = kept = per_model(model, "_enforcement_on_makers", build)
     by_country[CHINA] = model.china.enforcement
     return kept
 

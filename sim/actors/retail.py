@@ -166,6 +166,8 @@ class Dealers:
         self.params, self.users_params = params, users_params
         self.rules = kernels.market_rules(params, users_params)
         self.rule_values = np.array(self.rules)   # as the kernels take them every week
+        # both exponents 0.5: trade and sale in one kernel, with square roots
+        self.square_roots = self.rules.cut_elasticity == self.rules.scarcity_exponent == 0.5
         self.pill_share_pressed_all = pill_share
         self.pressed_share = pressed_share   # this week's
         self.stock_kg = (people_using / people_using.sum() * initial_supply_kg(users_params, params)
@@ -215,7 +217,7 @@ class Dealers:
         proportion to what they lack of their share; it arrives next week. Regional prices
         thus stay within about the cost of each other."""
         rules, values, stock = self.rules, self.rule_values, self.stock_kg
-        if rules.cut_elasticity == rules.scarcity_exponent == 0.5:   # square roots: one call
+        if self.square_roots:
             self.last, self.price_usd_per_mg = settle(kernels.trade_and_sell(
                 stock, self.in_transit_kg, people_using, values), stock, people_using, values)
             return self.last

@@ -51,7 +51,7 @@ US, MEXICO, ORIGIN, ALL = range(4)
 def week_row(data, step, at,
              totals, people_per_agent,
              price_usd_per_mg, rows, log_2mg, pill_share_pressed_all, pressed_share,
-             people_using, pill_weight_mg,
+             people_using, people_using_total, uniform, pill_weight_mg,
              border_powder_purity,
              active, sanctioned, sales_kg,
              revenue_usd, synthesized_kg, labs, raids, dismantled, armed_strength,
@@ -67,8 +67,8 @@ def week_row(data, step, at,
     this week's price (US$/mg pure), the market's rows per region (`sim.kernels.market.sell`'s,
     `sim.actors.retail.Retail.rows`), log(2 mg / mg per dose), pill share when cartels press
     all they make and the share they press (`sim.actors.retail.Dealers.pill_share`), people
-    using (their sum is `Users.people_using_total`), mg of a pill and the border's powder
-    purity.
+    using per region and in all (`Users.people_using_total`), equal region weights
+    (`Dealers.uniform`), mg of a pill and the border's powder purity.
     Makers: their arrays. Cartels: their sums (`sim.actors.cartels.observe`). Regulators:
     China's cooperation and enforcement and the controls table.
     Trade: kg reaching US retail, kg seized in Mexican labs, the week's precursor trade (kg
@@ -82,7 +82,7 @@ def week_row(data, step, at,
     column[at[1]] = totals[C_SYNTHETIC] * people_per_agent
     column[at[2]] = totals[C_OVERDOSES] * people_per_agent
     column[at[3]] = totals[C_ENTERED] * people_per_agent
-    column[at[4]] = pairwise_sum(people_using)
+    column[at[4]] = people_using_total
     column[at[5]] = totals[C_TREATMENT] * people_per_agent
     # dealers
     share, mg, sold_kg = rows[SHARE], rows[MG], rows[SOLD]
@@ -96,7 +96,7 @@ def week_row(data, step, at,
     column[at[k]] = price_usd_per_mg
     for i in range(7):
         column[at[k + 1 + i]] = market[i]
-    pills, pill_mg = pill_mix(sold_kg, mg, pill_share, np.full(mg.size, 1.0 / mg.size))
+    pills, pill_mg = pill_mix(sold_kg, mg, pill_share, uniform)
     gross_per_pure = pills * pill_weight_mg / pill_mg + (1.0 - pills) / border_powder_purity
     # makers
     k += len(DEALERS)
