@@ -8,6 +8,7 @@ EMA Workbench or SALib can call.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import multiprocessing
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,10 +71,10 @@ def run(scenario: Scenario | str | Path, seed: int, weeks: int | None = None,
     from sim.output import policy_markers, totals
 
     model, _ = run_model(scenario, seed, weeks, overrides)
+    frame = model.recorder.get_model_vars_dataframe()
     return RunResult(scenario=model.scenario.name, seed=seed, weeks=model.scenario.weeks,
-                     overrides=dict(overrides or {}),
-                     timeseries=model.recorder.get_model_vars_dataframe(),
-                     totals=totals(model),
+                     overrides=dict(overrides or {}), timeseries=frame,
+                     totals=totals(model, frame),
                      markers=[(d.isoformat(), text) for d, text in policy_markers(model)])
 
 
@@ -137,23 +139,27 @@ def encode(result: RunResult) -> bytes:
     JSON text of everything else (format, scenario, seed, weeks, overrides, totals, markers,
     column names and types). Nothing in it needs unpickling."""
     frame = result.timeseries
-    if any(str(t) not in DTYPES for t in frame.dtypes):
-        raise TypeError(f"cannot keep columns of types {sorted(set(map(str, frame.dtypes)))}")
+    columns = [(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
+    if any(dtype not in DTYPES for _, dtype in columns):
+        raise TypeError(f"cannot keep columns of types {sorted({t for _, t in columns})}")
     by_type: dict[str, list] = {}
-    for name, dtype in frame.dtypes.items():
-        values = frame[name].to_numpy()
-        if str(dtype) == "object" and not all(isinstance(v, str) for v in values):
+    for (name, dtype), values in zip(columns, (frame[c].to_numpy() for c in frame), strict=True):
+        if dtype == "object" and not all(isinstance(v, str) for v in values):
             raise TypeError(f"column {name!r}: only text can be kept in an object column")
-        by_type.setdefault(str(dtype), []).append(values.astype(STORED[str(dtype)]))
+        by_type.setdefault(dtype, []).append(values.astype(STORED[dtype]))
     meta = json.dumps({
         "format": RUN_FORMAT, "scenario": result.scenario, "seed": result.seed,
         "weeks": result.weeks, "overrides": result.overrides, "totals": result.totals,
-        "markers": [list(m) for m in result.markers],
-        "columns": [[str(c), str(t)] for c, t in frame.dtypes.items()]})
+        "markers": [list(m) for m in result.markers], "columns": [list(c) for c in columns]})
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{META: np.frombuffer(meta.encode(), np.uint8)},
-                        **{t: np.array(rows).reshape(len(rows), len(frame))
-                           for t, rows in by_type.items()})
+    arrays = {META: np.frombuffer(meta.encode(), np.uint8),
+              **{t: np.array(rows).reshape(len(rows), len(frame)) for t, rows in by_type.items()}}
+    # what np.savez_compressed writes, at zlib's fastest level: half the time of its default
+    # (level 6) for files 2% larger (a baseline run: 251 kB)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -337,7 +343,14 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
                                       mp_context=worker_context(),
                                       initializer=_worker_setup)
         try:
-            futures = {pool.submit(run_kept, spec): spec for spec in specs}
+            # forked workers (all at the first submit) never collect what is alive here
+            # (modules, kernels): their collections skip it, and so do not copy the pages they
+            # share with this process
+            gc.freeze()
+            try:
+                futures = {pool.submit(run_kept, spec): spec for spec in specs}
+            finally:
+                gc.unfreeze()
             for future in cf.as_completed(futures):
                 yield futures[future], future.result()
         finally:

@@ -33,9 +33,11 @@ def new_run_folder(root: Path, scenario_name: str, now: dt.datetime | None = Non
     return path
 
 
-def totals(model) -> dict[str, float]:
-    """Per-metric totals over the run: sums of flows, means of levels and shares."""
-    frame = model.recorder.get_model_vars_dataframe()
+def totals(model, frame: pd.DataFrame | None = None) -> dict[str, float]:
+    """Per-metric totals over the run: sums of flows, means of levels and shares (`frame`: the
+    recorder's frame, if already made)."""
+    if frame is None:
+        frame = model.recorder.get_model_vars_dataframe()
     return {name: total(frame, name) for name in units_for(model)}
 
 
