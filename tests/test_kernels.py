@@ -631,3 +631,21 @@ def test_populate_matches_its_twin(shares):
         assert (np.bincount(state, minlength=3)[1:3] == [using, treated]).all()
         assert np.all(np.diff(region.astype(int)) >= 0)
         assert not np.isin(region, np.flatnonzero(np.asarray(shares) == 0)).any()
+
+
+def test_tally_matches_its_twin():
+    """What the users keep of a week's counts: the same totals (int64), people using per region
+    and in all, on MOUD and abstinent as NumPy's sums and products, bit for bit, over random
+    counts and scales (NumPy sums fewer than 8 values in order)."""
+    from sim.kernels.users import N_COUNTS, tally, tally_np
+
+    g = np.random.default_rng(12)
+    for n_regions in (1, 5, 7):
+        for _ in range(200):
+            counts = g.integers(0, 2**40, (N_COUNTS, n_regions))
+            people_per_agent = float(g.random() * 10.0 ** g.integers(-3, 4))
+            got = tally(counts, people_per_agent)
+            want = tally_np(counts, people_per_agent)
+            assert got[0].dtype == want[0].dtype and np.array_equal(got[0], want[0])
+            assert np.array_equal(got[1], want[1])
+            assert [float(v) for v in got[2:]] == [float(v) for v in want[2:]]

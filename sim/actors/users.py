@@ -16,16 +16,14 @@ import numpy as np
 from sim.actors.population import Population
 from sim.kernels import layout, rng
 from sim.kernels.users import (
-    C_ABSTINENT,
     C_DEATHS,
     C_ENTERED,
     C_OVERDOSES,
     C_SYNTHETIC,
-    C_TREATMENT,
-    C_USING,
     USING,
     populate,
     step_users,
+    tally,
     user_rules,
 )
 from sim.parameter import ASSUMPTION, CAULKINS_KILMER, FITTED, NSDUH, Param
@@ -220,11 +218,8 @@ class Users(Population):
                             retail.fentanyl_mg, retail.fentanyl_sigma, rules,
                             rng.stream_key(seed, rng.OVERDOSE, week),
                             rng.stream_key(seed, rng.STATE_CHANGE, week))
-        self.totals = totals = counts.sum(axis=1)
-        self.people_using = counts[C_USING] * ppa
-        self.people_using_total = self.people_using.sum()
-        self.people_in_treatment = totals[C_TREATMENT] * ppa
-        self.people_abstinent = totals[C_ABSTINENT] * ppa
+        (self.totals, self.people_using, self.people_using_total, self.people_in_treatment,
+         self.people_abstinent) = tally(counts, ppa)
         self.counts = counts
         return counts
 

@@ -480,6 +480,34 @@ def step_users_np(state, tolerance_mg, region_start, fentanyl_share, fentanyl_mg
 
 
 @numba.njit(cache=True)
+def tally(counts, people_per_agent):
+    """What `Users.week` keeps of the week's counts[row, region] (agents): each row summed over
+    regions (agents), the people using in each region and in all, and the people on MOUD and
+    abstinent (people: agents x people_per_agent). One call right after the users kernel, in
+    place of five NumPy calls that run with the kernel's arrays just through the cache."""
+    n_rows, n_regions = counts.shape
+    totals = np.zeros(n_rows, np.int64)
+    for row in range(n_rows):
+        for r in range(n_regions):
+            totals[row] += counts[row, r]
+    people_using = np.empty(n_regions)
+    using_total = 0.0
+    for r in range(n_regions):   # in order: NumPy's sum of fewer than 8 values
+        people_using[r] = counts[C_USING, r] * people_per_agent
+        using_total += people_using[r]
+    return (totals, people_using, using_total, totals[C_TREATMENT] * people_per_agent,
+            totals[C_ABSTINENT] * people_per_agent)
+
+
+def tally_np(counts, people_per_agent):
+    """NumPy twin of `tally`."""
+    totals = counts.sum(axis=1)
+    people_using = counts[C_USING] * people_per_agent
+    return (totals, people_using, people_using.sum(), totals[C_TREATMENT] * people_per_agent,
+            totals[C_ABSTINENT] * people_per_agent)
+
+
+@numba.njit(cache=True)
 def populate(key, first_index, n_slots, n_using, n_treated, cum_share):
     """The population's slots (`sim.actors.users.Users.create`): slot i's region is the first
     r with u_i < cum_share[r] (u_i: uniform i + first_index under `key`; the last region past
