@@ -120,3 +120,31 @@ def test_an_interrupted_run_leaves_nothing_behind(tmp_path):
         raise RuntimeError("crash")
     assert (out / "old.csv").read_text() == "old"   # --force replaces only on success
     assert [p.name for p in tmp_path.iterdir()] == ["partial"]
+
+
+def test_every_command_loads_its_modules_then_turns_garbage_collection_back_on(capsys):
+    """`run.py` starts with garbage collection off (module loading); every command names the
+    modules it runs on, they import, and collection is on again before the command runs."""
+    import gc
+    import importlib
+
+    from sim.cli import COMMAND_FUNCTIONS, COMMAND_MODULES, COMMANDS
+
+    assert set(COMMAND_MODULES) == set(COMMAND_FUNCTIONS) == set(COMMANDS)
+    for modules in COMMAND_MODULES.values():
+        for module in modules:
+            importlib.import_module(module)
+    gc.disable()
+    try:
+        assert main(["validate", "scenarios/baseline.yaml"]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    script = ("import gc, runpy, sys\nsys.argv = ['run.py', 'validate', 'scenarios/baseline.yaml']\n"
+              "try:\n    runpy.run_path('run.py', run_name='__main__')\nexcept SystemExit as end:\n"
+              "    print(end.code, gc.isenabled(), gc.get_stats()[2]['collections'])")
+    started = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    code, enabled, full_passes = started.stdout.split()[-3:]
+    assert (code, enabled) == ("0", "True"), started.stderr
+    assert full_passes == "0"   # none while the modules loaded

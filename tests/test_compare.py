@@ -95,6 +95,20 @@ def test_confidence_interval_widens_as_replicates_fall():
     assert low < values.mean() < high
 
 
+def test_confidence_interval_is_scipy_stats_student_t_interval_bit_for_bit():
+    """`mean_ci` computes what scipy.stats.t.ppf and scipy.stats.sem give (without importing
+    scipy.stats), equal to the last bit over sample sizes, scales and levels."""
+    from scipy import stats
+
+    g = np.random.default_rng(4)
+    for _ in range(500):
+        values = g.normal(g.normal() * 1e3, 10 ** g.uniform(-3, 4), int(g.integers(2, 200)))
+        for level in (0.95, 0.9, 0.5):
+            half = stats.t.ppf(0.5 + level / 2, values.size - 1) * stats.sem(values)
+            mean = float(np.mean(values))
+            assert mean_ci(values, level) == (mean - half, mean + half)
+
+
 def compare_csv(out):
     return pd.read_csv(out / "comparison.csv")
 
