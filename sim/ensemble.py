@@ -345,12 +345,14 @@ def _results(specs: list[RunSpec], workers: int, scheduler: str | None
         try:
             # forked workers (all at the first submit) never collect what is alive here
             # (modules, kernels): their collections skip it, and so do not copy the pages they
-            # share with this process
+            # share with this process; left frozen here if it already was (`sim.cli`)
+            frozen = gc.get_freeze_count()
             gc.freeze()
             try:
                 futures = {pool.submit(run_kept, spec): spec for spec in specs}
             finally:
-                gc.unfreeze()
+                if not frozen:
+                    gc.unfreeze()
             for future in cf.as_completed(futures):
                 yield futures[future], future.result()
         finally:

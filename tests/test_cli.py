@@ -137,14 +137,17 @@ def test_every_command_loads_its_modules_then_turns_garbage_collection_back_on(c
     gc.disable()
     try:
         assert main(["validate", "scenarios/baseline.yaml"]) == 0
-        assert gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
     finally:
+        gc.unfreeze()   # this test process's objects go back to being collected
         gc.enable()
     script = ("import gc, runpy, sys\nsys.argv = ['run.py', 'validate', 'scenarios/baseline.yaml']\n"
               "try:\n    runpy.run_path('run.py', run_name='__main__')\nexcept SystemExit as end:\n"
-              "    print(end.code, gc.isenabled(), gc.get_stats()[2]['collections'])")
+              "    print(end.code, gc.isenabled(), gc.get_stats()[2]['collections'], "
+              "gc.get_freeze_count())")
     started = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                              text=True, timeout=300)
-    code, enabled, full_passes = started.stdout.split()[-3:]
+    code, enabled, full_passes, frozen = started.stdout.split()[-4:]
     assert (code, enabled) == ("0", "True"), started.stderr
     assert full_passes == "0"   # none while the modules loaded
+    assert int(frozen) > 100_000   # what loaded: no collection goes through it again
