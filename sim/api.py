@@ -47,5 +47,5 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, weeks: int | N
     and horizon unless `seed` or `weeks` are given, and `overrides` (dotted keys, as
     `Scenario.with_overrides`)."""
     model, seconds = run_model(scenario, seed, weeks, overrides)
-    return Result(model.scenario, timeseries(model.recorder.get_model_vars_dataframe()),
-                  summary(model, seconds))
+    frame = model.recorder.get_model_vars_dataframe()
+    return Result(model.scenario, timeseries(frame), summary(model, seconds, frame))

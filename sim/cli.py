@@ -268,7 +268,7 @@ def command_run(args) -> int:
 
     from sim.ensemble import run_model
     from sim.folders import atomic_folder
-    from sim.output import new_run_folder, summary, write_results
+    from sim.output import new_run_folder, write_results
 
     scenario = load_with_settings(args)
     out = args.out if args.out is not None else new_run_folder(Path("results"), scenario.name)
@@ -276,9 +276,9 @@ def command_run(args) -> int:
         with tqdm(total=scenario.weeks, unit="week", desc=scenario.name,
                   disable=args.quiet or None, file=sys.stderr) as bar:
             model, seconds = run_model(scenario, progress=lambda: bar.update(1))
-        write_results(model, temp, seconds, plots=not args.no_plots)
+        written = write_results(model, temp, seconds, plots=not args.no_plots)
     if not args.quiet:
-        print_table(summary(model, seconds))
+        print_table(written)
     print(f"results: {out}")
     return 0
 

@@ -59,9 +59,9 @@ def timeseries(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(date=pd.to_datetime(frame["date"])).set_index("date")
 
 
-def summary(model, run_time_s: float) -> dict:
+def summary(model, run_time_s: float, frame: pd.DataFrame | None = None) -> dict:
     """What summary.json holds: the scenario, seed, horizon, totals with their units, policies
-    and dated events."""
+    and dated events (`frame`: the recorder's frame, if already made)."""
     scenario = model.scenario
     units = units_for(model)
     return {
@@ -75,7 +75,7 @@ def summary(model, run_time_s: float) -> dict:
         "end": (scenario.start + dt.timedelta(weeks=model.recorder.rows)).isoformat(),
         "package_version": sim.__version__,
         "run_time_s": round(run_time_s, 3),
-        "totals": totals(model),
+        "totals": totals(model, frame),
         "units": {name: unit for name, (unit, _) in units.items()},
         "how_totalled": {name: how for name, (_, how) in units.items()},
         "total_units": {name: total_unit(unit, how) for name, (unit, how) in units.items()},
@@ -86,15 +86,18 @@ def summary(model, run_time_s: float) -> dict:
     }
 
 
-def write_results(model, folder: Path, run_time_s: float, plots: bool = True) -> None:
-    """Everything a run leaves behind, into `folder` (which exists and is empty)."""
+def write_results(model, folder: Path, run_time_s: float, plots: bool = True) -> dict:
+    """Everything a run leaves behind, into `folder` (which exists and is empty); returns the
+    summary it wrote."""
     scenario = model.scenario
     frame = model.recorder.get_model_vars_dataframe()
     frame.to_csv(folder / "timeseries.csv", index=False, float_format="%.6g")
-    (folder / "summary.json").write_text(json.dumps(summary(model, run_time_s), indent=2) + "\n")
+    written = summary(model, run_time_s, frame)
+    (folder / "summary.json").write_text(json.dumps(written, indent=2) + "\n")
     (folder / "scenario_resolved.yaml").write_text(
         yaml.safe_dump(json.loads(json.dumps(scenario.resolved, default=str)), sort_keys=False))
     if plots:
         agencies = {a.name: [model.posts.names[p] for p in a.posts] for a in customs.agencies(model)}
         plot_run(frame, policy_markers(model), f"{scenario.name} (seed {scenario.seed})", folder,
                  agencies)
+    return written
