@@ -1,5 +1,7 @@
 """Rules that keep the model fast and the benchmarks honest (nothing here is timed)."""
 
+import dataclasses
+import datetime as dt
 import sys
 
 import numpy as np
@@ -9,7 +11,8 @@ from benchmarks import mesa_reference, workloads
 from sim.actors.users import Users
 from sim.cli import main
 from sim.kernels.users import C_DEATHS, C_OVERDOSES, step_users
-from sim.model import PHASES
+from sim.model import PHASES, FentanylModel
+from sim.policies.base import Levers, Policy
 from tests.conftest import TINY
 
 
@@ -80,3 +83,51 @@ def test_a_play_that_does_not_answer_is_recorded_and_the_other_figures_kept(monk
     assert any(line.startswith("classroom_play_weeks_per_s") and line.endswith("not measured")
                for line in shown)
     assert any(line.startswith("classroom_step_ms") and line.endswith("ok") for line in shown)
+
+
+def levers_rebuilt(model, week: int) -> Levers:
+    """A week's levers built afresh: the parameters', then every active policy's changes."""
+    levers = Levers.from_params(model.params, len(model.posts))
+    for policy in model.policies:
+        if policy.active(week):
+            policy.modify(levers, model)
+    return levers
+
+
+@dataclasses.dataclass
+class RaidRamp(Policy):
+    """A policy whose levers follow the week: Mexican lab raids rise by 1% a week."""
+
+    modify_reads_state = True
+
+    def modify(self, levers, model):
+        levers.lab_raid_multiplier *= 1 + model.week / 100
+
+
+def test_levers_are_kept_while_the_active_policies_stand_and_equal_a_fresh_build():
+    """The baseline's policies start and end over the run: in every week the kept levers are
+    what rebuilding gives, and in a week no policy starts or ends they are last week's object;
+    a policy that reads the model's state has them rebuilt every week it is active."""
+    model = FentanylModel("baseline", weeks=420, **{"users.agents": 2000, "makers.firms": 200})
+    ramp = RaidRamp(start=model.scenario.start + dt.timedelta(weeks=300))
+    ramp.start_week = 300
+    model.policies.append(ramp)   # as the classroom adopts a policy during a run
+    kept_weeks = rebuilt_weeks = 0
+    previous = None
+    for week in range(420):
+        changes = any(week in (p.start_week, p.end_week) for p in model.policies)
+        fresh = levers_rebuilt(model, week)   # as the week's first phase sees the model
+        model.step()
+        for f in dataclasses.fields(Levers):
+            assert np.array_equal(getattr(model.levers, f.name), getattr(fresh, f.name)), (
+                week, f.name)
+        if week >= 300:
+            assert model.levers.lab_raid_multiplier == fresh.lab_raid_multiplier
+            assert model.levers is not previous
+        elif not changes and previous is not None:
+            assert model.levers is previous
+            kept_weeks += 1
+        else:
+            rebuilt_weeks += 1
+        previous = model.levers
+    assert kept_weeks > 200 and rebuilt_weeks >= 5

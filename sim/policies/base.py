@@ -36,8 +36,8 @@ def spec(default=MISSING, low=None, high=None, choices=None, unit="", doc=""):
 
 @dataclass
 class Levers:
-    """This week's policy-adjustable parameters, rebuilt from the scenario's parameters every
-    week (`from_params`) and then modified by each active policy. Units as in `sim.params`."""
+    """This week's policy-adjustable parameters: the scenario's parameters (`from_params`) as
+    each active policy modifies them (`policies_week`). Units as in `sim.params`."""
 
     post_inspections_multiplier: np.ndarray  # per customs post, x inspections
     post_intel_bonus: np.ndarray             # per customs post, added to intel (0-1)
@@ -85,7 +85,9 @@ class Levers:
 @dataclass
 class Policy:
     """A dated intervention. Subclasses declare their YAML fields with `spec` and override
-    `on_start` / `on_end` (state changes, e.g. listing chemicals) and `modify` (weekly levers)."""
+    `on_start` / `on_end` (state changes, e.g. listing chemicals) and `modify` (weekly levers,
+    from the policy's fields and the model's fixed parameters and world; a `modify` that reads
+    anything else sets `modify_reads_state`)."""
 
     start: dt.date = spec(doc="first day; active from the week that contains it")
     end: dt.date | None = spec(None, doc="last day (exclusive); null = never ends")
@@ -97,6 +99,10 @@ class Policy:
     type_name: typing.ClassVar[str] = ""
     order: typing.ClassVar[int] = 5  # levers are modified in this order (sanctions before deals)
     story: typing.ClassVar[str] = ""   # what it does, in plain words for a classroom
+    # whether `modify` reads what changes during a run (the model's state, the week): the
+    # levers are then rebuilt every week while the policy is active, else only in the weeks the
+    # active policies change (`policies_week`)
+    modify_reads_state: typing.ClassVar[bool] = False
 
     def active(self, week: int) -> bool:
         return week >= self.start_week and (self.end_week is None or week < self.end_week)
@@ -183,7 +189,9 @@ def build_policy(raw: dict, source: Source, path: tuple, start: dt.date,
 
 def policies_week(model, week) -> None:
     """Phase: policies that start or end this week change state (and are recorded as events);
-    then this week's levers are rebuilt from the parameters and every active policy's changes."""
+    then this week's levers: the parameters' after every active policy's changes, rebuilt
+    unless the active policies are last week's and none of them reads the model's state
+    (`Policy.modify_reads_state`), when last week's stand (nothing else changes them)."""
     n, active = week.number, []
     for policy in model.policies:
         start, end = policy.start_week, policy.end_week
@@ -197,10 +205,17 @@ def policies_week(model, week) -> None:
                                       cause=policy.describe()))
         if n >= start and (end is None or n < end):
             active.append(policy)
+    kept = model.__dict__.get("_policies_levers")   # (active, one reads state, their levers)
+    if (kept is not None and not kept[1] and kept[2] is model.levers
+            and len(kept[0]) == len(active)
+            and all(a is b for a, b in zip(kept[0], active, strict=True))):
+        return
     levers = _fresh_levers(model)
     for policy in active:
         policy.modify(levers, model)
     model.levers = levers
+    model.__dict__["_policies_levers"] = (
+        active, any(policy.modify_reads_state for policy in active), levers)
 
 
 def _fresh_levers(model) -> Levers:
