@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import mesa_reference, workloads
+from sim.actors.customs import sharing_weights
 from sim.actors.users import Users
 from sim.cli import main
 from sim.kernels.users import C_DEATHS, C_OVERDOSES, step_users
@@ -107,12 +108,13 @@ class RaidRamp(Policy):
 def test_levers_are_kept_while_the_active_policies_stand_and_equal_a_fresh_build():
     """The baseline's policies start and end over the run: in every week the kept levers are
     what rebuilding gives, and in a week no policy starts or ends they are last week's object;
-    a policy that reads the model's state has them rebuilt every week it is active."""
+    a policy that reads the model's state has them rebuilt every week it is active. What the
+    customs agencies keep of the levers (who shares intelligence) follows them."""
     model = FentanylModel("baseline", weeks=420, **{"users.agents": 2000, "makers.firms": 200})
     ramp = RaidRamp(start=model.scenario.start + dt.timedelta(weeks=300))
     ramp.start_week = 300
     model.policies.append(ramp)   # as the classroom adopts a policy during a run
-    kept_weeks = rebuilt_weeks = 0
+    kept_weeks = rebuilt_weeks = shared_weeks = 0
     previous = None
     for week in range(420):
         changes = any(week in (p.start_week, p.end_week) for p in model.policies)
@@ -121,6 +123,11 @@ def test_levers_are_kept_while_the_active_policies_stand_and_equal_a_fresh_build
         for f in dataclasses.fields(Levers):
             assert np.array_equal(getattr(model.levers, f.name), getattr(fresh, f.name)), (
                 week, f.name)
+        sharing = sharing_weights(model)
+        assert np.array_equal(sharing.weight,
+                              fresh.intel_sharing_weight[model.posts.agency_country])
+        assert sharing.shared == bool((sharing.weight > 0).any())
+        shared_weeks += sharing.shared
         if week >= 300:
             assert model.levers.lab_raid_multiplier == fresh.lab_raid_multiplier
             assert model.levers is not previous
@@ -130,4 +137,4 @@ def test_levers_are_kept_while_the_active_policies_stand_and_equal_a_fresh_build
         else:
             rebuilt_weeks += 1
         previous = model.levers
-    assert kept_weeks > 200 and rebuilt_weeks >= 5
+    assert kept_weeks > 200 and rebuilt_weeks >= 5 and 0 < shared_weeks < 420

@@ -11,6 +11,8 @@ Parameters: `PARAMS` (group `customs`). Columns: `inspection_share_<post>` (`col
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
@@ -164,18 +166,26 @@ def learning_rule(params: dict) -> tuple[float, float, float, float]:
             float(params["min_post_share"]), float(params["max_shift_per_week"]))
 
 
-def partner_seizures_kg(model, out, weight: np.ndarray) -> np.ndarray:
+class Sharing(NamedTuple):
+    """Who shares intelligence under one week's levers (`sharing_weights`)."""
+
+    levers: object             # the `Levers` it was read from
+    weight: np.ndarray         # per agency: weight of its partners' seizures (0: none)
+    shared: bool               # whether some agency shares
+    posts: np.ndarray          # per post: whether its agency shares
+    by_agency: list[float]     # `weight` as a list
+
+
+def partner_seizures_kg(model, out, sharing: Sharing) -> np.ndarray:
     """Per post: kg that partner countries' posts seized this week on the routes through it, for
-    the posts of agencies that share intelligence (`weight` > 0: each agency's weight of its
-    partners' seizures; 0 elsewhere). A partner is a post of another agency that shares."""
+    the posts of agencies that share intelligence (0 elsewhere). A partner is a post of another
+    agency that shares."""
     posts = model.posts
     partner = np.zeros(len(posts))
-    sharing = weight[posts.agency_of] > 0
     by_route_post = out.seized_kg_route_post.reshape(len(model.network.routes.names), -1)
-    route_kg = partner_route_kg(by_route_post, sharing, posts.agency_of, posts.agency_ptr)
-    shares = weight.tolist()
+    route_kg = partner_route_kg(by_route_post, sharing.posts, posts.agency_of, posts.agency_ptr)
     for index, first, end, route_passes in _adapt_arguments(model)[0]:
-        if shares[index] > 0:
+        if sharing.by_agency[index] > 0:
             partner[first:end] = route_kg[index] @ route_passes
     return partner
 
@@ -219,16 +229,28 @@ def _adapt_arguments(model) -> tuple[list[tuple[int, int, int, np.ndarray]], tup
     return per_model(model, "_customs_adapt_arguments", build)
 
 
+def sharing_weights(model) -> Sharing:
+    """Each agency's weight of its partners' seizures, from its country's in the week's levers,
+    and what follows from it; kept while the levers are the same object (they change only when
+    the active policies do: `sim.policies.base.policies_week`)."""
+    kept = model.__dict__.get("_customs_sharing")
+    if kept is None or kept.levers is not model.levers:
+        posts = model.posts
+        weight = model.levers.intel_sharing_weight[posts.agency_country]
+        kept = model.__dict__["_customs_sharing"] = Sharing(
+            model.levers, weight, bool((weight > 0).any()), weight[posts.agency_of] > 0,
+            weight.tolist())
+    return kept
+
+
 def customs_adapt(model, week) -> None:
     """Phase: agencies learn from this week's seizures: their own at each post and, when they
     share intelligence, what partner countries' posts caught on the routes through each post
     (`Posts.learn`)."""
-    out, posts = week.outcome, model.posts
-    weight = model.levers.intel_sharing_weight[posts.agency_country]   # per agency
+    out, posts, sharing = week.outcome, model.posts, sharing_weights(model)
     # partners' seizures only count while some agency shares (every agency has a post)
-    partner = (partner_seizures_kg(model, out, weight) if (weight > 0).any()
-               else posts.no_partner_kg)
-    posts.learn(out.by_post, partner, weight, _adapt_arguments(model)[1])
+    partner = partner_seizures_kg(model, out, sharing) if sharing.shared else posts.no_partner_kg
+    posts.learn(out.by_post, partner, sharing.weight, _adapt_arguments(model)[1])
 
 
 def columns(posts: Posts) -> dict[str, tuple[str, str]]:
