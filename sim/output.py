@@ -33,11 +33,9 @@ def new_run_folder(root: Path, scenario_name: str, now: dt.datetime | None = Non
     return path
 
 
-def totals(model, frame: pd.DataFrame | None = None) -> dict[str, float]:
-    """Per-metric totals over the run: sums of flows, means of levels and shares (`frame`: the
-    recorder's frame, if already made)."""
-    if frame is None:
-        frame = model.recorder.get_model_vars_dataframe()
+def totals(model, frame: pd.DataFrame) -> dict[str, float]:
+    """Per-metric totals over the run (`frame`: the recorder's): sums of flows, means of levels
+    and shares."""
     return {name: total(frame, name) for name in units_for(model)}
 
 
@@ -59,9 +57,9 @@ def timeseries(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(date=pd.to_datetime(frame["date"])).set_index("date")
 
 
-def summary(model, run_time_s: float, frame: pd.DataFrame | None = None) -> dict:
+def summary(model, run_time_s: float, frame: pd.DataFrame) -> dict:
     """What summary.json holds: the scenario, seed, horizon, totals with their units, policies
-    and dated events (`frame`: the recorder's frame, if already made)."""
+    and dated events (`frame`: the recorder's)."""
     scenario = model.scenario
     units = units_for(model)
     return {
